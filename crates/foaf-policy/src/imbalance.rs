@@ -1,0 +1,163 @@
+//! The imbalance measure of arXiv 1912.09555 (M01), with several channels to one peer counted
+//! as one channel (M02).
+//!
+//! For a node with channels i = 1…n to distinct peers (parallel channels merged):
+//! - relative balance ζᵢ = localᵢ / capacityᵢ;
+//! - target ratio ν = Σ localᵢ / Σ capacityᵢ (the ratio every channel would have if the node's
+//!   funds were spread evenly; rebalancing never changes it, since circular payments keep
+//!   the node's total local balance);
+//! - imbalance G = Σᵢ Σⱼ |ζᵢ − ζⱼ| / (2 n² ζ̄), the Gini coefficient of the ζᵢ, where ζ̄ is
+//!   their mean; 0 when every channel has the same relative balance. G is 0 for n = 0 and
+//!   when ζ̄ = 0 (all ζ are 0: perfectly equal).
+
+use std::collections::BTreeMap;
+
+use crate::model::{Channel, PeerKey};
+
+/// Local and capacity per peer, parallel channels merged (M02). Only channels that pass
+/// `include` are counted.
+pub fn per_peer_totals<'a, P: PeerKey + 'a>(
+    channels: impl IntoIterator<Item = &'a Channel<P>>,
+    include: impl Fn(&Channel<P>) -> bool,
+) -> BTreeMap<P, (u64, u64)> {
+    let mut totals: BTreeMap<P, (u64, u64)> = BTreeMap::new();
+    for c in channels.into_iter().filter(|c| include(c)) {
+        let e = totals.entry(c.peer.clone()).or_default();
+        e.0 = e.0.saturating_add(c.local_msat.min(c.capacity_msat));
+        e.1 = e.1.saturating_add(c.capacity_msat);
+    }
+    totals
+}
+
+/// ν = Σ local / Σ capacity over active channels; `None` with no capacity.
+pub fn target_ratio<'a, P: PeerKey + 'a>(
+    channels: impl IntoIterator<Item = &'a Channel<P>>,
+) -> Option<f64> {
+    let (local, cap) =
+        channels
+            .into_iter()
+            .filter(|c| c.is_active())
+            .fold((0u128, 0u128), |(l, k), c| {
+                (
+                    l + u128::from(c.local_msat.min(c.capacity_msat)),
+                    k + u128::from(c.capacity_msat),
+                )
+            });
+    (cap > 0).then(|| local as f64 / cap as f64)
+}
+
+/// Relative balances ζ per peer (parallel channels merged, M02), over active channels with
+/// non-zero capacity.
+pub fn relative_balances<'a, P: PeerKey + 'a>(
+    channels: impl IntoIterator<Item = &'a Channel<P>>,
+) -> BTreeMap<P, f64> {
+    per_peer_totals(channels, |c| c.is_active() && c.capacity_msat > 0)
+        .into_iter()
+        .map(|(p, (l, k))| (p, l as f64 / k as f64))
+        .collect()
+}
+
+/// The Gini coefficient of a list of values in [0, 1] (O(n log n), by sorting).
+pub fn gini(values: &[f64]) -> f64 {
+    let n = values.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let mut v: Vec<f64> = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let sum: f64 = v.iter().sum();
+    if sum <= 0.0 {
+        return 0.0;
+    }
+    // Σᵢ Σⱼ |xᵢ − xⱼ| = 2 Σₖ (2k − n + 1) x₍ₖ₎ for sorted x (k from 0).
+    let weighted: f64 = v
+        .iter()
+        .enumerate()
+        .map(|(k, x)| (2.0 * k as f64 - n as f64 + 1.0) * x)
+        .sum();
+    // G = (2 Σ …) / (2 n² mean) = Σ(…) / (n · sum)
+    (weighted / (n as f64 * sum)).max(0.0)
+}
+
+/// The node's imbalance: the Gini coefficient of its per-peer relative balances (M01, M02).
+pub fn imbalance<'a, P: PeerKey + 'a>(channels: impl IntoIterator<Item = &'a Channel<P>>) -> f64 {
+    let zeta: Vec<f64> = relative_balances(channels).into_values().collect();
+    gini(&zeta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ChannelState;
+    use foaf_wire::ShortChannelId;
+
+    fn ch(peer: &str, n: u64, cap: u64, local: u64) -> Channel<String> {
+        Channel {
+            scid: ShortChannelId::from_u64(n),
+            peer: peer.into(),
+            capacity_msat: cap,
+            local_msat: local,
+            announced: true,
+            state: ChannelState::Normal,
+        }
+    }
+
+    /// Brute-force definition, to check the sorted formula against.
+    fn gini_pairs(v: &[f64]) -> f64 {
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let s: f64 = v
+            .iter()
+            .flat_map(|a| v.iter().map(move |b| (a - b).abs()))
+            .sum();
+        s / (2.0 * n * n * mean)
+    }
+
+    // R: M01
+    #[test]
+    fn gini_matches_the_pairwise_definition() {
+        for v in [
+            vec![0.5, 0.5],
+            vec![1.0, 0.0],
+            vec![0.1, 0.4, 0.9, 0.3],
+            vec![1.0, 0.0, 0.0, 0.0],
+        ] {
+            assert!((gini(&v) - gini_pairs(&v)).abs() < 1e-12, "{v:?}");
+        }
+        assert_eq!(gini(&[0.3, 0.3, 0.3]), 0.0);
+        assert_eq!(gini(&[]), 0.0);
+        assert_eq!(gini(&[0.0, 0.0]), 0.0);
+    }
+
+    // R: M01
+    #[test]
+    fn target_ratio_is_total_local_over_total_capacity() {
+        let chans = [ch("a", 1, 100, 100), ch("b", 2, 300, 0)];
+        assert_eq!(target_ratio(&chans), Some(0.25));
+        // ζ = (1, 0): maximal inequality for two channels.
+        assert!((imbalance(&chans) - 0.5).abs() < 1e-12);
+    }
+
+    // R: M02
+    #[test]
+    fn parallel_channels_count_as_one() {
+        // Two channels with "a" (ζ 1 and 0, merged: 100/200 = 0.5) and one with "b" at 0.5:
+        // merged, the node is perfectly balanced.
+        let chans = [
+            ch("a", 1, 100, 100),
+            ch("a", 2, 100, 0),
+            ch("b", 3, 200, 100),
+        ];
+        assert_eq!(imbalance(&chans), 0.0);
+        assert_eq!(relative_balances(&chans).len(), 2);
+    }
+
+    #[test]
+    fn closing_channels_are_not_counted() {
+        let mut c = ch("b", 2, 300, 0);
+        c.state = ChannelState::Closing;
+        let chans = [ch("a", 1, 100, 100), c];
+        assert_eq!(target_ratio(&chans), Some(1.0));
+        assert_eq!(imbalance(&chans), 0.0);
+    }
+}

@@ -1,0 +1,16 @@
+//! # foaf-policy: what a BOLT #14 node decides, as pure functions
+//!
+//! Which of our channels we offer in a `reply_foaf_balances` (eligibility, uniform sampling,
+//! obfuscation), the imbalance measure (Gini coefficient of relative channel balances) and the
+//! target ratio ν from Pickhardt & Nowostawski (arXiv 1912.09555), the fee-free circular
+//! rebalancing planner and the JIT routing decision. No I/O, no clock, no hidden randomness:
+//! everything a function needs comes in as arguments, so `foaf-peer`, the simulator and the
+//! CLI all share one implementation.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod imbalance;
+pub mod model;
+
+pub use imbalance::{gini, imbalance, relative_balances, target_ratio};
+pub use model::{Channel, ChannelState, Offer, PeerKey};
