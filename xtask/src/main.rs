@@ -1,3 +1,43 @@
-fn main() {
-    eprintln!("xtask: no tasks yet");
+//! `cargo xtask …`: project automation written in Rust, so it runs wherever cargo does.
+//!
+//! Each task lives in its own module with an `Args` struct and a `run` function.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod conformance;
+mod fuzz;
+mod vectors;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "foaf project automation")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Generate the conformance vectors under vectors/ (or check they are up to date).
+    Vectors(vectors::Args),
+    /// Replay the conformance vectors against an implementation over the pipe protocol.
+    Conformance(conformance::Args),
+    /// Build and run the cargo-fuzz targets.
+    Fuzz(fuzz::Args),
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().task {
+        Task::Vectors(a) => vectors::run(a),
+        Task::Conformance(a) => conformance::run(a),
+        Task::Fuzz(a) => fuzz::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("xtask: {msg}");
+            ExitCode::from(2)
+        }
+    }
 }
