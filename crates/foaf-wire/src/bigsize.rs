@@ -133,7 +133,10 @@ mod tests {
         // The error points at the value, whose offset the caller passes in.
         assert_eq!(
             decode_truncated_uint(&[0], 8, 17),
-            Err(DecodeError::new(17, DecodeErrorKind::NonMinimalTruncatedInt))
+            Err(DecodeError::new(
+                17,
+                DecodeErrorKind::NonMinimalTruncatedInt
+            ))
         );
         assert_eq!(decode_truncated_uint(&[0xff; 8], 8, 0), Ok(u64::MAX));
         assert!(decode_truncated_uint(&[0xff; 9], 8, 0).is_err());

@@ -79,8 +79,11 @@ fn bigsize_encoding_vectors() {
 // ---------------------------------------------------------------------------------------------
 // Appendix B: TLV streams
 
-/// A namespace's record definitions: type -> (record name, [(field type, field name)]).
-struct Namespace(Vec<(u64, String, Vec<(String, String)>)>);
+/// A record definition: type, record name, and its `(field type, field name)`s in order.
+type RecordDef = (u64, String, Vec<(String, String)>);
+
+/// A namespace's record definitions.
+struct Namespace(Vec<RecordDef>);
 
 impl Namespace {
     fn load(file: &Value, name: &str) -> Self {
@@ -110,7 +113,7 @@ impl Namespace {
         Namespace(records)
     }
 
-    fn record(&self, t: u64) -> Option<&(u64, String, Vec<(String, String)>)> {
+    fn record(&self, t: u64) -> Option<&RecordDef> {
         self.0.iter().find(|r| r.0 == t)
     }
 

@@ -111,9 +111,15 @@ fn custom_types_option() {
     assert_eq!(ok(&["decode", "--types", "32801,32803", &hex], None), json);
     // Without the option the same bytes are an unknown type, carried through.
     let unknown = ok(&["decode", &hex], None);
-    assert!(unknown.starts_with(r#"{"type":32803,"payload":""#), "{unknown}");
+    assert!(
+        unknown.starts_with(r#"{"type":32803,"payload":""#),
+        "{unknown}"
+    );
     let line = bad(&["decode", "--types", "5", &hex], None);
-    assert!(line.starts_with("foaf: --types: expected QUERY,REPLY"), "{line}");
+    assert!(
+        line.starts_with("foaf: --types: expected QUERY,REPLY"),
+        "{line}"
+    );
 }
 
 // R: W03: bytes that do not decode: exit 2, one stderr line naming the problem and offset.
@@ -142,7 +148,10 @@ fn decode_rejects_bad_messages_with_offset() {
     );
     // Not hex at all, and nothing.
     let line = bad(&["decode", "015bxx"], None);
-    assert!(line.contains("bad hex") && line.contains("byte offset 2"), "{line}");
+    assert!(
+        line.contains("bad hex") && line.contains("byte offset 2"),
+        "{line}"
+    );
     bad(&["decode"], Some(""));
 }
 
