@@ -89,10 +89,10 @@ fn scid_field(obj: &Map<String, Value>, path: &str, key: &str) -> Result<ShortCh
         .map_err(|e| bad(&format!("{path}.{key}"), &format!("{s:?}: {e}")))
 }
 
-fn objects<'a>(
-    root: &'a Map<String, Value>,
-    key: &str,
-) -> Result<Vec<(String, &'a Map<String, Value>)>, CliError> {
+/// A JSON object with the path it was found at (for error messages).
+type Located<'a> = (String, &'a Map<String, Value>);
+
+fn objects<'a>(root: &'a Map<String, Value>, key: &str) -> Result<Vec<Located<'a>>, CliError> {
     let Some(v) = root.get(key) else {
         return Ok(Vec::new());
     };
