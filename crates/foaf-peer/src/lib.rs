@@ -56,6 +56,7 @@ pub mod config;
 pub mod effect;
 pub mod fault;
 pub mod node;
+pub mod rebalance;
 pub mod window;
 
 pub use config::{Config, RateLimit};
