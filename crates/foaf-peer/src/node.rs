@@ -67,9 +67,16 @@ impl PeerState {
         }
     }
 
-    /// Nothing worth keeping: no channel, no connection, no offers.
-    fn is_idle(&self) -> bool {
-        !self.connected && self.channels == 0 && self.offers.is_empty()
+    /// Nothing worth keeping: no channel, no connection, no offers, and no send or query
+    /// recent enough to still count against a rate limit (forgetting it would let a peer that
+    /// reconnects get more than S05/V07 allow).
+    fn is_idle(&self, now: u64, window_secs: u64) -> bool {
+        !self.connected
+            && self.channels == 0
+            && self.offers.is_empty()
+            && self.sent_queries.is_stale(now, window_secs)
+            && self.sent_replies.is_stale(now, window_secs)
+            && self.received_queries.is_stale(now, window_secs)
     }
 }
 
@@ -238,7 +245,7 @@ impl<P: PeerKey> Node<P> {
                     "{peer:?} has no active channel left: its offers are dropped"
                 )));
             }
-            if st.is_idle() {
+            if st.is_idle(self.now, self.config.rate_limit.window_secs) {
                 self.peers.remove(&peer);
             }
         }
@@ -277,7 +284,7 @@ impl<P: PeerKey> Node<P> {
             if drop_offers {
                 st.offers.clear();
             }
-            if st.is_idle() {
+            if st.is_idle(self.now, self.config.rate_limit.window_secs) {
                 self.peers.remove(peer);
             }
         }
@@ -643,6 +650,8 @@ impl<P: PeerKey> Node<P> {
                 due.push((peer.clone(), p));
             }
         }
+        // Forget peers with nothing left worth keeping.
+        self.peers.retain(|_, st| !st.is_idle(now, rl.window_secs));
         let mut effects = Vec::new();
         for (peer, p) in due {
             effects.extend(self.send_reply(&peer, p, now));

@@ -894,3 +894,22 @@ fn deterministic_for_a_seed() {
     let b = big_answer(&mut big(None, 9)).unwrap();
     assert_eq!(a, b);
 }
+
+/// Found by the invariant proptest: a peer whose state was forgotten (channel moved away,
+/// disconnected) must not get a fresh S05 window when it comes back within 10 s.
+// R: S05
+#[test]
+fn s05_limit_survives_losing_and_regaining_the_channel() {
+    let mut h = H::new(None);
+    assert_eq!(sent(&h.offer("carol", Flow::Push, 1)).len(), 1);
+    h.node
+        .set_channel(ch("1x3x1", "alice", 1000, 100, true), h.now);
+    h.node.disconnect(&"carol".to_string(), h.now);
+    h.node
+        .set_channel(ch("1x3x1", "carol", 1000, 100, true), h.now);
+    h.node.connect("carol".into(), h.now);
+    let n: usize = (0..4)
+        .map(|_| sent(&h.offer("carol", Flow::Push, 1)).len())
+        .sum();
+    assert_eq!(n, 3, "5 replies to carol within 10 s");
+}
