@@ -1,0 +1,224 @@
+//! Where our channels and the public channel graph come from.
+//!
+//! The state machine only needs a snapshot: our channels (balances, announced, state) and the set
+//! of public `short_channel_id`s (V05). [`ChannelSource`] is that snapshot; it is implemented for
+//! a fixed list ([`StaticChannels`], for tests, demos and `foaf node`) and for a running LDK node
+//! ([`LdkChannels`]: its `ChannelManager` and `NetworkGraph`).
+
+use core::ops::Deref;
+
+use foaf_policy::{Channel, ChannelState};
+use foaf_wire::ShortChannelId;
+use lightning::bitcoin::secp256k1::PublicKey;
+use lightning::ln::channel_state::{ChannelDetails, ChannelShutdownState};
+use lightning::ln::channelmanager::AChannelManager;
+use lightning::routing::gossip::NetworkGraph;
+use lightning::util::logger::Logger;
+use serde_json::Value;
+
+/// A snapshot of our channels and of the public graph.
+pub trait ChannelSource: Send + Sync {
+    /// Our channels, every one with a `short_channel_id` (others are not yet usable).
+    fn channels(&self) -> Vec<Channel<PublicKey>>;
+    /// The public channels we know of (V05: reply entries outside it are discarded).
+    fn graph(&self) -> Vec<ShortChannelId>;
+}
+
+/// A fixed list of channels and a fixed graph: no blockchain needed.
+#[derive(Debug, Clone, Default)]
+pub struct StaticChannels {
+    /// Our channels.
+    pub channels: Vec<Channel<PublicKey>>,
+    /// The public graph (our announced channels are added to it by [`ChannelSource::graph`]).
+    pub graph: Vec<ShortChannelId>,
+}
+
+impl ChannelSource for StaticChannels {
+    fn channels(&self) -> Vec<Channel<PublicKey>> {
+        self.channels.clone()
+    }
+
+    fn graph(&self) -> Vec<ShortChannelId> {
+        let mut g = self.graph.clone();
+        g.extend(self.channels.iter().filter(|c| c.announced).map(|c| c.scid));
+        g.sort_unstable();
+        g.dedup();
+        g
+    }
+}
+
+/// Why a channel list or graph file could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError(pub String);
+
+impl core::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+impl StaticChannels {
+    /// Parses a JSON list of channel objects in the conformance pipe protocol's shape:
+    /// `{"scid":"BxTxO","peer":"<33-byte node id hex>","capacity":msat,"local":msat,
+    /// "announced":bool,"state":"normal"|"closing"}`.
+    pub fn channels_from_json(value: &Value) -> Result<Vec<Channel<PublicKey>>, SourceError> {
+        let list = value
+            .as_array()
+            .ok_or_else(|| SourceError("channels: expected a JSON list of channel objects".into()))?;
+        list.iter()
+            .enumerate()
+            .map(|(i, v)| channel_from_json(v).map_err(|e| SourceError(format!("channel {i}: {e}"))))
+            .collect()
+    }
+
+    /// Parses a JSON list of `"BxTxO"` strings.
+    pub fn graph_from_json(value: &Value) -> Result<Vec<ShortChannelId>, SourceError> {
+        let list = value
+            .as_array()
+            .ok_or_else(|| SourceError("graph: expected a JSON list of \"BxTxO\" strings".into()))?;
+        list.iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| SourceError(format!("graph[{i}]: expected a string")))?;
+                s.parse()
+                    .map_err(|e| SourceError(format!("graph[{i}] {s:?}: {e}")))
+            })
+            .collect()
+    }
+}
+
+fn channel_from_json(v: &Value) -> Result<Channel<PublicKey>, String> {
+    let obj = v.as_object().ok_or("expected an object")?;
+    let field = |k: &str| obj.get(k).ok_or_else(|| format!("missing \"{k}\""));
+    let uint = |k: &str| {
+        field(k)?
+            .as_u64()
+            .ok_or_else(|| format!("\"{k}\" must be a non-negative integer (msat)"))
+    };
+    let scid_s = field("scid")?.as_str().ok_or("\"scid\" must be a string")?;
+    let scid: ShortChannelId = scid_s
+        .parse()
+        .map_err(|e| format!("\"scid\" {scid_s:?}: {e}"))?;
+    let peer_s = field("peer")?.as_str().ok_or("\"peer\" must be a string")?;
+    let peer = parse_node_id(peer_s)?;
+    let capacity_msat = uint("capacity")?;
+    let local_msat = uint("local")?;
+    if local_msat > capacity_msat {
+        return Err(format!(
+            "\"local\" {local_msat} exceeds \"capacity\" {capacity_msat}"
+        ));
+    }
+    let announced = field("announced")?
+        .as_bool()
+        .ok_or("\"announced\" must be true or false")?;
+    let state = match field("state")?.as_str() {
+        Some("normal") => ChannelState::Normal,
+        Some("closing") => ChannelState::Closing,
+        _ => return Err("\"state\" must be \"normal\" or \"closing\"".into()),
+    };
+    Ok(Channel {
+        scid,
+        peer,
+        capacity_msat,
+        local_msat,
+        announced,
+        state,
+    })
+}
+
+/// Parses a node id: 33 bytes, compressed secp256k1 point, hex.
+pub fn parse_node_id(s: &str) -> Result<PublicKey, String> {
+    let bytes = hex_decode(s).ok_or_else(|| format!("node id {s:?} is not hex"))?;
+    PublicKey::from_slice(&bytes)
+        .map_err(|_| format!("node id {s:?} is not a 33-byte compressed public key"))
+}
+
+fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 || s.len() > 200 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Our channels from LDK's `ChannelManager`, the graph from its `NetworkGraph`.
+pub struct LdkChannels<CM: Deref, G: Deref> {
+    /// The channel manager (any `ChannelManager` behind an `Arc` or reference).
+    pub channel_manager: CM,
+    /// The gossip-fed network graph.
+    pub network_graph: G,
+}
+
+impl<CM, G, L> ChannelSource for LdkChannels<CM, G>
+where
+    CM: Deref + Send + Sync,
+    CM::Target: AChannelManager,
+    G: Deref<Target = NetworkGraph<L>> + Send + Sync,
+    L: Deref,
+    L::Target: Logger,
+{
+    fn channels(&self) -> Vec<Channel<PublicKey>> {
+        self.channel_manager
+            .get_cm()
+            .list_channels()
+            .iter()
+            .filter_map(channel_from_details)
+            .collect()
+    }
+
+    fn graph(&self) -> Vec<ShortChannelId> {
+        let mut g: Vec<ShortChannelId> = self
+            .network_graph
+            .read_only()
+            .channels()
+            .unordered_keys()
+            .map(|&id| ShortChannelId::from_u64(id))
+            .collect();
+        g.sort_unstable();
+        g
+    }
+}
+
+/// One LDK channel as the state machine sees it; `None` while it has no `short_channel_id`
+/// (funding not confirmed) or is not yet ready, since such a channel cannot be rebalanced over.
+///
+/// Our balance is what we could send (`outbound_capacity_msat`) plus the reserve we must keep
+/// (`unspendable_punishment_reserve`), capped at the capacity: the closest to "our side of the
+/// channel" `ChannelDetails` offers. A channel that is shutting down is `Closing` (A04).
+pub fn channel_from_details(d: &ChannelDetails) -> Option<Channel<PublicKey>> {
+    let scid = d.short_channel_id?;
+    if !d.is_channel_ready {
+        return None;
+    }
+    let capacity_msat = d.channel_value_satoshis.saturating_mul(1000);
+    let reserve_msat = d
+        .unspendable_punishment_reserve
+        .unwrap_or(0)
+        .saturating_mul(1000);
+    let local_msat = d
+        .outbound_capacity_msat
+        .saturating_add(reserve_msat)
+        .min(capacity_msat);
+    let shutting_down = !matches!(
+        d.channel_shutdown_state,
+        None | Some(ChannelShutdownState::NotShuttingDown)
+    );
+    Some(Channel {
+        scid: ShortChannelId::from_u64(scid),
+        peer: d.counterparty.node_id,
+        capacity_msat,
+        local_msat,
+        announced: d.is_announced,
+        state: if shutting_down {
+            ChannelState::Closing
+        } else {
+            ChannelState::Normal
+        },
+    })
+}
