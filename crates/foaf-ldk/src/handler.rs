@@ -486,3 +486,31 @@ impl<C: FoafCore, S: ChannelSource> BaseMessageHandler for FoafHandler<C, S> {
 }
 
 impl<C: FoafCore, S: ChannelSource> SendOnlyMessageHandler for FoafHandler<C, S> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn w06_default_bit_is_experimental_and_advertised_optional() {
+        // R: W06: not 20/21 (option_anchor_outputs), a custom-range pair, odd = optional.
+        assert!(DEFAULT_FEATURE_BIT >= 256 && DEFAULT_FEATURE_BIT % 2 == 1);
+        check_feature_bit(DEFAULT_FEATURE_BIT).unwrap();
+        let f = init_features(Some(DEFAULT_FEATURE_BIT));
+        assert!(has_feature_pair(&f, DEFAULT_FEATURE_BIT));
+        assert!(!f.requires_unknown_bits(), "we never require the bit");
+        assert!(f.supports_unknown_bits());
+        assert!(!has_feature_pair(&init_features(None), DEFAULT_FEATURE_BIT));
+    }
+
+    #[test]
+    fn w06_bits_outside_the_custom_range_are_refused() {
+        // R: W06
+        assert!(check_feature_bit(21).is_err());
+        assert!(check_feature_bit(255).is_err());
+        check_feature_bit(1001).unwrap();
+        // Either parity names the pair; an even request still sets the odd bit.
+        let f = init_features(Some(1000));
+        assert!(has_feature_pair(&f, 1001) && !f.requires_unknown_bits());
+    }
+}

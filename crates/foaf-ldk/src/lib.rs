@@ -28,6 +28,7 @@ pub use handler::{
     EventSink, FoafEvent, FoafHandler, DEFAULT_FEATURE_BIT,
 };
 pub use lightning::bitcoin::secp256k1::PublicKey;
+pub use lightning::util::logger::Level as LdkLevel;
 pub use message::FoafMessage;
 pub use runtime::{FoafNode, FoafPeerManager, NodeConfig, StderrLogger};
-pub use source::{channel_from_details, parse_node_id, ChannelSource, LdkChannels, SourceError, StaticChannels};
+pub use source::{channel_from_details, graph_scids, parse_node_id, ChannelSource, LdkChannels, SourceError, StaticChannels};
