@@ -11,6 +11,11 @@
 
 pub mod imbalance;
 pub mod model;
+pub mod reply;
 
 pub use imbalance::{gini, imbalance, relative_balances, target_ratio};
 pub use model::{Channel, ChannelState, Offer, PeerKey};
+pub use reply::{
+    enforce_reply_invariants, DefaultPolicy, Grouping, Obfuscation, ReplyPlan, ReplyPolicy,
+    ReplyRequest,
+};
