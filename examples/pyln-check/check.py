@@ -12,8 +12,10 @@ BOLT message encoding; nothing of it is shared with our Rust code. This script:
    with the same schema, checking every field against the pinned default reply policy (A01,
    A02, A03, A08, S01), which this script computes independently;
 4. checks that the node logged the query it received and the reply it sent;
-5. sends a malformed `reply_foaf_balances` and checks the connection is failed (V08);
+5. sends a malformed `reply_foaf_balances` and checks the connection is failed after a BOLT #1
+   `warning` (V08);
 6. connects as a peer with no channel, queries, and checks the connection is failed (V01);
+   a warning naming the reason comes first there too;
 7. stops the node with SIGINT (Ctrl-C) and checks it shuts down cleanly.
 
 Every socket operation and the whole run are bounded by timeouts. Exit status 0 when all
@@ -166,12 +168,15 @@ class Peer:
             return name, fields
 
     def closed(self):
-        """True when the peer closes the connection (a warning may come first)."""
+        """True when the peer closes the connection; a BOLT #1 warning that comes first is
+        kept in self.warnings."""
+        self.warnings = []
         try:
             while True:
-                name, _ = self.recv()
-                if name not in ("warning",):
+                name, fields = self.recv()
+                if name != "warning":
                     return False
+                self.warnings.append(bytes.fromhex(fields["data"]).decode("utf-8", "replace"))
         except (ValueError, OSError):
             return True
 
@@ -182,16 +187,17 @@ class Peer:
         return fields
 
 
-def expected_scids(channels, querier, flow, amt):
-    """The pinned default policy (A01, A08), computed here independently: the target ratio
-    nu = sum(local) / sum(capacity) over our active channels; a channel qualifies when moving
-    `amt` in the query's direction brings its local ratio toward nu without passing it;
-    channels with the querying peer and unannounced channels are left out."""
+def expected_scids(channels, querier, flow, amt, online):
+    """The pinned default policy (A01, A04, A08), computed here independently: the target
+    ratio nu = sum(local) / sum(capacity) over our active channels; a channel qualifies when
+    moving `amt` in the query's direction brings its local ratio toward nu without passing it;
+    channels with the querying peer, unannounced channels and channels whose peer is not
+    connected are left out. (One channel per peer here, so M02 grouping changes nothing.)"""
     active = [c for c in channels if c["state"] == "normal"]
     nu = sum(c["local"] for c in active) / sum(c["capacity"] for c in active)
     out = []
     for c in active:
-        if c["peer"] == querier or not c["announced"]:
+        if c["peer"] == querier or not c["announced"] or c["peer"] not in online:
             continue
         r = c["local"] / c["capacity"]
         after = (c["local"] - amt if flow == 1 else c["local"] + amt) / c["capacity"]
@@ -212,15 +218,20 @@ def main():
     ns = namespace(qtype, rtype)
 
     friend, stranger = key(0x11), key(0x22)
-    others = [node_id(key(i)) for i in (0x31, 0x32, 0x33, 0x34)]
+    helper_keys = [key(i) for i in (0x31, 0x32, 0x33, 0x34, 0x35)]
+    others = [node_id(k) for k in helper_keys]
     channels = [
         {"scid": "700000x1x0", "peer": node_id(friend), "capacity": 10_000_000, "local": 5_000_000, "announced": True, "state": "normal"},
         {"scid": "700000x2x0", "peer": others[0], "capacity": 10_000_000, "local": 9_000_000, "announced": True, "state": "normal"},
         {"scid": "700000x3x0", "peer": others[1], "capacity": 10_000_000, "local": 8_000_000, "announced": True, "state": "normal"},
         {"scid": "700000x4x0", "peer": others[2], "capacity": 10_000_000, "local": 1_000_000, "announced": True, "state": "normal"},
         {"scid": "700000x5x0", "peer": others[3], "capacity": 10_000_000, "local": 9_000_000, "announced": False, "state": "normal"},
+        {"scid": "700000x6x0", "peer": others[4], "capacity": 10_000_000, "local": 9_000_000, "announced": True, "state": "normal"},
     ]
-    want = expected_scids(channels, node_id(friend), 1, AMT)
+    # A04: a channel is operational only while its peer is connected. These peers connect to
+    # the node before the query; the peer of 700000x6x0 does not.
+    online = [node_id(friend)] + others[:4]
+    want = expected_scids(channels, node_id(friend), 1, AMT, online)
     check(want, "test data must make some channel eligible")
 
     passed = []
@@ -248,6 +259,12 @@ def main():
             node.wait_for(lambda e: e["event"] == "connected" and e["peer"] == node_id(friend)
                           and e["feature_bit"] is True, "the friend connecting with the feature bit")
             passed.append("BOLT #8 handshake and init (feature bit {} advertised both ways)".format(FEATURE_BIT))
+            helpers = []
+            for k in helper_keys[:4]:
+                helpers.append(Peer(ns, k, nid, host, port))
+                helpers[-1].init()
+                node.wait_for(lambda e, k=k: e["event"] == "connected" and e["peer"] == node_id(k),
+                              "a channel peer connecting")
 
             # 2. Query encoded by pyln-proto; reply decoded by pyln-proto.
             sent_at = int(time.time())
@@ -278,7 +295,9 @@ def main():
             check(friend_conn.closed(), "V08: connection kept after a malformed reply")
             node.wait_for(lambda e: e["event"] == "disconnecting" and e["peer"] == node_id(friend),
                           "failing the connection after the malformed reply")
-            passed.append("V08: a malformed reply_foaf_balances fails the connection")
+            check(any("malformed" in w for w in friend_conn.warnings),
+                  "V08: no BOLT #1 warning before the close: {}".format(friend_conn.warnings))
+            passed.append("V08: a malformed reply_foaf_balances fails the connection, after a warning {}".format(friend_conn.warnings))
 
             # 5. V01: a query from a peer with no channel fails the connection.
             stranger_conn = Peer(ns, stranger, nid, host, port)
@@ -289,7 +308,9 @@ def main():
             e = node.wait_for(lambda e: e["event"] == "disconnecting" and e["peer"] == node_id(stranger),
                               "failing the stranger's connection")
             check(e["reason"] == "no_channel", "V01: reason {}".format(e["reason"]))
-            passed.append("V01: a query from a peer without a channel fails the connection")
+            check(any("no_channel" in w for w in stranger_conn.warnings),
+                  "V01: no BOLT #1 warning before the close: {}".format(stranger_conn.warnings))
+            passed.append("V01: a query from a peer without a channel fails the connection, after a warning {}".format(stranger_conn.warnings))
         finally:
             code = node.stop()
         # 6. Clean shutdown on SIGINT.

@@ -22,14 +22,13 @@ use foaf_policy::{Channel, ChannelState, Offer};
 use foaf_wire::{DecodeError, Flow, Message, MessageTypes, ShortChannelId};
 use lightning::bitcoin::secp256k1::PublicKey;
 use lightning::io;
+use lightning::ln::msgs::SendOnlyMessageHandler;
 use lightning::ln::msgs::{
-    self, BaseMessageHandler, ErrorAction, Init, LightningError, MessageSendEvent,
-    WarningMessage,
+    self, BaseMessageHandler, ErrorAction, Init, LightningError, MessageSendEvent, WarningMessage,
 };
 use lightning::ln::peer_handler::CustomMessageHandler;
 use lightning::ln::types::ChannelId;
 use lightning::ln::wire::CustomMessageReader;
-use lightning::ln::msgs::SendOnlyMessageHandler;
 use lightning::types::features::{InitFeatures, NodeFeatures};
 use lightning::util::ser::LengthLimitedRead;
 
@@ -409,7 +408,12 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
         });
     }
 
-    fn peer_connected(&self, their_node_id: PublicKey, msg: &Init, inbound: bool) -> Result<(), ()> {
+    fn peer_connected(
+        &self,
+        their_node_id: PublicKey,
+        msg: &Init,
+        inbound: bool,
+    ) -> Result<(), ()> {
         let supports_foaf = self
             .config
             .feature_bit
@@ -463,9 +467,11 @@ pub fn check_feature_bit(bit: usize) -> Result<(), String> {
 pub fn has_feature_pair(features: &InitFeatures, bit: usize) -> bool {
     let flags = features.le_flags();
     let even = bit & !1;
-    [even, even + 1]
-        .iter()
-        .any(|&b| flags.get(b / 8).is_some_and(|byte| byte & (1 << (b % 8)) != 0))
+    [even, even + 1].iter().any(|&b| {
+        flags
+            .get(b / 8)
+            .is_some_and(|byte| byte & (1 << (b % 8)) != 0)
+    })
 }
 
 impl<C: FoafCore, S: ChannelSource> BaseMessageHandler for FoafHandler<C, S> {
@@ -474,7 +480,12 @@ impl<C: FoafCore, S: ChannelSource> BaseMessageHandler for FoafHandler<C, S> {
     }
     // Connection bookkeeping happens in the CustomMessageHandler methods above; LDK calls both.
     fn peer_disconnected(&self, _their_node_id: PublicKey) {}
-    fn peer_connected(&self, _their_node_id: PublicKey, _msg: &Init, _inbound: bool) -> Result<(), ()> {
+    fn peer_connected(
+        &self,
+        _their_node_id: PublicKey,
+        _msg: &Init,
+        _inbound: bool,
+    ) -> Result<(), ()> {
         Ok(())
     }
     fn provided_node_features(&self) -> NodeFeatures {
@@ -494,7 +505,7 @@ mod tests {
     #[test]
     fn w06_default_bit_is_experimental_and_advertised_optional() {
         // R: W06: not 20/21 (option_anchor_outputs), a custom-range pair, odd = optional.
-        assert!(DEFAULT_FEATURE_BIT >= 256 && DEFAULT_FEATURE_BIT % 2 == 1);
+        const { assert!(DEFAULT_FEATURE_BIT >= 256 && DEFAULT_FEATURE_BIT % 2 == 1) };
         check_feature_bit(DEFAULT_FEATURE_BIT).unwrap();
         let f = init_features(Some(DEFAULT_FEATURE_BIT));
         assert!(has_feature_pair(&f, DEFAULT_FEATURE_BIT));

@@ -19,6 +19,7 @@
 pub mod core;
 pub mod handler;
 pub mod message;
+pub mod peer_core;
 pub mod runtime;
 pub mod source;
 
@@ -31,4 +32,7 @@ pub use lightning::bitcoin::secp256k1::PublicKey;
 pub use lightning::util::logger::Level as LdkLevel;
 pub use message::FoafMessage;
 pub use runtime::{FoafNode, FoafPeerManager, NodeConfig, StderrLogger};
-pub use source::{channel_from_details, graph_scids, parse_node_id, ChannelSource, LdkChannels, SourceError, StaticChannels};
+pub use source::{
+    channel_from_details, graph_scids, parse_node_id, ChannelSource, LdkChannels, SourceError,
+    StaticChannels,
+};

@@ -64,20 +64,22 @@ impl StaticChannels {
     /// `{"scid":"BxTxO","peer":"<33-byte node id hex>","capacity":msat,"local":msat,
     /// "announced":bool,"state":"normal"|"closing"}`.
     pub fn channels_from_json(value: &Value) -> Result<Vec<Channel<PublicKey>>, SourceError> {
-        let list = value
-            .as_array()
-            .ok_or_else(|| SourceError("channels: expected a JSON list of channel objects".into()))?;
+        let list = value.as_array().ok_or_else(|| {
+            SourceError("channels: expected a JSON list of channel objects".into())
+        })?;
         list.iter()
             .enumerate()
-            .map(|(i, v)| channel_from_json(v).map_err(|e| SourceError(format!("channel {i}: {e}"))))
+            .map(|(i, v)| {
+                channel_from_json(v).map_err(|e| SourceError(format!("channel {i}: {e}")))
+            })
             .collect()
     }
 
     /// Parses a JSON list of `"BxTxO"` strings.
     pub fn graph_from_json(value: &Value) -> Result<Vec<ShortChannelId>, SourceError> {
-        let list = value
-            .as_array()
-            .ok_or_else(|| SourceError("graph: expected a JSON list of \"BxTxO\" strings".into()))?;
+        let list = value.as_array().ok_or_else(|| {
+            SourceError("graph: expected a JSON list of \"BxTxO\" strings".into())
+        })?;
         list.iter()
             .enumerate()
             .map(|(i, v)| {
@@ -132,19 +134,9 @@ fn channel_from_json(v: &Value) -> Result<Channel<PublicKey>, String> {
 
 /// Parses a node id: 33 bytes, compressed secp256k1 point, hex.
 pub fn parse_node_id(s: &str) -> Result<PublicKey, String> {
-    let bytes = hex_decode(s).ok_or_else(|| format!("node id {s:?} is not hex"))?;
+    let bytes = hex::decode(s).map_err(|e| format!("node id {s:?} is not hex: {e}"))?;
     PublicKey::from_slice(&bytes)
         .map_err(|_| format!("node id {s:?} is not a 33-byte compressed public key"))
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.len() > 200 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// Our channels from LDK's `ChannelManager`, the graph from its `NetworkGraph`.
@@ -338,7 +330,10 @@ mod tests {
         }
         assert_eq!(
             graph_scids(&g),
-            vec![ShortChannelId::from_u64(3 << 40), ShortChannelId::from_u64(9 << 40)]
+            vec![
+                ShortChannelId::from_u64(3 << 40),
+                ShortChannelId::from_u64(9 << 40)
+            ]
         );
     }
 

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use foaf_ldk::{
-    parse_node_id, system_clock, AdapterConfig, EventSink, FoafEvent, FoafNode, LdkLevel, NodeConfig,
-    PublicKey, StaticChannels, DEFAULT_FEATURE_BIT,
+    parse_node_id, system_clock, AdapterConfig, EventSink, FoafEvent, FoafNode, LdkLevel,
+    NodeConfig, PublicKey, StaticChannels, DEFAULT_FEATURE_BIT,
 };
 use foaf_peer::{Config, Node};
 use foaf_wire::json::to_json;
@@ -22,9 +22,16 @@ use serde_json::{json, Value};
 
 use crate::CliError;
 
-/// Arguments of `foaf node`.
+/// Arguments of `foaf node` (boxed: they are many, and `main`'s subcommand enum stays small).
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    inner: Box<NodeArgs>,
+}
+
+/// The options of `foaf node`.
+#[derive(clap::Args)]
+pub struct NodeArgs {
     /// Address to accept BOLT #8 connections on (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:9735", value_name = "ADDR")]
     pub listen: SocketAddr,
@@ -155,7 +162,11 @@ fn parse_level(s: &str) -> Result<LdkLevel, String> {
         "info" => Level::Info,
         "warn" => Level::Warn,
         "error" => Level::Error,
-        _ => return Err(format!("--ldk-log {s:?}: expected gossip, trace, debug, info, warn or error")),
+        _ => {
+            return Err(format!(
+                "--ldk-log {s:?}: expected gossip, trace, debug, info, warn or error"
+            ))
+        }
     })
 }
 
@@ -266,6 +277,7 @@ fn print_line(line: &str) {
 
 /// Runs `foaf node`.
 pub fn run(args: Args) -> Result<(), CliError> {
+    let args = *args.inner;
     let bad = CliError::BadInput;
     let types = match &args.types {
         Some(s) => crate::codec::parse_types(s).map_err(|e| bad(format!("--types: {e}")))?,
@@ -277,7 +289,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let feature_bit = if args.no_feature_bit {
         None
     } else {
-        foaf_ldk::check_feature_bit(args.feature_bit).map_err(|e| bad(format!("--feature-bit: {e}")))?;
+        foaf_ldk::check_feature_bit(args.feature_bit)
+            .map_err(|e| bad(format!("--feature-bit: {e}")))?;
         Some(args.feature_bit)
     };
     let ldk_log = args

@@ -22,9 +22,9 @@ fn actions(effects: Vec<Effect<PublicKey>>) -> Vec<Action> {
             Effect::Ignored { peer, reason } => {
                 Action::Log(format!("ignored a message from {peer}: {reason}"))
             }
-            Effect::Deferred { peer } => Action::Log(format!(
-                "answer to {peer} deferred by the S05 limit"
-            )),
+            Effect::Deferred { peer } => {
+                Action::Log(format!("answer to {peer} deferred by the S05 limit"))
+            }
             Effect::Log(text) => Action::Log(text),
         })
         .collect()
