@@ -122,7 +122,7 @@ fn scheduled_queries_are_answered_between_foaf_nodes() {
         .unwrap()
         .to_string();
     let target = format!("{a}@{listen}");
-    let mut pc = Proc::start(&[
+    let pc = Proc::start(&[
         "--seed",
         &sc,
         "--listen",
