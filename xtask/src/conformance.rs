@@ -9,7 +9,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use foaf_conformance::mutation::{self, Fault};
-use foaf_conformance::{files, run_all, Report, RunOptions};
+use foaf_conformance::{files, run_parallel, Report, RunOptions};
 
 use crate::vectors::{vectors_dir, workspace_root};
 
@@ -37,13 +37,23 @@ pub struct Args {
     /// `--list-faults` and `--fault NAME`) and report which faults the vectors catch.
     #[arg(long)]
     mutation: bool,
+    /// Vectors run at once, each against its own process (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Build and test `foaf` in release mode (slower build, faster run).
+    #[arg(long)]
+    release: bool,
 }
 
 /// Builds `foaf` and returns the path of the binary.
-pub fn build_foaf() -> Result<PathBuf, String> {
+pub fn build_foaf(release: bool) -> Result<PathBuf, String> {
     let root = workspace_root();
+    let mut args = vec!["build", "--quiet", "-p", "foaf"];
+    if release {
+        args.push("--release");
+    }
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--quiet", "-p", "foaf"])
+        .args(&args)
         .current_dir(&root)
         .status()
         .map_err(|e| format!("cannot run cargo build: {e}"))?;
@@ -62,7 +72,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let command = match &args.implementation {
         Some(c) => c.clone(),
         None => {
-            let foaf = build_foaf()?;
+            let foaf = build_foaf(args.release)?;
             format!("{} pipe", shell_quote(&foaf.display().to_string()))
         }
     };
@@ -77,15 +87,20 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         return Err(format!("no vectors selected in {}", dir.display()));
     }
 
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
     if args.mutation {
-        return run_mutation(&opts, &vectors);
+        return run_mutation(&opts, &vectors, jobs);
     }
 
     println!("implementation: {command}");
     println!("vectors:        {} from {}", vectors.len(), dir.display());
     println!();
     let start = Instant::now();
-    let results = run_all(&opts, &vectors);
+    let results = run_parallel(&opts, &vectors, jobs);
     let report = Report {
         results,
         elapsed: start.elapsed(),
@@ -111,6 +126,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
 fn run_mutation(
     opts: &RunOptions,
     vectors: &[foaf_conformance::Vector],
+    jobs: usize,
 ) -> Result<ExitCode, String> {
     let faults: Vec<Fault> = mutation::list_faults(opts)?;
     if faults.is_empty() {
@@ -118,7 +134,7 @@ fn run_mutation(
     }
     println!("{:<28} {:<10} {:>7}  verdict", "fault", "ids", "failed");
     let start = Instant::now();
-    let outcomes = mutation::run_faults(opts, vectors, &faults);
+    let outcomes = mutation::run_faults(opts, vectors, &faults, jobs);
     let mut caught = 0;
     for o in &outcomes {
         let verdict = if o.caught() {
@@ -152,10 +168,6 @@ fn run_mutation(
 
 /// Quotes a path for the command line split by `RunOptions::from_command_line`.
 fn shell_quote(s: &str) -> String {
-    shlex_quote(s)
-}
-
-fn shlex_quote(s: &str) -> String {
     if s.chars()
         .all(|c| c.is_ascii_alphanumeric() || "/._-+:".contains(c))
     {

@@ -25,5 +25,5 @@ pub mod scenarios;
 pub mod vector;
 
 pub use report::Report;
-pub use runner::{run_all, run_vector, Outcome, RunOptions, VectorResult};
+pub use runner::{run_all, run_parallel, run_vector, Outcome, RunOptions, VectorResult};
 pub use vector::Vector;

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::runner::{run_all, Outcome, RunOptions};
+use crate::runner::{run_parallel, Outcome, RunOptions};
 use crate::vector::Vector;
 
 /// One fault switch of the implementation.
@@ -125,7 +125,12 @@ pub fn list_faults(opts: &RunOptions) -> Result<Vec<Fault>, String> {
 }
 
 /// Runs, for each fault, the vectors citing one of its ids against `COMMAND --fault NAME`.
-pub fn run_faults(opts: &RunOptions, vectors: &[Vector], faults: &[Fault]) -> Vec<FaultOutcome> {
+pub fn run_faults(
+    opts: &RunOptions,
+    vectors: &[Vector],
+    faults: &[Fault],
+    jobs: usize,
+) -> Vec<FaultOutcome> {
     faults
         .iter()
         .map(|fault| {
@@ -141,7 +146,7 @@ pub fn run_faults(opts: &RunOptions, vectors: &[Vector], faults: &[Fault]) -> Ve
             let mut o = opts.clone();
             o.command.push("--fault".into());
             o.command.push(fault.name.clone());
-            let results = run_all(&o, &selected);
+            let results = run_parallel(&o, &selected, jobs);
             FaultOutcome {
                 fault: fault.clone(),
                 tested: results.len(),

@@ -367,5 +367,35 @@ fn run_steps(iut: &mut Iut, opts: &RunOptions, v: &Vector) -> Outcome {
 
 /// Runs every vector in turn.
 pub fn run_all(opts: &RunOptions, vectors: &[Vector]) -> Vec<VectorResult> {
-    vectors.iter().map(|v| run_vector(opts, v)).collect()
+    run_parallel(opts, vectors, 1)
+}
+
+/// Runs the vectors on `jobs` worker threads (each vector still gets its own process);
+/// results come back in the vectors' order.
+pub fn run_parallel(opts: &RunOptions, vectors: &[Vector], jobs: usize) -> Vec<VectorResult> {
+    let jobs = jobs.clamp(1, vectors.len().max(1));
+    if jobs == 1 {
+        return vectors.iter().map(|v| run_vector(opts, v)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<VectorResult>>> =
+        vectors.iter().map(|_| Mutex::new(None)).collect();
+    thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(v) = vectors.get(i) else { break };
+                let r = run_vector(opts, v);
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every vector ran")
+        })
+        .collect()
 }
