@@ -67,9 +67,16 @@ impl PeerState {
         }
     }
 
-    /// Nothing worth keeping: no channel, no connection, no offers.
-    fn is_idle(&self) -> bool {
-        !self.connected && self.channels == 0 && self.offers.is_empty()
+    /// Nothing worth keeping: no channel, no connection, no offers, and no send or query
+    /// recent enough to still count against a rate limit (forgetting it would let a peer that
+    /// reconnects get more than S05/V07 allow).
+    fn is_idle(&self, now: u64, window_secs: u64) -> bool {
+        !self.connected
+            && self.channels == 0
+            && self.offers.is_empty()
+            && self.sent_queries.is_stale(now, window_secs)
+            && self.sent_replies.is_stale(now, window_secs)
+            && self.received_queries.is_stale(now, window_secs)
     }
 }
 
@@ -189,10 +196,24 @@ impl<P: PeerKey> Node<P> {
     /// Adds or replaces (same scid) one of our channels. When a peer is left with no active
     /// channel (its channel closed), its offers and deferred answers are dropped.
     pub fn set_channel(&mut self, ch: Channel<P>, now: u64) -> Vec<Effect<P>> {
+        self.set_channels([ch], now)
+    }
+
+    /// [`Node::set_channel`] for many channels at once (one rebuild of the indexes).
+    pub fn set_channels(
+        &mut self,
+        chans: impl IntoIterator<Item = Channel<P>>,
+        now: u64,
+    ) -> Vec<Effect<P>> {
         self.advance(now);
-        let old_peer = self.channels.get(&ch.scid).map(|c| c.peer.clone());
-        let new_peer = ch.peer.clone();
-        self.channels.insert(ch.scid, ch);
+        let mut touched = std::collections::BTreeSet::new();
+        for ch in chans {
+            if let Some(old) = self.channels.get(&ch.scid) {
+                touched.insert(old.peer.clone());
+            }
+            touched.insert(ch.peer.clone());
+            self.channels.insert(ch.scid, ch);
+        }
         self.by_peer = self.channels.values().cloned().collect();
         self.by_peer
             .sort_by(|a, b| (&a.peer, a.scid).cmp(&(&b.peer, b.scid)));
@@ -203,11 +224,12 @@ impl<P: PeerKey> Node<P> {
             .map(|c| c.scid.to_u64())
             .collect();
         let mut effects = Vec::new();
-        for peer in old_peer.into_iter().chain(Some(new_peer)) {
-            let (active, all) = self
-                .by_peer
+        for peer in touched {
+            // by_peer is sorted by peer: the peer's channels are one run.
+            let start = self.by_peer.partition_point(|c| c.peer < peer);
+            let (active, all) = self.by_peer[start..]
                 .iter()
-                .filter(|c| c.peer == peer)
+                .take_while(|c| c.peer == peer)
                 .fold((0, 0), |(a, n), c| (a + usize::from(c.is_active()), n + 1));
             let max = self.config.rate_limit.max;
             let st = self
@@ -223,7 +245,7 @@ impl<P: PeerKey> Node<P> {
                     "{peer:?} has no active channel left: its offers are dropped"
                 )));
             }
-            if st.is_idle() {
+            if st.is_idle(self.now, self.config.rate_limit.window_secs) {
                 self.peers.remove(&peer);
             }
         }
@@ -262,7 +284,7 @@ impl<P: PeerKey> Node<P> {
             if drop_offers {
                 st.offers.clear();
             }
-            if st.is_idle() {
+            if st.is_idle(self.now, self.config.rate_limit.window_secs) {
                 self.peers.remove(peer);
             }
         }
@@ -628,6 +650,8 @@ impl<P: PeerKey> Node<P> {
                 due.push((peer.clone(), p));
             }
         }
+        // Forget peers with nothing left worth keeping.
+        self.peers.retain(|_, st| !st.is_idle(now, rl.window_secs));
         let mut effects = Vec::new();
         for (peer, p) in due {
             effects.extend(self.send_reply(&peer, p, now));

@@ -45,6 +45,14 @@ impl Window {
         }
     }
 
+    /// Whether no recorded event still counts at `now` (the window can be forgotten without
+    /// allowing anything it would refuse).
+    pub fn is_stale(&self, now: u64, window_secs: u64) -> bool {
+        self.times
+            .back()
+            .is_none_or(|&t| t.saturating_add(window_secs) <= now)
+    }
+
     /// Recorded timestamps (at most `max`).
     pub fn len(&self) -> usize {
         self.times.len()
