@@ -11,7 +11,8 @@ BOLT message encoding; nothing of it is shared with our Rust code. This script:
    definitions in foaf.csv (BOLT CSV schema language), and decodes the `reply_foaf_balances`
    with the same schema, checking every field against the pinned default reply policy (A01,
    A02, A03, A08, S01), which this script computes independently;
-4. checks that the node logged the query it received and the reply it sent;
+4. checks that the node logged the query it received and the reply it sent, and that a peer
+   whose `init` lacks the feature pair gets no reply (docs/bolt14.md 2.1);
 5. sends a malformed `reply_foaf_balances` and checks the connection is failed after a BOLT #1
    `warning` (V08);
 6. connects as a peer with no channel, queries, and checks the connection is failed (V01);
@@ -41,7 +42,7 @@ from pyln.proto.wire import PrivateKey, connect
 HERE = os.path.dirname(os.path.abspath(__file__))
 REGTEST = "06226e46111a0b59caaf126043eb5bbf28c34f3a5e332a1fc7b2b73cf188910f"
 NODE_SEED = "42" * 32
-FEATURE_BIT = 347
+FEATURE_BIT = 215  # docs/bolt14.md §2.1: the experimental pair 214/215, odd bit
 AMT = 1_000_000
 TIMEOUT = 10.0
 
@@ -180,8 +181,21 @@ class Peer:
         except (ValueError, OSError):
             return True
 
-    def init(self):
-        self.send(encode(self.ns, "init", globalfeatures="", features=features_with(FEATURE_BIT)))
+    def answered_before_pong(self):
+        """Sends a ping and reads up to the pong: the names of what came before it. The peer
+        handles our messages in order, so anything it sends in answer to an earlier message
+        arrives before the pong."""
+        self.send(encode(self.ns, "ping", num_pong_bytes=4, ignored=""))
+        before = []
+        while True:
+            name, _ = decode(self.ns, self.conn.read_message())
+            if name == "pong":
+                return before
+            before.append(name)
+
+    def init(self, feature=True):
+        features = features_with(FEATURE_BIT) if feature else ""
+        self.send(encode(self.ns, "init", globalfeatures="", features=features))
         name, fields = self.recv()
         check(name == "init", "expected init from foaf node, got {}".format(name))
         return fields
@@ -289,7 +303,21 @@ def main():
                           and sorted(e["msg"]["short_channel_ids"]) == want, "the reply it sent")
             passed.append("foaf node logged the query received and the reply sent")
 
-            # 4. V08: a reply that fails to decode fails the connection.
+            # 4. bolt14.md 2.1: nothing is sent to a peer whose init lacks the feature pair.
+            shy_key = helper_keys[4]
+            shy = Peer(ns, shy_key, nid, host, port)
+            shy.init(feature=False)
+            node.wait_for(lambda e: e["event"] == "connected" and e["peer"] == node_id(shy_key)
+                          and e["feature_bit"] is False, "a peer without the feature bit")
+            shy.send(encode(ns, "query_foaf_balances", chain_hash=REGTEST,
+                            flow_value=1, amt_to_rebalance=AMT))
+            before = shy.answered_before_pong()
+            check(before == [], "bolt14.md 2.1: sent {} to a peer without the feature bit".format(before))
+            node.wait_for(lambda e: e["event"] == "log" and e["text"].startswith("not sent to " + node_id(shy_key)),
+                          "holding back the reply to the peer without the feature bit")
+            passed.append("no reply to a peer whose init lacks the feature bit (connection kept)")
+
+            # 5. V08: a reply that fails to decode fails the connection.
             truncated = rtype.to_bytes(2, "big") + bytes.fromhex(REGTEST) + b"\x01\x00"
             friend_conn.send(truncated)
             check(friend_conn.closed(), "V08: connection kept after a malformed reply")
@@ -299,7 +327,7 @@ def main():
                   "V08: no BOLT #1 warning before the close: {}".format(friend_conn.warnings))
             passed.append("V08: a malformed reply_foaf_balances fails the connection, after a warning {}".format(friend_conn.warnings))
 
-            # 5. V01: a query from a peer with no channel fails the connection.
+            # 6. V01: a query from a peer with no channel fails the connection.
             stranger_conn = Peer(ns, stranger, nid, host, port)
             stranger_conn.init()
             stranger_conn.send(encode(ns, "query_foaf_balances", chain_hash=REGTEST,
@@ -313,7 +341,7 @@ def main():
             passed.append("V01: a query from a peer without a channel fails the connection, after a warning {}".format(stranger_conn.warnings))
         finally:
             code = node.stop()
-        # 6. Clean shutdown on SIGINT.
+        # 7. Clean shutdown on SIGINT.
         check(code == 0, "foaf node exited with status {} after SIGINT".format(code))
         node.wait_for(lambda e: e["event"] == "stopped", "stopping")
         passed.append("SIGINT stops foaf node cleanly (exit 0)")

@@ -36,12 +36,24 @@ use crate::core::{Action, FoafCore};
 use crate::message::FoafMessage;
 use crate::source::ChannelSource;
 
-/// The default `option_balance_sharing` feature bit (optional, odd) this project advertises.
+/// Sets the odd bit of `bit`'s pair: LDK takes bits below 256 as BOLT #9 bits and from 256 up as
+/// custom (bLIP 2) bits, through two different setters. (A macro: LDK's feature contexts are
+/// sealed, so no generic function can name them.)
+macro_rules! set_optional {
+    ($f:expr, $bit:expr) => {
+        if $bit < 256 {
+            $f.set_optional_feature_bit($bit)
+        } else {
+            $f.set_optional_custom_bit($bit)
+        }
+    };
+}
+/// The default `option_balance_sharing` feature bit (optional, odd) we advertise.
 ///
-/// The draft asks for 20/21, but BOLT #9 assigns those to `option_anchor_outputs` (W06). Until a
-/// pair is assigned we use one from the experimental/custom range (256 and up, bLIP 2): 346/347,
-/// chosen to echo the query's message type. Configurable: see [`AdapterConfig::feature_bit`].
-pub const DEFAULT_FEATURE_BIT: usize = 347;
+/// The draft asks for 20/21, but BOLT #9 assigns those to `option_anchor_outputs` (W06).
+/// `docs/bolt14.md` §2.1 pins an experimental pair, 214/215, until one is assigned; we set the
+/// odd bit only. Configurable: see [`AdapterConfig::feature_bit`].
+pub const DEFAULT_FEATURE_BIT: usize = 215;
 
 /// At most this many sends wait for LDK at once; more are dropped and logged. The core's own
 /// rate limits (S05) keep the real number far below; this only bounds a misbehaving core.
@@ -55,6 +67,10 @@ pub struct AdapterConfig {
     /// The optional feature bit advertised in `init` and `node_announcement` (odd; the even bit
     /// below it is the "required" form, never set by us). `None` advertises nothing.
     pub feature_bit: Option<usize>,
+    /// Send nothing to a peer whose `init` sets neither bit of the pair (`docs/bolt14.md` §2.1:
+    /// "MUST NOT send either message to a peer that did not set one of the pair"). Default true;
+    /// has no effect when `feature_bit` is `None`.
+    pub require_peer_feature: bool,
 }
 
 impl Default for AdapterConfig {
@@ -62,6 +78,7 @@ impl Default for AdapterConfig {
         Self {
             types: MessageTypes::default(),
             feature_bit: Some(DEFAULT_FEATURE_BIT),
+            require_peer_feature: true,
         }
     }
 }
@@ -143,6 +160,8 @@ struct State<C> {
     errors: Vec<MessageSendEvent>,
     /// Peers we are failing: their further messages are ignored until LDK closes the socket.
     failing: BTreeSet<PublicKey>,
+    /// Connected peers whose `init` sets our feature pair (those we may send to, §2.1).
+    speaks_foaf: BTreeSet<PublicKey>,
 }
 
 /// The LDK custom message handler for BOLT #14. Put one `Arc` of it in both the
@@ -166,6 +185,7 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
                 outbox: VecDeque::new(),
                 errors: Vec::new(),
                 failing: BTreeSet::new(),
+                speaks_foaf: BTreeSet::new(),
             }),
             source,
             config,
@@ -232,10 +252,31 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
         let _ = self.apply(&mut st, out, None);
     }
 
+    /// True when the feature gate lets us send to `peer`.
+    fn may_send(&self, st: &State<C>, peer: &PublicKey) -> bool {
+        !(self.config.require_peer_feature && self.config.feature_bit.is_some())
+            || st.speaks_foaf.contains(peer)
+    }
+
+    /// Refuses a request to a peer the feature gate closes, before the core sees it.
+    fn gate(&self, st: &State<C>, op: &'static str, peer: &PublicKey) -> Result<(), String> {
+        if self.may_send(st, peer) {
+            return Ok(());
+        }
+        let reason = "feature_not_advertised".to_string();
+        self.emit(FoafEvent::Refused {
+            op,
+            peer: *peer,
+            reason: reason.clone(),
+        });
+        Err(reason)
+    }
+
     /// Asks the core to send a `query_foaf_balances`; `Err(reason)` when it refused.
     pub fn query(&self, peer: &PublicKey, flow: Flow, amt_msat: u64) -> Result<(), String> {
         let now = (self.clock)();
         let mut st = self.lock();
+        self.gate(&st, "query", peer)?;
         let out = st.core.query(peer, flow, amt_msat, now);
         self.apply(&mut st, out, Some(("query", *peer)))
     }
@@ -244,6 +285,7 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
     pub fn offer(&self, peer: &PublicKey, flow: Flow, amt_msat: u64) -> Result<(), String> {
         let now = (self.clock)();
         let mut st = self.lock();
+        self.gate(&st, "offer", peer)?;
         let out = st.core.offer(peer, flow, amt_msat, now);
         self.apply(&mut st, out, Some(("offer", *peer)))
     }
@@ -265,6 +307,14 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
             match a {
                 Action::Send { peer, bytes } => {
                     if st.failing.contains(&peer) {
+                        continue;
+                    }
+                    if !self.may_send(st, &peer) {
+                        // Typically the answer to a query from a peer that did not advertise
+                        // the feature: bolt14.md §2.1 forbids sending it.
+                        self.emit(FoafEvent::Log(format!(
+                            "not sent to {peer}: its init does not advertise option_balance_sharing"
+                        )));
                         continue;
                     }
                     if st.outbox.len() >= MAX_OUTBOX {
@@ -394,6 +444,7 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
         let now = (self.clock)();
         let mut st = self.lock();
         st.failing.remove(&their_node_id);
+        st.speaks_foaf.remove(&their_node_id);
         st.outbox.retain(|(p, _)| *p != their_node_id);
         let out = st.core.disconnect(&their_node_id, now);
         let _ = self.apply(&mut st, out, None);
@@ -426,6 +477,13 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
         let now = (self.clock)();
         let mut st = self.lock();
         st.failing.remove(&their_node_id);
+        if supports_foaf {
+            st.speaks_foaf.insert(their_node_id);
+        } else {
+            st.speaks_foaf.remove(&their_node_id);
+        }
+        // Every peer counts as connected for A04 (its channels are operational), whether or not
+        // it speaks BOLT #14; the feature gate only stops what we send it.
         let out = st.core.connect(their_node_id, now);
         let _ = self.apply(&mut st, out, None);
         Ok(())
@@ -434,8 +492,8 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
     fn provided_node_features(&self) -> NodeFeatures {
         let mut f = NodeFeatures::empty();
         if let Some(bit) = self.config.feature_bit {
-            // Only fails for bits below 256 or known to LDK; the config is checked at startup.
-            let _ = f.set_optional_custom_bit(bit);
+            // The config is checked at startup (check_feature_bit), so this cannot fail.
+            let _ = set_optional!(f, bit);
         }
         f
     }
@@ -449,18 +507,24 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
 pub fn init_features(feature_bit: Option<usize>) -> InitFeatures {
     let mut f = InitFeatures::empty();
     if let Some(bit) = feature_bit {
-        let _ = f.set_optional_custom_bit(bit);
+        let _ = set_optional!(f, bit);
     }
     f
 }
 
-/// Checks that `bit` can be advertised: in the custom range (256 and up, bLIP 2) and not a
-/// feature LDK knows. Odd or even both name the pair; we always set the odd (optional) one.
+/// Checks that `bit` can be advertised: a pair LDK does not itself use (either parity names the
+/// pair; we always set the odd, optional, bit). Below 256 that excludes every BOLT #9 bit LDK
+/// knows, e.g. 20/21 (`option_anchor_outputs`); from 256 up, custom (bLIP 2) bits LDK knows.
 pub fn check_feature_bit(bit: usize) -> Result<(), String> {
     let mut f = InitFeatures::empty();
-    f.set_optional_custom_bit(bit).map_err(|()| {
-        format!("feature bit {bit} is not usable: it must be 256 or more (the custom range) and unknown to LDK")
-    })
+    let unknown = set_optional!(f, bit).is_ok() && f.supports_unknown_bits();
+    if unknown && bit < 65_536 {
+        Ok(())
+    } else {
+        Err(format!(
+            "feature bit {bit} is not usable: LDK already assigns its pair (or it is out of range)"
+        ))
+    }
 }
 
 /// True when `features` sets either bit of the pair containing `bit`.
@@ -503,9 +567,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn w06_default_bit_is_experimental_and_advertised_optional() {
+    fn w06_default_bit_is_the_pinned_experimental_pair_advertised_optional() {
         // R: W06: not 20/21 (option_anchor_outputs), a custom-range pair, odd = optional.
-        const { assert!(DEFAULT_FEATURE_BIT >= 256 && DEFAULT_FEATURE_BIT % 2 == 1) };
+        // R: W06 as pinned in docs/bolt14.md §2.1: 214/215, odd bit set.
+        const { assert!(DEFAULT_FEATURE_BIT == 215) };
         check_feature_bit(DEFAULT_FEATURE_BIT).unwrap();
         let f = init_features(Some(DEFAULT_FEATURE_BIT));
         assert!(has_feature_pair(&f, DEFAULT_FEATURE_BIT));
@@ -515,11 +580,13 @@ mod tests {
     }
 
     #[test]
-    fn w06_bits_outside_the_custom_range_are_refused() {
-        // R: W06
+    fn w06_bits_ldk_already_assigns_are_refused() {
+        // R: W06: 20/21 are option_anchor_outputs, which LDK knows; so is 14/15 (payment_secret).
         assert!(check_feature_bit(21).is_err());
-        assert!(check_feature_bit(255).is_err());
+        assert!(check_feature_bit(20).is_err());
+        assert!(check_feature_bit(15).is_err());
         check_feature_bit(1001).unwrap();
+        check_feature_bit(214).unwrap();
         // Either parity names the pair; an even request still sets the odd bit.
         let f = init_features(Some(1000));
         assert!(has_feature_pair(&f, 1001) && !f.requires_unknown_bits());

@@ -461,3 +461,48 @@ async fn custom_range_types_and_feature_bit_are_configurable() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_sent_to_a_peer_that_does_not_advertise_the_feature() {
+    // R: W06 as pinned in docs/bolt14.md §2.1: "MUST NOT send either message to a peer that did
+    // not set one of the pair in init". B advertises nothing; A receives B's query but sends no
+    // reply, and refuses to query B; the connection stays up.
+    let (a_id, b_id) = (node_id_of(21).await, node_id_of(22).await);
+    let (a_log, b_log) = (Log::default(), Log::default());
+    let a_src = StaticChannels {
+        channels: vec![channel("700000x1x0", b_id, 2_000_000)],
+        graph: vec![],
+    };
+    let b_src = StaticChannels {
+        channels: vec![channel("700000x1x0", a_id, 8_000_000)],
+        graph: vec![],
+    };
+    let a = start(21, core(Config::default()), a_src, system_clock(), &a_log).await;
+    let mut b_config = NodeConfig::new([22; 32]);
+    b_config.listen = Some("127.0.0.1:0".parse().unwrap());
+    b_config.adapter.feature_bit = None;
+    let b = FoafNode::start(
+        b_config,
+        core(Config::default()),
+        b_src,
+        system_clock(),
+        b_log.sink(),
+    )
+    .await
+    .unwrap();
+    connect(&b, &a).await;
+    assert!(a_log.any(|e| matches!(e, FoafEvent::PeerConnected { peer, supports_foaf: false, .. } if *peer == b_id)));
+    assert_eq!(
+        a.query(&b_id, Flow::Push, AMT),
+        Err("feature_not_advertised".into())
+    );
+    b.query(&a_id, Flow::Receive, AMT).unwrap();
+    wait_until("A to receive B's query", || {
+        a_log
+            .any(|e| matches!(e, FoafEvent::Received { peer, decoded: Ok(_), .. } if *peer == b_id))
+    })
+    .await;
+    assert!(a_log.any(|e| matches!(e, FoafEvent::Log(t) if t.starts_with("not sent to"))));
+    assert!(!a_log.any(|e| matches!(e, FoafEvent::Sent { .. })));
+    assert!(a.is_connected(&b_id) && b.is_connected(&a_id));
+}

@@ -70,12 +70,17 @@ pub struct NodeArgs {
     /// (default 347,349), e.g. custom-range types for lnd without an override.
     #[arg(long, value_name = "QUERY,REPLY")]
     pub types: Option<String>,
-    /// The option_balance_sharing feature bit we advertise in init (optional, odd; 256 or more).
+    /// The option_balance_sharing feature bit we advertise in init (we set the odd bit of its
+    /// pair; default: the experimental pair 214/215 of docs/bolt14.md §2.1).
     #[arg(long, default_value_t = DEFAULT_FEATURE_BIT, value_name = "BIT")]
     pub feature_bit: usize,
-    /// Advertise no feature bit.
+    /// Advertise no feature bit (and so send to every peer).
     #[arg(long)]
     pub no_feature_bit: bool,
+    /// Also send to peers whose init lacks the feature pair (docs/bolt14.md §2.1 forbids it;
+    /// for testing implementations that cannot advertise the bit).
+    #[arg(long)]
+    pub ignore_peer_features: bool,
     /// Log one JSON object per line instead of text.
     #[arg(long)]
     pub json: bool,
@@ -335,7 +340,11 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let core: Node<PublicKey> = Node::new(core_config, sample_seed);
     let mut config = NodeConfig::new(seed);
     config.listen = Some(args.listen);
-    config.adapter = AdapterConfig { types, feature_bit };
+    config.adapter = AdapterConfig {
+        types,
+        feature_bit,
+        require_peer_feature: !args.ignore_peer_features,
+    };
     config.ldk_log = ldk_log;
 
     let as_json = args.json;
