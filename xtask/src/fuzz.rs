@@ -134,8 +134,6 @@ pub fn flood() -> Result<ExitCode, String> {
             "--release",
             "-p",
             "foaf-peer",
-            "--features",
-            "fuzzing",
             "--test",
             "flood",
             "--",

@@ -55,6 +55,8 @@
 pub mod config;
 pub mod effect;
 pub mod fault;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod node;
 pub mod rebalance;
 pub mod window;
