@@ -157,7 +157,14 @@ struct Options {
     keep_offers_on_disconnect: bool,
     no_warning: bool,
     max_deferred: u8,
+    /// [`BULK_MAGIC`]: start with 1001–1100 more announced channels, each with its own
+    /// connected peer, so replies must be sampled down to 1000 (A06, A07).
+    bulk: u8,
 }
+
+/// Gates the bulk start: it costs a 1100-channel load and larger replies, so only inputs that
+/// ask for it pay for it (libFuzzer's comparison tracing finds the value at once).
+const BULK_MAGIC: u8 = 0xb5;
 
 /// The harness's own model of what the node was told.
 #[derive(Default)]
@@ -208,10 +215,13 @@ pub fn node_sequence(data: &[u8]) {
         max_deferred_replies: usize::from(options.max_deferred % 8),
         ..Config::default()
     };
-    // No bulk of over 1000 channels here: loading them takes ~1000 `set_channel` calls (each
-    // O(channels)), which cut the fuzzer to 5 inputs a second. The A06/A07 path is driven by
-    // the scripted `harness_reaches_every_checked_path` test through the same checks.
-    drive(&config, options.seed, None, steps);
+    let bulk = (options.bulk == BULK_MAGIC).then(|| {
+        (
+            1001 + (options.seed % 100) as u16,
+            (options.seed >> 8) as u16 % 1001,
+        )
+    });
+    drive(&config, options.seed, bulk, steps);
 }
 
 /// What a run did, for the harness's own tests (that inputs reach the interesting paths).
@@ -245,12 +255,15 @@ fn drive(config: &Config, seed: u64, bulk: Option<(u16, u16)>, steps: Vec<Step>)
     let mut now: u64 = 1_700_000_000;
     let mut graph: Vec<ShortChannelId> = Vec::new();
     if let Some((count, permille)) = bulk {
-        for i in 0..count {
-            let ch = bulk_channel(i, permille);
+        // One `set_channels` call: loading them one by one is O(channels²).
+        let chans: Vec<Channel<u16>> = (0..count).map(|i| bulk_channel(i, permille)).collect();
+        for ch in &chans {
             shadow.connected.insert(ch.peer);
             shadow.channels.insert(ch.scid, ch.clone());
-            for n in [&mut node, &mut twin] {
-                n.set_channel(ch.clone(), now);
+        }
+        for n in [&mut node, &mut twin] {
+            n.set_channels(chans.iter().cloned(), now);
+            for ch in &chans {
                 n.connect(ch.peer, now);
             }
         }
@@ -719,6 +732,27 @@ mod tests {
         // Many eligible channels: an answer must be sampled down to 1000 (A06, A07).
         let bulk = drive(&Config::default(), 7, Some((1100, 1000)), scenario(extra));
         assert_eq!(bulk.max_reply_scids, MAX_REPLY_SCIDS, "{bulk:?}");
+    }
+
+    /// Found by fuzzing (seed `regress-v05-offer-kept-for-unannounced-channel`): an offer held
+    /// for one of our announced channels outlived the channel becoming unannounced, leaving an
+    /// offer for a scid outside the known set (V05) and the footprint over its stated bound.
+    #[test]
+    fn regression_v05_offer_dropped_when_our_channel_is_unannounced() {
+        let reply = step(
+            0,
+            Input::RecvReply {
+                peer: 1,
+                chain: ChainChoice::Ours,
+                flow_value: 1,
+                ts_offset: 0,
+                amt: 1,
+                scids: vec![ScidChoice::Own(3)],
+                pad: 0,
+            },
+        );
+        let unannounce = set_channel(3, 3, 100, false);
+        checked(Config::default(), scenario(vec![reply, unannounce]));
     }
 
     fn with_fault(fault: crate::Fault) -> Config {
