@@ -411,6 +411,7 @@ struct CorpusInputs {
     messages: BTreeSet<Vec<u8>>,
     texts: BTreeSet<Vec<u8>>,
     pipe_lines: BTreeSet<Vec<u8>>,
+    pipe_sessions: BTreeSet<Vec<u8>>,
 }
 
 impl CorpusInputs {
@@ -436,7 +437,8 @@ impl CorpusInputs {
             "wire_json" => self.texts.iter().cloned().collect(),
             // One op per line, as the pipe protocol carries them; also every op in one input.
             t if t.starts_with("pipe") => {
-                let mut v: Vec<Vec<u8>> = self.pipe_lines.iter().cloned().collect();
+                let mut v: Vec<Vec<u8>> = self.pipe_sessions.iter().cloned().collect();
+                v.extend(self.pipe_lines.iter().cloned());
                 let all: Vec<u8> = self
                     .pipe_lines
                     .iter()
@@ -484,11 +486,26 @@ fn collect_json_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn walk(v: &Value, file: &str, key: &str, inputs: &mut CorpusInputs) {
     match v {
         Value::Object(map) => {
-            if map.contains_key("op") {
+            if map.get("op").is_some_and(Value::is_string) {
                 // A pipe-protocol op as a conformance vector writes it.
                 inputs
                     .pipe_lines
                     .insert(serde_json::to_vec(v).expect("a JSON value serialises"));
+            }
+            if let Some(Value::Array(steps)) = map.get("steps") {
+                // A conformance vector: its ops, one per line, are a whole pipe session.
+                let session: Vec<u8> = steps
+                    .iter()
+                    .filter_map(|s| s.get("op").filter(|op| op.get("op").is_some()))
+                    .flat_map(|op| {
+                        let mut line = serde_json::to_vec(op).expect("a JSON value serialises");
+                        line.push(b'\n');
+                        line
+                    })
+                    .collect();
+                if !session.is_empty() {
+                    inputs.pipe_sessions.insert(session);
+                }
             }
             if map.contains_key("type")
                 && (map.contains_key("chain_hash") || map.contains_key("payload"))
