@@ -1,11 +1,563 @@
-//! `cargo xtask fuzz`.
+//! `cargo xtask fuzz`, `cargo xtask fuzz-corpus` and `cargo xtask flood`.
+//!
+//! The fuzz targets live in `fuzz/` (a cargo-fuzz project, its own workspace); their logic lives
+//! in the library crates' `fuzzing` modules. This task installs cargo-fuzz if it is missing,
+//! regenerates the seed corpus from `vectors/`, builds every target once with the nightly
+//! toolchain, runs each for `--seconds`, and reports what libFuzzer found: executions, new
+//! coverage, crash/timeout/oom files. It exits non-zero when anything was found.
 
-use std::process::ExitCode;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use serde_json::Value;
 
 /// Arguments of `cargo xtask fuzz`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Seconds to fuzz each target.
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// Fuzz only this target (repeatable); default: every target in fuzz/fuzz_targets.
+    #[arg(long = "target")]
+    targets: Vec<String>,
+    /// libFuzzer worker processes per target (cargo fuzz `--jobs`, i.e. `-fork`).
+    #[arg(long, default_value_t = 1)]
+    jobs: u32,
+    /// Run the hostile-peer flood test (`cargo xtask flood`) instead of the fuzzers.
+    #[arg(long)]
+    flood: bool,
+}
 
-pub fn run(_args: Args) -> Result<ExitCode, String> {
-    Err("fuzz: not built yet".into())
+/// Arguments of `cargo xtask fuzz-corpus`.
+#[derive(clap::Args)]
+pub struct CorpusArgs {
+    /// Also (re)write the small committed seed sets in fuzz/seeds/ (at most this many generated
+    /// files per target; regression inputs kept there by hand are never removed).
+    #[arg(long)]
+    seeds: Option<usize>,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace root")
+        .to_path_buf()
+}
+
+/// `cargo xtask fuzz`.
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    if args.flood {
+        return flood();
+    }
+    let fuzz_dir = root().join("fuzz");
+    let all = list_targets(&fuzz_dir)?;
+    let targets = if args.targets.is_empty() {
+        all.clone()
+    } else {
+        for t in &args.targets {
+            if !all.contains(t) {
+                return Err(format!("no fuzz target {t:?}; targets: {}", all.join(", ")));
+            }
+        }
+        args.targets.clone()
+    };
+    ensure_cargo_fuzz()?;
+    write_corpus(&fuzz_dir, None)?;
+
+    println!("fuzz: building {} targets (nightly, ASan)", all.len());
+    let status = Command::new("cargo")
+        .args(["+nightly", "fuzz", "build"])
+        .current_dir(&fuzz_dir)
+        .status()
+        .map_err(|e| format!("cargo +nightly fuzz build: {e}"))?;
+    if !status.success() {
+        return Err("cargo +nightly fuzz build failed".into());
+    }
+
+    let mut report = String::new();
+    let mut found_total = 0;
+    for target in &targets {
+        let r = run_target(&fuzz_dir, target, args.seconds, args.jobs)?;
+        found_total += r.findings.len();
+        let line = format!(
+            "{target:<28} {:>5}s {:>7.0} cpu-s {:>12} execs {:>9}/s  corpus {:>5}  cov {:>6}  findings {}",
+            r.seconds,
+            r.cpu,
+            r.execs,
+            r.execs / r.seconds.max(1),
+            r.corpus,
+            r.coverage,
+            if r.findings.is_empty() {
+                "none".to_string()
+            } else {
+                r.findings.join(" ")
+            }
+        );
+        println!("{line}");
+        writeln!(report, "{line}").unwrap();
+        log_run(&fuzz_dir, target, &r);
+    }
+    println!(
+        "\n=== fuzz summary ({}s per target)\n{report}",
+        args.seconds
+    );
+    if found_total > 0 {
+        println!(
+            "fuzz: {found_total} finding(s); reproduce with `cd fuzz && cargo +nightly fuzz run <target> <file>`"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("fuzz: no findings");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cargo xtask fuzz-corpus`.
+pub fn corpus(args: CorpusArgs) -> Result<ExitCode, String> {
+    let fuzz_dir = root().join("fuzz");
+    let counts = write_corpus(&fuzz_dir, args.seeds)?;
+    for (target, n) in counts {
+        println!("{target:<28} {n} inputs");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cargo xtask flood`: the hostile-peer flood test, an `#[ignore]` test in foaf-peer run in
+/// release mode; it prints its own figures (messages, replies, peak memory).
+pub fn flood() -> Result<ExitCode, String> {
+    let status = Command::new("cargo")
+        .args([
+            "test",
+            "--release",
+            "-p",
+            "foaf-peer",
+            "--test",
+            "flood",
+            "--",
+            "--ignored",
+            "--nocapture",
+        ])
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cargo test: {e}"))?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn list_targets(fuzz_dir: &Path) -> Result<Vec<String>, String> {
+    let dir = fuzz_dir.join("fuzz_targets");
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            (p.extension()? == "rs").then(|| p.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+fn ensure_cargo_fuzz() -> Result<(), String> {
+    let have = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        println!("fuzz: installing cargo-fuzz");
+        let ok = Command::new("cargo")
+            .args(["install", "cargo-fuzz", "--locked"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return Err("cargo install cargo-fuzz --locked failed".into());
+        }
+    }
+    let nightly = Command::new("rustup")
+        .args(["run", "nightly", "rustc", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !nightly {
+        return Err("the nightly toolchain is needed (`rustup toolchain install nightly`)".into());
+    }
+    Ok(())
+}
+
+/// What one libFuzzer run reported.
+struct TargetRun {
+    seconds: u64,
+    /// CPU seconds used by the run (libFuzzer and its workers), from the kernel's accounting.
+    cpu: f64,
+    execs: u64,
+    corpus: u64,
+    coverage: u64,
+    findings: Vec<String>,
+}
+
+fn run_target(fuzz_dir: &Path, target: &str, seconds: u64, jobs: u32) -> Result<TargetRun, String> {
+    let artifacts = fuzz_dir.join("artifacts").join(target);
+    let before = files_in(&artifacts);
+    let corpus = fuzz_dir.join("corpus").join(target);
+    let mut cmd = Command::new("cargo");
+    cmd.args(["+nightly", "fuzz", "run", target])
+        .arg(&corpus)
+        .current_dir(fuzz_dir);
+    if jobs > 1 {
+        cmd.arg(format!("--jobs={jobs}"));
+    }
+    cmd.arg("--").args([
+        format!("-max_total_time={seconds}"),
+        "-print_final_stats=1".into(),
+        // Hostile input must never make a decoder allocate much: a single allocation over
+        // 64 MiB, or 1 GiB resident, is a finding.
+        "-malloc_limit_mb=64".into(),
+        "-rss_limit_mb=1024".into(),
+        "-timeout=10".into(),
+    ]);
+    if let Some(dict) = dictionary(fuzz_dir, target) {
+        cmd.arg(format!("-dict={}", dict.display()));
+    }
+    println!("fuzz: {target} for {seconds}s");
+    let cpu_before = children_cpu_seconds();
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cargo fuzz run {target}: {e}"))?;
+    let cpu = children_cpu_seconds() - cpu_before;
+    let log = String::from_utf8_lossy(&out.stderr);
+    let log_path = fuzz_dir.join("artifacts").join(format!("{target}.log"));
+    let _ = fs::create_dir_all(log_path.parent().unwrap());
+    let _ = fs::write(&log_path, log.as_bytes());
+    let stat = |key: &str| -> u64 {
+        log.lines()
+            .filter_map(|l| l.strip_prefix(&format!("stat::{key}:")))
+            .filter_map(|v| v.trim().parse::<u64>().ok())
+            .sum()
+    };
+    let mut findings: Vec<String> = files_in(&artifacts)
+        .difference(&before)
+        .map(|p| p.display().to_string())
+        .collect();
+    if !out.status.success() && findings.is_empty() {
+        // A failure that left no artifact (a build error, a crash while loading the corpus).
+        findings.push(format!("exit {} (see {})", out.status, log_path.display()));
+    }
+    // libFuzzer's last status line: "#N DONE cov: C ft: F corp: K/..." (or the last pulse).
+    let last = log
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('#') && l.contains("cov:"))
+        .unwrap_or("");
+    let field = |name: &str| -> u64 {
+        last.split_whitespace()
+            .skip_while(|w| *w != name)
+            .nth(1)
+            .and_then(|v| v.split('/').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok(TargetRun {
+        // "Done N runs in S second(s)": the time libFuzzer actually ran.
+        seconds: log
+            .lines()
+            .rev()
+            .filter_map(|l| l.strip_prefix("Done "))
+            .filter_map(|l| l.split(" in ").nth(1)?.split(' ').next()?.parse().ok())
+            .next()
+            .unwrap_or(seconds),
+        cpu,
+        execs: stat("number_of_executed_units"),
+        corpus: field("corp:"),
+        coverage: field("cov:"),
+        findings,
+    })
+}
+
+/// User + system CPU seconds of this process's reaped children (`/proc/self/stat` fields 16
+/// and 17, in clock ticks of 1/100 s on Linux); 0 where /proc is missing.
+fn children_cpu_seconds() -> f64 {
+    let Ok(stat) = fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name, which may itself contain spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state), so field n is fields[n - 3].
+    let ticks = |n: usize| {
+        fields
+            .get(n - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(16) + ticks(17)) / 100.0
+}
+
+fn files_in(dir: &Path) -> BTreeSet<PathBuf> {
+    fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| Some(e.ok()?.path())).collect())
+        .unwrap_or_default()
+}
+
+fn dictionary(fuzz_dir: &Path, target: &str) -> Option<PathBuf> {
+    let prefix = target.split('_').next()?;
+    let specific = fuzz_dir.join("dict").join(format!("{target}.dict"));
+    let family = fuzz_dir.join("dict").join(format!("{prefix}.dict"));
+    [specific, family].into_iter().find(|p| p.exists())
+}
+
+/// Appends one line per run to fuzz/runs.tsv (gitignored), the source of the CPU-time table in
+/// docs/fuzzing.md.
+fn log_run(fuzz_dir: &Path, target: &str, r: &TargetRun) {
+    let path = fuzz_dir.join("runs.tsv");
+    if let Ok(mut f) = fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(
+            f,
+            "{target}\t{}\t{:.0}\t{}\t{}\t{}\t{}",
+            r.seconds,
+            r.cpu,
+            r.execs,
+            r.corpus,
+            r.coverage,
+            r.findings.len()
+        );
+    }
+}
+
+/// Builds the seed corpus of every target from `vectors/` (every JSON file below it, including
+/// the conformance vectors once they exist) plus the committed seeds, into fuzz/corpus/<target>/.
+/// With `seeds`, also refreshes the committed fuzz/seeds/<target>/gen-* files.
+fn write_corpus(fuzz_dir: &Path, seeds: Option<usize>) -> Result<Vec<(String, usize)>, String> {
+    let inputs = corpus_inputs(&root().join("vectors"))?;
+    let mut counts = Vec::new();
+    for target in list_targets(fuzz_dir)? {
+        let generated = inputs.for_target(&target);
+        let dir = fuzz_dir.join("corpus").join(&target);
+        fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let committed = fuzz_dir.join("seeds").join(&target);
+        let mut n = 0;
+        for data in generated.iter().chain(
+            files_in(&committed)
+                .iter()
+                .filter_map(|p| fs::read(p).ok())
+                .collect::<Vec<_>>()
+                .iter(),
+        ) {
+            write_named(&dir, "", data)?;
+            n += 1;
+        }
+        if let Some(max) = seeds {
+            fs::create_dir_all(&committed).map_err(|e| format!("{}: {e}", committed.display()))?;
+            for old in files_in(&committed) {
+                let generated_file = old
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("gen-"));
+                if generated_file {
+                    let _ = fs::remove_file(old);
+                }
+            }
+            // An even spread over the generated inputs, so each source is represented.
+            let step = generated.len().div_ceil(max.max(1)).max(1);
+            for data in generated.iter().step_by(step) {
+                write_named(&committed, "gen-", data)?;
+            }
+        }
+        counts.push((target, n));
+    }
+    Ok(counts)
+}
+
+/// Names a corpus file by a hash of its content (as libFuzzer does), so rewriting is idempotent.
+fn write_named(dir: &Path, prefix: &str, data: &[u8]) -> Result<(), String> {
+    // FNV-1a 64: stable across runs and platforms, and enough to tell a few thousand files apart.
+    let hash = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let path = dir.join(format!("{prefix}{hash:016x}"));
+    fs::write(&path, data).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Inputs found in the vectors, sorted by the kind of target they feed.
+#[derive(Default)]
+struct CorpusInputs {
+    bigsize: BTreeSet<Vec<u8>>,
+    tlv: BTreeSet<Vec<u8>>,
+    messages: BTreeSet<Vec<u8>>,
+    texts: BTreeSet<Vec<u8>>,
+    pipe_lines: BTreeSet<Vec<u8>>,
+}
+
+impl CorpusInputs {
+    fn for_target(&self, target: &str) -> Vec<Vec<u8>> {
+        let msgs = || self.messages.iter().cloned();
+        let payloads = |ty: u16| {
+            self.messages
+                .iter()
+                .filter(move |m| m.len() >= 2 && u16::from_be_bytes([m[0], m[1]]) == ty)
+                .map(|m| m[2..].to_vec())
+        };
+        let v: Vec<Vec<u8>> = match target {
+            "wire_bigsize" => self.bigsize.iter().cloned().collect(),
+            // The TLV target's first byte chooses which even types count as known.
+            "wire_tlv_stream" => self
+                .tlv
+                .iter()
+                .flat_map(|s| [0u8, 2, 254].map(|mode| [&[mode][..], s].concat()))
+                .collect(),
+            "wire_query" => payloads(347).collect(),
+            "wire_reply" => payloads(349).collect(),
+            "wire_message" | "wire_roundtrip" | "wire_roundtrip_structured" => msgs().collect(),
+            "wire_json" => self.texts.iter().cloned().collect(),
+            // One op per line, as the pipe protocol carries them; also every op in one input.
+            t if t.starts_with("pipe") => {
+                let mut v: Vec<Vec<u8>> = self.pipe_lines.iter().cloned().collect();
+                let all: Vec<u8> = self
+                    .pipe_lines
+                    .iter()
+                    .flat_map(|l| l.iter().copied().chain([b'\n']))
+                    .collect();
+                if !all.is_empty() {
+                    v.push(all);
+                }
+                v
+            }
+            // Structured targets (the peer state machine) read their input with `arbitrary`:
+            // message bytes make usable raw material for them too.
+            _ => msgs().collect(),
+        };
+        v
+    }
+}
+
+fn corpus_inputs(vectors: &Path) -> Result<CorpusInputs, String> {
+    let mut inputs = CorpusInputs::default();
+    let mut files = Vec::new();
+    collect_json_files(vectors, &mut files);
+    files.sort();
+    for file in files {
+        let text = fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let value: Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        walk(&value, name, "", &mut inputs);
+    }
+    add_canonical_messages(&mut inputs);
+    Ok(inputs)
+}
+
+fn collect_json_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for p in files_in(dir) {
+        if p.is_dir() {
+            collect_json_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "json") {
+            out.push(p);
+        }
+    }
+}
+
+fn walk(v: &Value, file: &str, key: &str, inputs: &mut CorpusInputs) {
+    match v {
+        Value::Object(map) => {
+            if map.contains_key("op") {
+                // A pipe-protocol op as a conformance vector writes it.
+                inputs
+                    .pipe_lines
+                    .insert(serde_json::to_vec(v).expect("a JSON value serialises"));
+            }
+            if map.contains_key("type")
+                && (map.contains_key("chain_hash") || map.contains_key("payload"))
+            {
+                // A message in the pinned JSON shape.
+                inputs
+                    .texts
+                    .insert(serde_json::to_vec(v).expect("a JSON value serialises"));
+            }
+            for (k, child) in map {
+                walk(child, file, k, inputs);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|c| walk(c, file, key, inputs)),
+        Value::String(s) => {
+            if file.contains("scid") || s.split('x').count() == 3 {
+                inputs.texts.insert(s.as_bytes().to_vec());
+            }
+            let Some(bytes) = hex_of(s) else { return };
+            if file.contains("bigsize") {
+                inputs.bigsize.insert(bytes);
+            } else if file.contains("tlv") && key == "bytes" {
+                inputs.tlv.insert(bytes);
+            } else if bytes.len() >= 2 && !file.contains("scid") {
+                inputs.messages.insert(bytes);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn hex_of(s: &str) -> Option<Vec<u8>> {
+    let s = s.strip_prefix("0x").unwrap_or(s);
+    if s.is_empty() || !s.len().is_multiple_of(2) {
+        return None;
+    }
+    hex::decode(s).ok()
+}
+
+/// A few well-formed BOLT #14 messages built with foaf-wire, so the message targets start from
+/// valid queries and replies even before any conformance vector exists.
+fn add_canonical_messages(inputs: &mut CorpusInputs) {
+    use foaf_wire::{
+        ChainHash, Message, QueryFoafBalances, ReplyFoafBalances, ShortChannelId, TlvStream,
+    };
+    let odd_tlv: TlvStream = [(1u64, vec![0x2a]), (0xfd01, vec![])].into_iter().collect();
+    let scids: Vec<ShortChannelId> = (0..3)
+        .map(|i| ShortChannelId::new(539_268 + i, 845, 1).expect("24-bit parts"))
+        .collect();
+    let msgs = [
+        Message::Query(QueryFoafBalances {
+            chain_hash: ChainHash::BITCOIN,
+            flow_value: 1,
+            amt_to_rebalance: 100_000_000,
+            tlvs: TlvStream::new(),
+        }),
+        Message::Query(QueryFoafBalances {
+            chain_hash: ChainHash::BITCOIN,
+            flow_value: 0,
+            amt_to_rebalance: 1,
+            tlvs: odd_tlv.clone(),
+        }),
+        Message::Reply(ReplyFoafBalances {
+            chain_hash: ChainHash::BITCOIN,
+            flow_value: 1,
+            timestamp: 1_700_000_000,
+            amt_to_rebalance: 100_000_000,
+            short_channel_ids: scids.clone(),
+            tlvs: TlvStream::new(),
+        }),
+        Message::Reply(ReplyFoafBalances {
+            chain_hash: ChainHash::BITCOIN,
+            flow_value: 0,
+            timestamp: 0,
+            amt_to_rebalance: 5,
+            short_channel_ids: Vec::new(),
+            tlvs: odd_tlv,
+        }),
+    ];
+    for m in msgs {
+        let bytes = m.encode().expect("small messages encode");
+        inputs.messages.insert(bytes);
+        inputs
+            .texts
+            .insert(serde_json::to_vec(&foaf_wire::json::to_json(&m)).expect("JSON serialises"));
+    }
+    for s in scids {
+        inputs.texts.insert(s.to_string().into_bytes());
+    }
 }

@@ -25,6 +25,10 @@ enum Task {
     Conformance(conformance::Args),
     /// Build and run the cargo-fuzz targets.
     Fuzz(fuzz::Args),
+    /// Regenerate the fuzz seed corpora (fuzz/corpus/) from vectors/ and fuzz/seeds/.
+    FuzzCorpus(fuzz::CorpusArgs),
+    /// Run the hostile-peer flood test (1,000,000 messages) and report peak memory.
+    Flood,
 }
 
 fn main() -> ExitCode {
@@ -32,6 +36,8 @@ fn main() -> ExitCode {
         Task::Vectors(a) => vectors::run(a),
         Task::Conformance(a) => conformance::run(a),
         Task::Fuzz(a) => fuzz::run(a),
+        Task::FuzzCorpus(a) => fuzz::corpus(a),
+        Task::Flood => fuzz::flood(),
     };
     match result {
         Ok(code) => code,

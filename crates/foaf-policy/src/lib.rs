@@ -10,7 +10,19 @@
 #![warn(missing_docs)]
 
 pub mod imbalance;
+pub mod jit;
 pub mod model;
+pub mod planner;
+pub mod reply;
 
 pub use imbalance::{gini, imbalance, relative_balances, target_ratio};
+pub use jit::{jit_decide, HtlcToForward, JitConfig, JitDecision, JitFailure};
 pub use model::{Channel, ChannelState, Offer, PeerKey};
+pub use planner::{
+    apply_rebalance, check_fee_free_forward, plan_rebalances, ChannelGraph, CircularRebalance,
+    FeeFreeForward, FeeFreeRefusal, Hop, HopConfig, PlannerConfig,
+};
+pub use reply::{
+    enforce_reply_invariants, DefaultPolicy, Grouping, Obfuscation, ReplyPlan, ReplyPolicy,
+    ReplyRequest,
+};

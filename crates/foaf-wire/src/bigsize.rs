@@ -130,6 +130,16 @@ mod tests {
     fn rejects_non_minimal_truncated_ints() {
         assert!(decode_truncated_uint(&[0, 1], 8, 0).is_err());
         assert!(decode_truncated_uint(&[1, 0, 0], 2, 0).is_err());
+        // The error points at the value, whose offset the caller passes in.
+        assert_eq!(
+            decode_truncated_uint(&[0], 8, 17),
+            Err(DecodeError::new(
+                17,
+                DecodeErrorKind::NonMinimalTruncatedInt
+            ))
+        );
+        assert_eq!(decode_truncated_uint(&[0xff; 8], 8, 0), Ok(u64::MAX));
+        assert!(decode_truncated_uint(&[0xff; 9], 8, 0).is_err());
         assert_eq!(decode_truncated_uint(&[], 8, 0), Ok(0));
         assert_eq!(decode_truncated_uint(&[1, 0], 2, 0), Ok(256));
         let mut out = Vec::new();

@@ -29,6 +29,8 @@
 pub mod bigsize;
 pub mod chain;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod messages;

@@ -67,9 +67,11 @@ impl WireField for ChainHash {
 /// `u16 len` followed by `len * short_channel_id` (W02).
 impl WireField for Vec<ShortChannelId> {
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let count = usize::from(r.u16()?);
-        // Checked against the bytes left before allocating: a hostile `len` costs nothing.
-        let bytes = r.take(count * 8)?;
+        let count = usize::from(r.u16().map_err(|e| e.in_field("len"))?);
+        // Checked against the bytes left before allocating: a hostile `len` costs nothing (W03).
+        let bytes = r
+            .take(count * 8)
+            .map_err(|e| e.in_field("short_channel_ids"))?;
         let (ids, _) = bytes.as_chunks::<8>();
         Ok(ids.iter().map(|b| ShortChannelId::from_bytes(*b)).collect())
     }
@@ -331,5 +333,273 @@ impl<'a> arbitrary::Arbitrary<'a> for Message {
                 })
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scid(s: &str) -> ShortChannelId {
+        s.parse().unwrap()
+    }
+
+    fn query() -> QueryFoafBalances {
+        QueryFoafBalances {
+            chain_hash: ChainHash::BITCOIN,
+            flow_value: 1,
+            amt_to_rebalance: 100_000,
+            tlvs: TlvStream::new(),
+        }
+    }
+
+    fn reply(n: usize) -> ReplyFoafBalances {
+        ReplyFoafBalances {
+            chain_hash: ChainHash::BITCOIN,
+            flow_value: 0,
+            timestamp: 1_700_000_000,
+            amt_to_rebalance: 250_000,
+            short_channel_ids: (0..n as u64)
+                .map(|i| ShortChannelId::new(539_268 + i as u32, 845, 1).unwrap())
+                .collect(),
+            tlvs: TlvStream::new(),
+        }
+    }
+
+    /// (field, start offset, end offset) of each field of a query (W01).
+    const QUERY_LAYOUT: [(&str, usize, usize); 4] = [
+        ("type", 0, 2),
+        ("chain_hash", 2, 34),
+        ("flow_value", 34, 35),
+        ("amt_to_rebalance", 35, 43),
+    ];
+
+    /// (field, start offset, end offset) of each field of a reply with 3 scids (W02).
+    const REPLY3_LAYOUT: [(&str, usize, usize); 7] = [
+        ("type", 0, 2),
+        ("chain_hash", 2, 34),
+        ("flow_value", 34, 35),
+        ("timestamp", 35, 43),
+        ("amt_to_rebalance", 43, 51),
+        ("len", 51, 53),
+        ("short_channel_ids", 53, 77),
+    ];
+
+    fn assert_truncations(bytes: &[u8], layout: &[(&str, usize, usize)]) {
+        assert_eq!(bytes.len(), layout.last().unwrap().2);
+        for &(field, start, end) in layout {
+            for cut in start..end {
+                let e = Message::decode(&bytes[..cut]).unwrap_err();
+                assert_eq!(e.offset, start, "cut at {cut}");
+                match e.kind {
+                    DecodeErrorKind::Truncated {
+                        field: f,
+                        needed,
+                        available,
+                    } => {
+                        assert_eq!(f, field, "cut at {cut}");
+                        assert_eq!(available, cut - start, "cut at {cut}");
+                        assert!(needed > available);
+                    }
+                    other => panic!("cut at {cut}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    // R: W01, W03
+    #[test]
+    fn rejects_truncated_query_in_each_field_at_its_offset() {
+        let bytes = Message::Query(query()).encode().unwrap();
+        assert_eq!(&bytes[..2], &347u16.to_be_bytes());
+        assert_truncations(&bytes, &QUERY_LAYOUT);
+        assert_eq!(Message::decode(&bytes), Ok(Message::Query(query())));
+    }
+
+    // R: W02, W03
+    #[test]
+    fn rejects_truncated_reply_in_each_field_at_its_offset() {
+        let bytes = Message::Reply(reply(3)).encode().unwrap();
+        assert_eq!(&bytes[..2], &349u16.to_be_bytes());
+        assert_truncations(&bytes, &REPLY3_LAYOUT);
+        assert_eq!(Message::decode(&bytes), Ok(Message::Reply(reply(3))));
+    }
+
+    // R: W03: `len` pointing past the end of the payload is a decode error, found before any
+    // allocation for the 65535 ids it claims.
+    #[test]
+    fn rejects_len_past_payload_end() {
+        let mut bytes = Message::Reply(reply(3)).encode().unwrap();
+        bytes[51..53].copy_from_slice(&u16::MAX.to_be_bytes());
+        let e = Message::decode(&bytes).unwrap_err();
+        assert_eq!(
+            e,
+            DecodeError::new(
+                53,
+                DecodeErrorKind::Truncated {
+                    field: "short_channel_ids",
+                    needed: 8 * 65535,
+                    available: 24
+                }
+            )
+        );
+        assert_eq!(
+            e.to_string(),
+            "truncated short_channel_ids: needs 524280 bytes, 24 left at offset 53"
+        );
+    }
+
+    // R: W02: the 1000-id limit (A06/V02) is a rule for peers, not for the codec, which decodes
+    // any count that fits the message.
+    #[test]
+    fn accepts_more_than_1000_scids() {
+        let most = (MAX_MESSAGE_LEN - 53) / 8;
+        for n in [MAX_REPLY_SCIDS, MAX_REPLY_SCIDS + 1, most] {
+            let m = Message::Reply(reply(n));
+            let bytes = m.encode().unwrap();
+            assert_eq!(bytes.len(), 53 + 8 * n);
+            assert_eq!(Message::decode(&bytes), Ok(m));
+        }
+        assert_eq!(
+            Message::Reply(reply(most + 1)).encode(),
+            Err(EncodeError::MessageTooLong {
+                length: 53 + 8 * (most + 1)
+            })
+        );
+    }
+
+    // R: W03: unknown odd extension records are kept and re-encoded byte for byte.
+    #[test]
+    fn accepts_unknown_odd_tlv_in_extension() {
+        let mut bytes = Message::Query(query()).encode().unwrap();
+        bytes.extend_from_slice(&[0x01, 0x02, 0xab, 0xcd, 0xfd, 0x01, 0x01, 0x00]);
+        let m = Message::decode(&bytes).unwrap();
+        let Message::Query(q) = &m else { panic!() };
+        assert_eq!(q.tlvs.get(1), Some(&[0xab, 0xcd][..]));
+        assert_eq!(q.tlvs.get(0x101), Some(&[][..]));
+        assert_eq!(m.encode().unwrap(), bytes);
+    }
+
+    // R: W03
+    #[test]
+    fn rejects_unknown_even_tlv_in_extension() {
+        let mut bytes = Message::Reply(reply(3)).encode().unwrap();
+        bytes.extend_from_slice(&[0x01, 0x00, 0x02, 0x00]);
+        assert_eq!(
+            Message::decode(&bytes),
+            Err(DecodeError::new(
+                79,
+                DecodeErrorKind::UnknownEvenTlvType { tlv_type: 2 }
+            ))
+        );
+    }
+
+    // R: W03: a malformed extension stream (records out of order) is a decode error.
+    #[test]
+    fn rejects_non_increasing_tlv_types_in_extension() {
+        let mut bytes = Message::Query(query()).encode().unwrap();
+        bytes.extend_from_slice(&[0x05, 0x00, 0x03, 0x00]);
+        assert_eq!(
+            Message::decode(&bytes),
+            Err(DecodeError::new(
+                45,
+                DecodeErrorKind::TlvTypeNotIncreasing {
+                    previous: 5,
+                    found: 3
+                }
+            ))
+        );
+    }
+
+    // R: W03: a non-minimal BigSize in the extension stream.
+    #[test]
+    fn rejects_non_canonical_bigsize_in_extension() {
+        let mut bytes = Message::Query(query()).encode().unwrap();
+        bytes.extend_from_slice(&[0x01, 0x00, 0xfd, 0x00, 0x03, 0x00]);
+        assert_eq!(
+            Message::decode(&bytes),
+            Err(DecodeError::new(45, DecodeErrorKind::NonCanonicalBigSize))
+        );
+    }
+
+    // R: W03
+    #[test]
+    fn rejects_truncated_tlv_value_in_extension() {
+        let mut bytes = Message::Query(query()).encode().unwrap();
+        bytes.extend_from_slice(&[0x01, 0x05, 0xaa]);
+        let e = Message::decode(&bytes).unwrap_err();
+        assert_eq!(e.offset, 45);
+        assert_eq!(
+            e.kind,
+            DecodeErrorKind::Truncated {
+                field: "tlv value",
+                needed: 5,
+                available: 1
+            }
+        );
+    }
+
+    // R: W03 (BOLT #1 framing: a message is at most 65535 bytes)
+    #[test]
+    fn rejects_message_too_long() {
+        let bytes = vec![0u8; MAX_MESSAGE_LEN + 1];
+        assert_eq!(
+            Message::decode(&bytes),
+            Err(DecodeError::new(
+                MAX_MESSAGE_LEN,
+                DecodeErrorKind::MessageTooLong {
+                    length: MAX_MESSAGE_LEN + 1
+                }
+            ))
+        );
+        assert!(Message::decode(&bytes[..MAX_MESSAGE_LEN]).is_ok());
+    }
+
+    // R: W03: types other than ours pass through untouched.
+    #[test]
+    fn accepts_unknown_message_type_verbatim() {
+        let bytes = [0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0xca, 0x01];
+        let m = Message::decode(&bytes).unwrap();
+        assert_eq!(
+            m,
+            Message::Unknown(UnknownMessage {
+                msg_type: 16,
+                payload: bytes[2..].to_vec()
+            })
+        );
+        assert_eq!(m.encode().unwrap(), bytes);
+    }
+
+    // Custom message types (a deployment in the ≥ 32768 range).
+    #[test]
+    fn accepts_custom_message_types() {
+        let types = MessageTypes {
+            query: 32_801,
+            reply: 32_803,
+        };
+        let m = Message::Reply(reply(2));
+        let bytes = m.encode_with(types).unwrap();
+        assert_eq!(&bytes[..2], &32_803u16.to_be_bytes());
+        assert_eq!(Message::decode_with(&bytes, types), Ok(m));
+        // Under the default types the same bytes are an unknown message.
+        assert!(matches!(
+            Message::decode(&bytes),
+            Ok(Message::Unknown(UnknownMessage {
+                msg_type: 32_803,
+                ..
+            }))
+        ));
+    }
+
+    // R: W04
+    #[test]
+    fn encodes_scids_in_bolt7_byte_order() {
+        let mut r = reply(0);
+        r.short_channel_ids = vec![scid("539268x845x1")];
+        let bytes = Message::Reply(r).encode().unwrap();
+        assert_eq!(
+            &bytes[51..],
+            &[0x00, 0x01, 0x08, 0x3a, 0x84, 0x00, 0x03, 0x4d, 0x00, 0x01]
+        );
     }
 }

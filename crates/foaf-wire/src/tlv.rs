@@ -30,9 +30,8 @@ impl TlvStream {
             let type_offset = r.offset();
             let tlv_type = read_bigsize(r).map_err(|e| e.in_field("tlv type"))?;
             let length = read_bigsize(r).map_err(|e| e.in_field("tlv length"))?;
-            // The length is checked against the bytes left before anything is allocated.
-            let value_len = usize::try_from(length).unwrap_or(usize::MAX);
-            let value = r.take(value_len).map_err(|e| e.in_field("tlv value"))?;
+            // Checks in BOLT #1's order: minimal encodings (above), then ordering, then the
+            // length against the bytes left, so the error names the first rule broken.
             if let Some(previous) = previous {
                 if tlv_type <= previous {
                     return Err(DecodeError::new(
@@ -44,6 +43,9 @@ impl TlvStream {
                     ));
                 }
             }
+            // The length is checked against the bytes left before anything is allocated.
+            let value_len = usize::try_from(length).unwrap_or(usize::MAX);
+            let value = r.take(value_len).map_err(|e| e.in_field("tlv value"))?;
             if tlv_type % 2 == 0 && !is_known(tlv_type) {
                 return Err(DecodeError::new(
                     type_offset,

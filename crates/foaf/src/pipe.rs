@@ -1,11 +1,51 @@
-//! `foaf pipe`.
+//! `foaf pipe`: the implementation-under-test side of the conformance pipe protocol
+//! (`docs/conformance-pipe.md`) on stdin/stdout, thin over the `foaf-pipe` library.
+
+use std::io::{self, Write};
+
+use foaf_peer::Fault;
 
 use crate::CliError;
 
 /// Arguments of `foaf pipe`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Break one requirement on purpose (see --list-faults), to test a conformance suite.
+    #[arg(long, value_name = "NAME")]
+    fault: Option<String>,
+    /// List the faults (name, requirement id, what it does) and exit.
+    #[arg(long)]
+    list_faults: bool,
+}
 
-pub fn run(_args: Args) -> Result<(), CliError> {
-    Err(CliError::Failed("pipe: not built yet".into()))
+pub fn run(args: Args) -> Result<(), CliError> {
+    if args.list_faults {
+        let mut out = io::stdout().lock();
+        for f in Fault::ALL {
+            // A closed stdout (`| head`) ends the listing quietly.
+            if writeln!(
+                out,
+                "{}\t{}\t{}",
+                f.name(),
+                f.requirement(),
+                f.description()
+            )
+            .is_err()
+            {
+                break;
+            }
+        }
+        return Ok(());
+    }
+    let fault = match args.fault {
+        Some(name) => Some(
+            name.parse::<Fault>()
+                .map_err(|e| CliError::BadInput(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let stdin = io::stdin().lock();
+    let stdout = io::stdout().lock();
+    foaf_pipe::run(stdin, stdout, io::stderr(), fault)
+        .map_err(|e| CliError::Failed(format!("pipe: {e}")))
 }

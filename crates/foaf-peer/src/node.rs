@@ -1,0 +1,792 @@
+//! The node: state and every input method.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use foaf_policy::{
+    enforce_reply_invariants, Channel, ChannelState, DefaultPolicy, Grouping, Offer, PeerKey,
+    ReplyPolicy, ReplyRequest,
+};
+use foaf_wire::{
+    ChainHash, DecodeError, DecodeErrorKind, Flow, Message, MessageTypes, QueryFoafBalances,
+    ReplyFoafBalances, ShortChannelId, TlvStream, MAX_REPLY_SCIDS,
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::config::Config;
+use crate::effect::{Effect, Reason, Request};
+use crate::fault::Fault;
+use crate::window::Window;
+
+/// BOLT #1 `warning` message type.
+pub const WARNING_TYPE: u16 = 1;
+
+/// A stored offer's amount and timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stored {
+    amt_msat: u64,
+    timestamp: u64,
+}
+
+/// A query we accepted but could not answer yet (S05).
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    flow: Flow,
+    amt_msat: u64,
+}
+
+/// Everything we keep per peer. Its size is bounded: see [`Footprint`].
+#[derive(Debug)]
+struct PeerState {
+    connected: bool,
+    /// Our channels with the peer that are `Normal` (S02, V01).
+    active_channels: usize,
+    /// Our channels with the peer, any state.
+    channels: usize,
+    sent_queries: Window,
+    sent_replies: Window,
+    received_queries: Window,
+    deferred: VecDeque<Pending>,
+    /// Offers per scid (u64 form), one slot per flow (`[Receive, Push]`): V04's
+    /// (peer, scid, flow_value) key.
+    offers: FxHashMap<u64, [Option<Stored>; 2]>,
+}
+
+impl PeerState {
+    fn new(max: usize) -> Self {
+        Self {
+            connected: false,
+            active_channels: 0,
+            channels: 0,
+            sent_queries: Window::new(max),
+            sent_replies: Window::new(max),
+            received_queries: Window::new(max),
+            deferred: VecDeque::new(),
+            offers: FxHashMap::default(),
+        }
+    }
+
+    /// Nothing worth keeping: no channel, no connection, no offers, and no send or query
+    /// recent enough to still count against a rate limit (forgetting it would let a peer that
+    /// reconnects get more than S05/V07 allow).
+    fn is_idle(&self, now: u64, window_secs: u64) -> bool {
+        !self.connected
+            && self.channels == 0
+            && self.offers.is_empty()
+            && self.sent_queries.is_stale(now, window_secs)
+            && self.sent_replies.is_stale(now, window_secs)
+            && self.received_queries.is_stale(now, window_secs)
+    }
+}
+
+/// How much the node holds for one peer. The bound, whatever the peer sends:
+/// `offer_slots ≤ 2 × known_scids` (one per scid and flow of our known graph, V04/V05),
+/// `deferred ≤ max_deferred_replies`, `window_entries ≤ 3 × rate_limit.max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// Stored offers (scid × flow).
+    pub offer_slots: usize,
+    /// Scids with at least one stored offer (hash-map entries).
+    pub offer_entries: usize,
+    /// Deferred answers.
+    pub deferred: usize,
+    /// Timestamps held by the three rate-limit windows.
+    pub window_entries: usize,
+}
+
+/// A sans-IO BOLT #14 node (crate docs).
+pub struct Node<P: PeerKey> {
+    config: Config,
+    policy: Box<dyn ReplyPolicy<P>>,
+    rng: ChaCha20Rng,
+    now: u64,
+    /// Known public channels (V05), as u64.
+    graph: FxHashSet<u64>,
+    /// Our channels by scid.
+    channels: BTreeMap<ShortChannelId, Channel<P>>,
+    /// The same, sorted by (peer, scid), for the policy.
+    by_peer: Vec<Channel<P>>,
+    /// Scids of our announced channels (A08, A10; also known for V05).
+    own_announced: FxHashSet<u64>,
+    peers: BTreeMap<P, PeerState>,
+}
+
+impl<P: PeerKey> Node<P> {
+    /// A node with the default reply policy (A05 obfuscation from `config.obfuscation`).
+    pub fn new(config: Config, seed: u64) -> Self {
+        let mut policy = DefaultPolicy::new();
+        policy.obfuscation = config.obfuscation;
+        match config.fault {
+            Some(Fault::M02ParallelSeparately) => policy.grouping = Grouping::PerChannel,
+            Some(Fault::A06Over1000Scids) | Some(Fault::A07FirstNotUniform) => {
+                policy.max_scids = usize::MAX
+            }
+            _ => {}
+        }
+        Self::with_policy(config, seed, Box::new(policy))
+    }
+
+    /// A node with an operator's own reply policy. The node still enforces A06, A08 and A10
+    /// on whatever it returns.
+    pub fn with_policy(config: Config, seed: u64, policy: Box<dyn ReplyPolicy<P>>) -> Self {
+        Self {
+            config,
+            policy,
+            rng: ChaCha20Rng::seed_from_u64(seed),
+            now: 0,
+            graph: FxHashSet::default(),
+            channels: BTreeMap::new(),
+            by_peer: Vec::new(),
+            own_announced: FxHashSet::default(),
+            peers: BTreeMap::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The node's clock: the largest `now` it was given (time never goes backwards).
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    fn advance(&mut self, now: u64) -> u64 {
+        self.now = self.now.max(now);
+        self.now
+    }
+
+    fn fault(&self, f: Fault) -> bool {
+        self.config.fault == Some(f)
+    }
+
+    // ----- state setters -------------------------------------------------------------------
+
+    /// Replaces the known public channel graph (V05). Stored offers for scids no longer known
+    /// are dropped, keeping the memory bound.
+    pub fn set_graph(&mut self, scids: impl IntoIterator<Item = ShortChannelId>) {
+        self.graph = scids.into_iter().map(ShortChannelId::to_u64).collect();
+        let (graph, own) = (&self.graph, &self.own_announced);
+        if self.config.fault != Some(Fault::V05KeepUnknownScids) {
+            for st in self.peers.values_mut() {
+                st.offers
+                    .retain(|s, _| graph.contains(s) || own.contains(s));
+            }
+        }
+    }
+
+    /// Number of known scids: the graph and our own announced channels (the V05 set).
+    pub fn known_scids(&self) -> usize {
+        self.graph.len()
+            + self
+                .own_announced
+                .iter()
+                .filter(|s| !self.graph.contains(s))
+                .count()
+    }
+
+    /// Whether `scid` is in the V05 set (graph or our own announced channels).
+    pub fn is_known(&self, scid: ShortChannelId) -> bool {
+        let s = scid.to_u64();
+        self.graph.contains(&s) || self.own_announced.contains(&s)
+    }
+
+    /// Adds or replaces (same scid) one of our channels. When a peer is left with no active
+    /// channel (its channel closed), its offers and deferred answers are dropped.
+    pub fn set_channel(&mut self, ch: Channel<P>, now: u64) -> Vec<Effect<P>> {
+        self.set_channels([ch], now)
+    }
+
+    /// [`Node::set_channel`] for many channels at once (one rebuild of the indexes).
+    pub fn set_channels(
+        &mut self,
+        chans: impl IntoIterator<Item = Channel<P>>,
+        now: u64,
+    ) -> Vec<Effect<P>> {
+        self.advance(now);
+        let mut touched = std::collections::BTreeSet::new();
+        for ch in chans {
+            if let Some(old) = self.channels.get(&ch.scid) {
+                touched.insert(old.peer.clone());
+            }
+            touched.insert(ch.peer.clone());
+            self.channels.insert(ch.scid, ch);
+        }
+        self.by_peer = self.channels.values().cloned().collect();
+        self.by_peer
+            .sort_by(|a, b| (&a.peer, a.scid).cmp(&(&b.peer, b.scid)));
+        self.own_announced = self
+            .channels
+            .values()
+            .filter(|c| c.announced)
+            .map(|c| c.scid.to_u64())
+            .collect();
+        let mut effects = Vec::new();
+        for peer in touched {
+            // by_peer is sorted by peer: the peer's channels are one run.
+            let start = self.by_peer.partition_point(|c| c.peer < peer);
+            let (active, all) = self.by_peer[start..]
+                .iter()
+                .take_while(|c| c.peer == peer)
+                .fold((0, 0), |(a, n), c| (a + usize::from(c.is_active()), n + 1));
+            let max = self.config.rate_limit.max;
+            let st = self
+                .peers
+                .entry(peer.clone())
+                .or_insert_with(|| PeerState::new(max));
+            st.active_channels = active;
+            st.channels = all;
+            if active == 0 && (!st.offers.is_empty() || !st.deferred.is_empty()) {
+                st.offers.clear();
+                st.deferred.clear();
+                effects.push(Effect::Log(format!(
+                    "{peer:?} has no active channel left: its offers are dropped"
+                )));
+            }
+            if st.is_idle(self.now, self.config.rate_limit.window_secs) {
+                self.peers.remove(&peer);
+            }
+        }
+        effects
+    }
+
+    /// Our channels, by scid.
+    pub fn channels(&self) -> impl Iterator<Item = &Channel<P>> {
+        self.channels.values()
+    }
+
+    /// The transport to `peer` came up.
+    pub fn connect(&mut self, peer: P, now: u64) -> Vec<Effect<P>> {
+        self.advance(now);
+        let max = self.config.rate_limit.max;
+        self.peers
+            .entry(peer)
+            .or_insert_with(|| PeerState::new(max))
+            .connected = true;
+        Vec::new()
+    }
+
+    /// The transport to `peer` went down: deferred answers are dropped, and its offers too
+    /// when `config.drop_offers_on_disconnect`.
+    pub fn disconnect(&mut self, peer: &P, now: u64) -> Vec<Effect<P>> {
+        self.advance(now);
+        self.mark_disconnected(peer);
+        Vec::new()
+    }
+
+    fn mark_disconnected(&mut self, peer: &P) {
+        let drop_offers = self.config.drop_offers_on_disconnect;
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.connected = false;
+            st.deferred.clear();
+            if drop_offers {
+                st.offers.clear();
+            }
+            if st.is_idle(self.now, self.config.rate_limit.window_secs) {
+                self.peers.remove(peer);
+            }
+        }
+    }
+
+    /// Whether the transport to `peer` is up.
+    pub fn is_connected(&self, peer: &P) -> bool {
+        self.peers.get(peer).is_some_and(|s| s.connected)
+    }
+
+    /// Whether we have an active (`Normal`) channel with `peer` (S02, V01).
+    pub fn has_active_channel(&self, peer: &P) -> bool {
+        self.peers.get(peer).is_some_and(|s| s.active_channels > 0)
+    }
+
+    // ----- offers ----------------------------------------------------------------------------
+
+    /// Every offer we hold, sorted by (peer, scid, flow).
+    pub fn offers(&self) -> Vec<Offer<P>> {
+        let mut out = Vec::new();
+        for (peer, st) in &self.peers {
+            let mut scids: Vec<(&u64, &[Option<Stored>; 2])> = st.offers.iter().collect();
+            scids.sort_unstable_by_key(|(s, _)| **s);
+            for (scid, slots) in scids {
+                for (flow, slot) in [Flow::Receive, Flow::Push].into_iter().zip(slots) {
+                    if let Some(s) = slot {
+                        out.push(Offer {
+                            peer: peer.clone(),
+                            scid: ShortChannelId::from_u64(*scid),
+                            flow,
+                            amt_msat: s.amt_msat,
+                            timestamp: s.timestamp,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// How much we hold for `peer` (`None`: nothing at all).
+    pub fn footprint(&self, peer: &P) -> Option<Footprint> {
+        self.peers.get(peer).map(|st| Footprint {
+            offer_slots: st.offers.values().map(|s| s.iter().flatten().count()).sum(),
+            offer_entries: st.offers.len(),
+            deferred: st.deferred.len(),
+            window_entries: st.sent_queries.len()
+                + st.sent_replies.len()
+                + st.received_queries.len(),
+        })
+    }
+
+    /// Number of peers we hold state for.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    // ----- receiving -------------------------------------------------------------------------
+
+    /// A whole BOLT #1 message arrived from `peer`. A message proves the transport is up, so a
+    /// peer not marked connected becomes connected.
+    pub fn receive(&mut self, peer: &P, bytes: &[u8], now: u64) -> Vec<Effect<P>> {
+        let now = self.advance(now);
+        let msg = match Message::decode_with(bytes, self.config.message_types) {
+            Ok(m) => m,
+            Err(e) => return self.on_malformed(peer, &e),
+        };
+        self.ensure_connected(peer);
+        match msg {
+            Message::Query(q) => self.on_query(peer, q, now),
+            Message::Reply(r) => self.on_reply(peer, r, now),
+            // BOLT #1: "it's OK to be odd": unknown odd types are ignored, unknown even types
+            // fail the connection. A deployment's transport handles BOLT #1's own messages
+            // (init, ping, ...) and hands us only what it does not know.
+            Message::Unknown(u) if u.msg_type % 2 == 1 => vec![Effect::Ignored {
+                peer: peer.clone(),
+                reason: Reason::UnknownOddType,
+            }],
+            Message::Unknown(_) => self.fail(peer, Reason::UnknownEvenType),
+        }
+    }
+
+    fn ensure_connected(&mut self, peer: &P) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.connected = true;
+        } else {
+            let mut st = PeerState::new(self.config.rate_limit.max);
+            st.connected = true;
+            self.peers.insert(peer.clone(), st);
+        }
+    }
+
+    /// V08: every decode failure is one action, decided in this one `match`.
+    fn on_malformed(&mut self, peer: &P, e: &DecodeError) -> Vec<Effect<P>> {
+        let fail = match e.kind {
+            DecodeErrorKind::Truncated { .. }
+            | DecodeErrorKind::NonCanonicalBigSize
+            | DecodeErrorKind::NonMinimalTruncatedInt
+            | DecodeErrorKind::TlvTypeNotIncreasing { .. }
+            | DecodeErrorKind::UnknownEvenTlvType { .. }
+            | DecodeErrorKind::InvalidTlvValue { .. }
+            | DecodeErrorKind::MessageTooLong { .. } => !self.fault(Fault::V08IgnoreMalformed),
+        };
+        if !fail {
+            return vec![Effect::Ignored {
+                peer: peer.clone(),
+                reason: Reason::Malformed,
+            }];
+        }
+        let warn = self.config.warn_before_disconnect;
+        let mut effects = Vec::with_capacity(2);
+        if warn {
+            effects.push(Effect::Send {
+                peer: peer.clone(),
+                bytes: warning(e.code()),
+            });
+        }
+        effects.push(Effect::Disconnect {
+            peer: peer.clone(),
+            reason: Reason::Malformed,
+        });
+        self.mark_disconnected(peer);
+        effects
+    }
+
+    fn fail(&mut self, peer: &P, reason: Reason) -> Vec<Effect<P>> {
+        self.mark_disconnected(peer);
+        vec![Effect::Disconnect {
+            peer: peer.clone(),
+            reason,
+        }]
+    }
+
+    fn ignored(peer: &P, reason: Reason) -> Vec<Effect<P>> {
+        vec![Effect::Ignored {
+            peer: peer.clone(),
+            reason,
+        }]
+    }
+
+    /// The flow of a received message (W05), `None` to ignore it.
+    fn received_flow(&self, flow_value: u8) -> Option<Flow> {
+        match Flow::from_byte(flow_value) {
+            Some(f) => Some(f),
+            None if self.fault(Fault::W05AcceptBadFlowValue) => Some(Flow::Push),
+            None => None,
+        }
+    }
+
+    fn on_query(&mut self, peer: &P, q: QueryFoafBalances, now: u64) -> Vec<Effect<P>> {
+        // V01
+        if !self.has_active_channel(peer) && !self.fault(Fault::V01AcceptWithoutChannel) {
+            return self.fail(peer, Reason::NoChannel);
+        }
+        // V06
+        if q.chain_hash != self.config.chain_hash && !self.fault(Fault::V06AnswerOtherChain) {
+            return Self::ignored(peer, Reason::UnknownChain);
+        }
+        // W05
+        let Some(flow) = self.received_flow(q.flow_value) else {
+            return Self::ignored(peer, Reason::InvalidFlowValue);
+        };
+        // V07: at most `max` queries answered per window; the excess is not answered.
+        let rl = self.config.rate_limit;
+        let answer_all = self.fault(Fault::V07AnswerEveryQuery);
+        let unlimited = self.fault(Fault::S05NoSendRateLimit);
+        let Some(st) = self.peers.get_mut(peer) else {
+            return Vec::new();
+        };
+        if !st.received_queries.allow(now, rl.max, rl.window_secs) && !answer_all {
+            return Self::ignored(peer, Reason::RateLimited);
+        }
+        let pending = Pending {
+            flow,
+            amt_msat: q.amt_to_rebalance,
+        };
+        // S05 on our replies: answer now, or defer to a later tick.
+        if unlimited || st.sent_replies.allow(now, rl.max, rl.window_secs) {
+            return self.send_reply(peer, pending, now);
+        }
+        if st.deferred.len() < self.config.max_deferred_replies {
+            st.deferred.push_back(pending);
+            vec![Effect::Deferred { peer: peer.clone() }]
+        } else {
+            Self::ignored(peer, Reason::RateLimited)
+        }
+    }
+
+    fn on_reply(&mut self, peer: &P, r: ReplyFoafBalances, now: u64) -> Vec<Effect<P>> {
+        // V01
+        if !self.has_active_channel(peer) && !self.fault(Fault::V01AcceptWithoutChannel) {
+            return self.fail(peer, Reason::NoChannel);
+        }
+        // V02
+        if r.short_channel_ids.len() > MAX_REPLY_SCIDS && !self.fault(Fault::V02AcceptOver1000) {
+            return self.fail(peer, Reason::TooManyScids);
+        }
+        // V03
+        if r.timestamp > now.saturating_add(self.config.future_tolerance_secs)
+            && !self.fault(Fault::V03AcceptFutureTimestamp)
+        {
+            return self.fail(peer, Reason::TimestampInFuture);
+        }
+        // V06
+        if r.chain_hash != self.config.chain_hash && !self.fault(Fault::V06AnswerOtherChain) {
+            return Self::ignored(peer, Reason::UnknownChain);
+        }
+        // W05
+        let Some(flow) = self.received_flow(r.flow_value) else {
+            return Self::ignored(peer, Reason::InvalidFlowValue);
+        };
+        let keep_unknown = self.fault(Fault::V05KeepUnknownScids);
+        let older_wins = self.fault(Fault::V04OlderWins);
+        let new = Stored {
+            amt_msat: r.amt_to_rebalance,
+            timestamp: r.timestamp,
+        };
+        let slot = flow as usize;
+        let Some(st) = self.peers.get_mut(peer) else {
+            return Vec::new();
+        };
+        for scid in &r.short_channel_ids {
+            let s = scid.to_u64();
+            // V05: unknown scids are discarded.
+            let known = self.graph.contains(&s) || self.own_announced.contains(&s);
+            if !known && !keep_unknown {
+                continue;
+            }
+            let entry = &mut st.offers.entry(s).or_insert([None, None])[slot];
+            // V04: per (peer, scid, flow) the newest wins; an equal timestamp replaces.
+            let replace = match entry {
+                None => true,
+                Some(old) if older_wins => new.timestamp <= old.timestamp,
+                Some(old) => new.timestamp >= old.timestamp,
+            };
+            if replace {
+                *entry = Some(new);
+            }
+        }
+        Vec::new()
+    }
+
+    // ----- sending ---------------------------------------------------------------------------
+
+    /// Checks S02 (and the transport) for a send to `peer`.
+    fn can_send(&self, peer: &P) -> Result<(), Reason> {
+        let Some(st) = self.peers.get(peer) else {
+            return Err(Reason::NotConnected);
+        };
+        if !st.connected {
+            return Err(Reason::NotConnected);
+        }
+        if st.active_channels == 0 && !self.fault(Fault::S02SendWithoutChannel) {
+            return Err(Reason::NoChannel);
+        }
+        Ok(())
+    }
+
+    fn chain_for_send(&self) -> ChainHash {
+        let mut h = self.config.chain_hash;
+        if self.fault(Fault::S01WrongChainHash) {
+            h.0[0] ^= 0xff;
+        }
+        h
+    }
+
+    fn types_for_send(&self) -> MessageTypes {
+        let mut t = self.config.message_types;
+        match self.config.fault {
+            Some(Fault::W01WrongQueryType) => t.query = 32769,
+            Some(Fault::W02WrongReplyType) => t.reply = 32771,
+            _ => {}
+        }
+        t
+    }
+
+    /// Asks us to send a `query_foaf_balances` (S01–S05): `flow` Push means we intend to push
+    /// funds to `peer` over our channel with it (S03); `amt_msat` the intended amount (S04).
+    pub fn query(&mut self, peer: &P, flow: Flow, amt_msat: u64, now: u64) -> Vec<Effect<P>> {
+        let now = self.advance(now);
+        let refuse = |reason| {
+            vec![Effect::Refused {
+                op: Request::Query,
+                peer: peer.clone(),
+                reason,
+            }]
+        };
+        if let Err(reason) = self.can_send(peer) {
+            return refuse(reason);
+        }
+        let rl = self.config.rate_limit;
+        let unlimited = self.fault(Fault::S05NoSendRateLimit);
+        let st = self.peers.get_mut(peer).expect("checked by can_send");
+        if !unlimited && !st.sent_queries.allow(now, rl.max, rl.window_secs) {
+            return refuse(Reason::RateLimited);
+        }
+        let flow = if self.fault(Fault::S03InvertedQueryFlow) {
+            flow.reverse()
+        } else {
+            flow
+        };
+        let amt_msat = if self.fault(Fault::S04QueryAmountTooLow) {
+            amt_msat.saturating_sub(1)
+        } else {
+            amt_msat
+        };
+        let msg = Message::Query(QueryFoafBalances {
+            chain_hash: self.chain_for_send(),
+            flow_value: flow as u8,
+            amt_to_rebalance: amt_msat,
+            tlvs: TlvStream::new(),
+        });
+        match msg.encode_with(self.types_for_send()) {
+            Ok(bytes) => vec![Effect::Send {
+                peer: peer.clone(),
+                bytes,
+            }],
+            Err(_) => refuse(Reason::EncodeFailed),
+        }
+    }
+
+    /// Asks us to send an unsolicited `reply_foaf_balances` (A09) offering to move `amt_msat`
+    /// in direction `flow` (chosen like an answer to a query from `peer` with that flow).
+    pub fn offer(&mut self, peer: &P, flow: Flow, amt_msat: u64, now: u64) -> Vec<Effect<P>> {
+        let now = self.advance(now);
+        let refuse = |reason| {
+            vec![Effect::Refused {
+                op: Request::Offer,
+                peer: peer.clone(),
+                reason,
+            }]
+        };
+        if self.fault(Fault::A09RefuseUnsolicited) {
+            return refuse(Reason::Unsupported);
+        }
+        if let Err(reason) = self.can_send(peer) {
+            return refuse(reason);
+        }
+        let rl = self.config.rate_limit;
+        let unlimited = self.fault(Fault::S05NoSendRateLimit);
+        let st = self.peers.get_mut(peer).expect("checked by can_send");
+        if !unlimited && !st.sent_replies.allow(now, rl.max, rl.window_secs) {
+            return refuse(Reason::RateLimited);
+        }
+        self.send_reply(peer, Pending { flow, amt_msat }, now)
+    }
+
+    /// The clock moved to `now`: deferred answers go out as far as S05 allows, peers in order.
+    pub fn tick(&mut self, now: u64) -> Vec<Effect<P>> {
+        let now = self.advance(now);
+        let rl = self.config.rate_limit;
+        let mut due: Vec<(P, Pending)> = Vec::new();
+        for (peer, st) in self.peers.iter_mut() {
+            while !st.deferred.is_empty() {
+                if !(st.connected && st.active_channels > 0) {
+                    st.deferred.clear();
+                    break;
+                }
+                if !st.sent_replies.allow(now, rl.max, rl.window_secs) {
+                    break;
+                }
+                let p = st.deferred.pop_front().expect("not empty");
+                due.push((peer.clone(), p));
+            }
+        }
+        // Forget peers with nothing left worth keeping.
+        self.peers.retain(|_, st| !st.is_idle(now, rl.window_secs));
+        let mut effects = Vec::new();
+        for (peer, p) in due {
+            effects.extend(self.send_reply(&peer, p, now));
+        }
+        effects
+    }
+
+    /// Builds and sends a reply to `peer` (the S05 slot is already taken).
+    fn send_reply(&mut self, peer: &P, p: Pending, now: u64) -> Vec<Effect<P>> {
+        let fault = self.config.fault;
+        let scids = self.reply_scids(peer, p.flow, p.amt_msat);
+        let amt = if fault == Some(Fault::A02LowerAmount) {
+            p.amt_msat / 2
+        } else {
+            p.amt_msat
+        };
+        let timestamp = if fault == Some(Fault::A03ZeroTimestamp) {
+            0
+        } else {
+            now
+        };
+        let msg = Message::Reply(ReplyFoafBalances {
+            chain_hash: self.chain_for_send(),
+            flow_value: p.flow as u8,
+            timestamp,
+            amt_to_rebalance: amt,
+            short_channel_ids: scids,
+            tlvs: TlvStream::new(),
+        });
+        match msg.encode_with(self.types_for_send()) {
+            Ok(bytes) => vec![Effect::Send {
+                peer: peer.clone(),
+                bytes,
+            }],
+            Err(e) => vec![Effect::Log(format!("reply to {peer:?} not sent: {e}"))],
+        }
+    }
+
+    /// The scids of a reply to `peer`: the policy's choice, then the A06/A08/A10 guard.
+    fn reply_scids(&mut self, peer: &P, flow: Flow, amt_msat: u64) -> Vec<ShortChannelId> {
+        let fault = self.config.fault;
+        let peers = &self.peers;
+        let all_connected = |_: &P| true;
+        let connected = |p: &P| peers.get(p).is_some_and(|s| s.connected);
+        // Faults that change what the policy sees.
+        let altered: Option<Vec<Channel<P>>> = match fault {
+            Some(Fault::A04IncludeNonOperational) => Some(
+                self.by_peer
+                    .iter()
+                    .cloned()
+                    .map(|mut c| {
+                        c.state = ChannelState::Normal;
+                        c
+                    })
+                    .collect(),
+            ),
+            Some(Fault::A08IncludeUnannounced) => Some(
+                self.by_peer
+                    .iter()
+                    .cloned()
+                    .map(|mut c| {
+                        c.announced = true;
+                        c
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let req = ReplyRequest {
+            channels: altered.as_deref().unwrap_or(&self.by_peer),
+            connected: if fault == Some(Fault::A04IncludeNonOperational) {
+                &all_connected
+            } else {
+                &connected
+            },
+            querier: peer,
+            flow: if fault == Some(Fault::A01WrongDirection) {
+                flow.reverse()
+            } else {
+                flow
+            },
+            amt_msat,
+        };
+        let mut scids = self.policy.reply(&req, &mut self.rng).scids;
+        match fault {
+            Some(Fault::A05ObfuscateWhenOff) => {
+                scids.sort_unstable();
+                if let Some(extra) = foaf_policy::reply::addable(&self.by_peer, &scids).first() {
+                    scids.push(*extra);
+                }
+            }
+            Some(Fault::A07FirstNotUniform) => {
+                scids.sort_unstable();
+                scids.truncate(MAX_REPLY_SCIDS);
+            }
+            Some(Fault::A10ForwardLearned) => {
+                let learned: Vec<u64> = self
+                    .peers
+                    .iter()
+                    .filter(|(p, _)| *p != peer)
+                    .flat_map(|(_, st)| st.offers.keys().copied())
+                    .filter(|s| !self.own_announced.contains(s))
+                    .collect::<std::collections::BTreeSet<u64>>()
+                    .into_iter()
+                    .take(3)
+                    .collect();
+                scids.extend(learned.into_iter().map(ShortChannelId::from_u64));
+            }
+            _ => {}
+        }
+        match fault {
+            // These faults exist to get past the guard.
+            Some(Fault::A06Over1000Scids)
+            | Some(Fault::A08IncludeUnannounced)
+            | Some(Fault::A10ForwardLearned) => {
+                scids.sort_unstable();
+                scids.dedup();
+                scids
+            }
+            _ => {
+                let own = &self.own_announced;
+                enforce_reply_invariants(scids, |s| own.contains(&s.to_u64()), &mut self.rng)
+            }
+        }
+    }
+}
+
+/// A BOLT #1 `warning` for all channels (`channel_id` all zero) with `text` as data.
+pub fn warning(text: &str) -> Vec<u8> {
+    let data = text.as_bytes();
+    let len = data.len().min(usize::from(u16::MAX) - 36);
+    let mut out = Vec::with_capacity(36 + len);
+    out.extend_from_slice(&WARNING_TYPE.to_be_bytes());
+    out.extend_from_slice(&[0u8; 32]);
+    out.extend_from_slice(&(len as u16).to_be_bytes());
+    out.extend_from_slice(&data[..len]);
+    out
+}

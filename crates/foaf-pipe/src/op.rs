@@ -1,0 +1,420 @@
+//! Parsing one input line of the pipe protocol into an [`Op`], with typed errors.
+
+use core::fmt;
+
+use foaf_peer::Fault;
+use foaf_policy::{Channel, ChannelState};
+use foaf_wire::{ChainHash, ShortChannelId};
+use serde_json::{Map, Value};
+
+/// Protocol options of `init.config`. Unknown keys are ignored (protocol rule).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InitConfig {
+    /// A05 obfuscation (default false).
+    pub obfuscate: bool,
+    /// `obfuscate_max_omit` / `obfuscate_max_add` (defaults: foaf-policy's).
+    pub obfuscate_max_omit: Option<usize>,
+    /// See `obfuscate_max_omit`.
+    pub obfuscate_max_add: Option<usize>,
+    /// V03 tolerance (default 600).
+    pub future_tolerance_secs: Option<u64>,
+    /// Drop a peer's offers on disconnect (default true).
+    pub drop_offers_on_disconnect: Option<bool>,
+    /// S05/V07 limit per window (default 4).
+    pub rate_limit_max: Option<usize>,
+    /// S05/V07 window in seconds (default 10).
+    pub rate_limit_window_secs: Option<u64>,
+    /// A fault to inject (overrides the command line's).
+    pub fault: Option<Fault>,
+}
+
+/// The `init` op.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Init {
+    /// The chain we serve.
+    pub chain_hash: ChainHash,
+    /// The clock.
+    pub now: u64,
+    /// Seed of all randomness.
+    pub seed: u64,
+    /// Options.
+    pub config: InitConfig,
+    /// Known public scids.
+    pub graph: Vec<ShortChannelId>,
+    /// Our channels.
+    pub channels: Vec<Channel<String>>,
+}
+
+/// One op of the protocol (runner to IUT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Reset all state.
+    Init(Box<Init>),
+    /// The transport to `peer` came up.
+    Connect {
+        /// Peer name.
+        peer: String,
+    },
+    /// The transport to `peer` went down.
+    Disconnect {
+        /// Peer name.
+        peer: String,
+    },
+    /// A message arrived.
+    Recv {
+        /// Sender.
+        peer: String,
+        /// The whole BOLT #1 message.
+        msg: Vec<u8>,
+    },
+    /// The clock moves.
+    Tick {
+        /// New time (unix seconds).
+        now: u64,
+    },
+    /// Ask us to send a query.
+    Query {
+        /// Recipient.
+        peer: String,
+        /// Raw `flow_value` as given (0/1; others are refused).
+        flow_value: u64,
+        /// Millisatoshi.
+        amt: u64,
+    },
+    /// Ask us to send an unsolicited reply.
+    Offer {
+        /// Recipient.
+        peer: String,
+        /// Raw `flow_value` as given.
+        flow_value: u64,
+        /// Millisatoshi.
+        amt: u64,
+    },
+    /// Add or replace one of our channels.
+    SetChannel(Channel<String>),
+    /// Report the offers we hold.
+    Offers,
+    /// An op this IUT does not know.
+    Unknown(String),
+}
+
+/// Why a line is not an op.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpError {
+    /// Not JSON at all.
+    Json(String),
+    /// JSON, but not an object.
+    NotAnObject,
+    /// No string `"op"`.
+    MissingOp,
+    /// A required field is missing.
+    Missing {
+        /// The op.
+        op: &'static str,
+        /// The field.
+        field: &'static str,
+    },
+    /// A field has the wrong type or value.
+    Invalid {
+        /// The field (dotted path).
+        field: String,
+        /// What was expected.
+        expected: String,
+    },
+}
+
+impl fmt::Display for OpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpError::Json(e) => write!(f, "not a JSON line: {e}"),
+            OpError::NotAnObject => f.write_str("an op must be a JSON object"),
+            OpError::MissingOp => f.write_str("missing string field \"op\""),
+            OpError::Missing { op, field } => write!(f, "op {op:?}: missing field {field:?}"),
+            OpError::Invalid { field, expected } => {
+                write!(f, "field {field:?}: expected {expected}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for OpError {}
+
+fn invalid(field: impl Into<String>, expected: impl Into<String>) -> OpError {
+    OpError::Invalid {
+        field: field.into(),
+        expected: expected.into(),
+    }
+}
+
+/// Field access for one op object.
+struct Obj<'a> {
+    op: &'static str,
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Obj<'a> {
+    fn get(&self, field: &'static str) -> Result<&'a Value, OpError> {
+        self.map
+            .get(field)
+            .ok_or(OpError::Missing { op: self.op, field })
+    }
+
+    fn str(&self, field: &'static str) -> Result<&'a str, OpError> {
+        self.get(field)?
+            .as_str()
+            .ok_or_else(|| invalid(field, "a string"))
+    }
+
+    fn u64(&self, field: &'static str) -> Result<u64, OpError> {
+        self.get(field)?
+            .as_u64()
+            .ok_or_else(|| invalid(field, "an integer from 0 to 2^64-1"))
+    }
+
+    fn peer(&self) -> Result<String, OpError> {
+        self.str("peer").map(str::to_string)
+    }
+}
+
+/// Parses one line of the protocol. Never panics, whatever the input.
+pub fn parse_op(line: &str) -> Result<Op, OpError> {
+    let value: Value = serde_json::from_str(line).map_err(|e| OpError::Json(e.to_string()))?;
+    let Some(map) = value.as_object() else {
+        return Err(OpError::NotAnObject);
+    };
+    let Some(name) = map.get("op").and_then(Value::as_str) else {
+        return Err(OpError::MissingOp);
+    };
+    let obj = |op: &'static str| Obj { op, map };
+    Ok(match name {
+        "init" => {
+            let o = obj("init");
+            let chain = o.str("chain_hash")?;
+            let chain_hash = ChainHash::from_name(chain)
+                .or_else(|| chain.parse().ok())
+                .ok_or_else(|| invalid("chain_hash", "64 hex digits or a chain name"))?;
+            let config = match map.get("config") {
+                None | Some(Value::Null) => InitConfig::default(),
+                Some(Value::Object(c)) => parse_config(c)?,
+                Some(_) => return Err(invalid("config", "an object")),
+            };
+            let graph = match o.get("graph")?.as_array() {
+                Some(list) => list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| parse_scid(v, &format!("graph[{i}]")))
+                    .collect::<Result<_, _>>()?,
+                None => return Err(invalid("graph", "a list of \"BLOCKxTXxOUT\" strings")),
+            };
+            let channels = match o.get("channels")?.as_array() {
+                Some(list) => list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| parse_channel(v, &format!("channels[{i}]")))
+                    .collect::<Result<_, _>>()?,
+                None => return Err(invalid("channels", "a list of channel objects")),
+            };
+            Op::Init(Box::new(Init {
+                chain_hash,
+                now: o.u64("now")?,
+                seed: o.u64("seed")?,
+                config,
+                graph,
+                channels,
+            }))
+        }
+        "connect" => Op::Connect {
+            peer: obj("connect").peer()?,
+        },
+        "disconnect" => Op::Disconnect {
+            peer: obj("disconnect").peer()?,
+        },
+        "recv" => {
+            let o = obj("recv");
+            let msg =
+                hex::decode(o.str("msg")?).map_err(|e| invalid("msg", format!("hex ({e})")))?;
+            Op::Recv {
+                peer: o.peer()?,
+                msg,
+            }
+        }
+        "tick" => Op::Tick {
+            now: obj("tick").u64("now")?,
+        },
+        "query" | "offer" => {
+            let o = obj(if name == "query" { "query" } else { "offer" });
+            let (peer, flow_value, amt) = (o.peer()?, o.u64("flow_value")?, o.u64("amt")?);
+            if name == "query" {
+                Op::Query {
+                    peer,
+                    flow_value,
+                    amt,
+                }
+            } else {
+                Op::Offer {
+                    peer,
+                    flow_value,
+                    amt,
+                }
+            }
+        }
+        "set_channel" => Op::SetChannel(parse_channel(
+            obj("set_channel").get("channel")?,
+            "channel",
+        )?),
+        "offers" => Op::Offers,
+        other => Op::Unknown(other.to_string()),
+    })
+}
+
+fn parse_scid(v: &Value, field: &str) -> Result<ShortChannelId, OpError> {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| invalid(field, "a \"BLOCKxTXxOUT\" string"))
+}
+
+fn parse_channel(v: &Value, field: &str) -> Result<Channel<String>, OpError> {
+    let Some(m) = v.as_object() else {
+        return Err(invalid(field, "a channel object"));
+    };
+    let get = |k: &str| {
+        m.get(k)
+            .ok_or_else(|| invalid(format!("{field}.{k}"), "a value (missing)"))
+    };
+    let num = |k: &str| {
+        get(k)?
+            .as_u64()
+            .ok_or_else(|| invalid(format!("{field}.{k}"), "an integer"))
+    };
+    let scid = parse_scid(get("scid")?, &format!("{field}.scid"))?;
+    let peer = get("peer")?
+        .as_str()
+        .ok_or_else(|| invalid(format!("{field}.peer"), "a string"))?
+        .to_string();
+    let capacity_msat = num("capacity")?;
+    let local_msat = num("local")?;
+    if local_msat > capacity_msat {
+        return Err(invalid(format!("{field}.local"), "at most capacity"));
+    }
+    let announced = get("announced")?
+        .as_bool()
+        .ok_or_else(|| invalid(format!("{field}.announced"), "true or false"))?;
+    let state = match get("state")?.as_str() {
+        Some("normal") => ChannelState::Normal,
+        Some("closing") => ChannelState::Closing,
+        _ => {
+            return Err(invalid(
+                format!("{field}.state"),
+                "\"normal\" or \"closing\"",
+            ))
+        }
+    };
+    Ok(Channel {
+        scid,
+        peer,
+        capacity_msat,
+        local_msat,
+        announced,
+        state,
+    })
+}
+
+fn parse_config(c: &Map<String, Value>) -> Result<InitConfig, OpError> {
+    let mut out = InitConfig::default();
+    let uint = |k: &str| -> Result<Option<u64>, OpError> {
+        match c.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| invalid(format!("config.{k}"), "an integer")),
+        }
+    };
+    let boolean = |k: &str| -> Result<Option<bool>, OpError> {
+        match c.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_bool()
+                .map(Some)
+                .ok_or_else(|| invalid(format!("config.{k}"), "true or false")),
+        }
+    };
+    let small = |v: Option<u64>, k: &str| -> Result<Option<usize>, OpError> {
+        v.map(|n| {
+            usize::try_from(n)
+                .ok()
+                .filter(|&n| n <= 1_000_000)
+                .ok_or_else(|| invalid(format!("config.{k}"), "an integer up to 1000000"))
+        })
+        .transpose()
+    };
+    out.obfuscate = boolean("obfuscate")?.unwrap_or(false);
+    out.obfuscate_max_omit = small(uint("obfuscate_max_omit")?, "obfuscate_max_omit")?;
+    out.obfuscate_max_add = small(uint("obfuscate_max_add")?, "obfuscate_max_add")?;
+    out.future_tolerance_secs = uint("future_tolerance_secs")?;
+    out.drop_offers_on_disconnect = boolean("drop_offers_on_disconnect")?;
+    out.rate_limit_max = small(uint("rate_limit_max")?, "rate_limit_max")?;
+    out.rate_limit_window_secs = uint("rate_limit_window_secs")?;
+    out.fault = match c.get("fault") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(
+            s.parse()
+                .map_err(|e: foaf_peer::UnknownFault| invalid("config.fault", e.to_string()))?,
+        ),
+        Some(_) => return Err(invalid("config.fault", "a fault name")),
+    };
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_op() {
+        let init = r#"{"op":"init","chain_hash":"regtest","now":5,"seed":1,"config":{"obfuscate":true,"x":1},
+            "graph":["1x2x3"],"channels":[{"scid":"1x1x1","peer":"a","capacity":10,"local":4,"announced":true,"state":"normal"}]}"#;
+        let Op::Init(i) = parse_op(init).unwrap() else {
+            panic!()
+        };
+        assert_eq!(i.chain_hash, ChainHash::REGTEST);
+        assert!(i.config.obfuscate);
+        assert_eq!(i.channels[0].peer, "a");
+        assert_eq!(
+            parse_op(r#"{"op":"recv","peer":"a","msg":"0001","extra":[]}"#),
+            Ok(Op::Recv {
+                peer: "a".into(),
+                msg: vec![0, 1]
+            })
+        );
+        assert_eq!(parse_op(r#"{"op":"offers"}"#), Ok(Op::Offers));
+        assert_eq!(
+            parse_op(r#"{"op":"dance"}"#),
+            Ok(Op::Unknown("dance".into()))
+        );
+    }
+
+    #[test]
+    fn rejects_bad_lines_with_typed_errors() {
+        assert!(matches!(parse_op("{"), Err(OpError::Json(_))));
+        assert_eq!(parse_op("[]"), Err(OpError::NotAnObject));
+        assert_eq!(parse_op("{}"), Err(OpError::MissingOp));
+        assert_eq!(
+            parse_op(r#"{"op":"tick"}"#),
+            Err(OpError::Missing {
+                op: "tick",
+                field: "now"
+            })
+        );
+        assert!(matches!(
+            parse_op(r#"{"op":"recv","peer":"a","msg":"0"}"#),
+            Err(OpError::Invalid { .. })
+        ));
+        assert!(matches!(
+            parse_op(
+                r#"{"op":"set_channel","channel":{"scid":"1x1x1","peer":"a","capacity":1,"local":2,"announced":true,"state":"normal"}}"#
+            ),
+            Err(OpError::Invalid { .. })
+        ));
+    }
+}

@@ -1,0 +1,993 @@
+//! The fee-free circular rebalancing planner (docs/bolt14.md, "Fee-free rebalancing protocol",
+//! requirements R-REB-1…R-REB-9), and the check a hop makes before forwarding a rebalance at
+//! zero fee (R-REB-5…R-REB-7).
+//!
+//! # What the planner does
+//!
+//! Given our channels, the FOAF offers our peers made us (`reply_foaf_balances`, held by
+//! `foaf-peer`) and the endpoints of the public channels those offers name, it proposes
+//! circular payments from us back to us that strictly lower our imbalance measure G (M01,
+//! parallel channels merged per M02). Each proposal is a [`CircularRebalance`]: a list of
+//! [`Hop`]s, every hop carrying the same amount and a fee of zero.
+//!
+//! Following Pickhardt & Nowostawski (arXiv 1912.09555, §III-A) a rebalance leaves us on a
+//! peer whose relative balance ζ is above our target ratio ν and comes back on a peer whose ζ
+//! is below ν; the amount never takes either past its target (`ν · capacity`). Cycles have
+//! the two friend-of-a-friend shapes (R-REB-2):
+//!
+//! ```text
+//! length 3:  us → A → B → us        (A, B our peers; A–B a channel one of them offered)
+//! length 4:  us → A → X → B → us    (X any node; A–X and X–B channels offered to us)
+//! ```
+//!
+//! A channel that is not ours is used only in a direction someone offered it (R-REB-3): the
+//! sending endpoint offered it with `flow_value` 1 (Push), or the receiving endpoint with
+//! `flow_value` 0 (Receive); the amount never exceeds any fresh offer covering that use, and
+//! offers are consumed as a plan uses them.
+//!
+//! # Where we depart from the paper
+//!
+//! The paper takes "every channel moves toward ν" as making the node more balanced. For the
+//! Gini coefficient that is not always true (moving a high-ζ channel down lowers the mean ζ
+//! and can raise G; see `toward_target_can_raise_gini` below), so the planner evaluates G
+//! before and after and keeps a move only when G strictly drops (R-REB-4). When the full
+//! amount does not lower G enough it also tries ½, ¼ and ⅛ of it and keeps the best.
+//!
+//! Everything is deterministic: maps are `BTreeMap`s and ties are broken by fewer hops, then
+//! the hops' `short_channel_id`s in order.
+
+use std::collections::BTreeMap;
+
+use foaf_wire::{Flow, ShortChannelId};
+
+use crate::imbalance::gini;
+use crate::model::{Channel, Offer, PeerKey};
+
+/// The endpoints of public channels, from BOLT #7 gossip: what the planner needs to close a
+/// cycle through channels it only knows by `short_channel_id` from an offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelGraph<P> {
+    channels: BTreeMap<ShortChannelId, (P, P)>,
+}
+
+impl<P: PeerKey> Default for ChannelGraph<P> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<P: PeerKey> ChannelGraph<P> {
+    /// An empty graph.
+    pub fn new() -> Self {
+        Self {
+            channels: BTreeMap::new(),
+        }
+    }
+
+    /// Adds (or replaces) channel `scid` between `a` and `b`. A channel from a node to itself
+    /// cannot exist and is ignored.
+    pub fn insert(&mut self, scid: ShortChannelId, a: P, b: P) {
+        if a != b {
+            self.channels.insert(scid, (a, b));
+        }
+    }
+
+    /// The two endpoints of `scid`, if known.
+    pub fn endpoints(&self, scid: ShortChannelId) -> Option<(&P, &P)> {
+        self.channels.get(&scid).map(|(a, b)| (a, b))
+    }
+
+    /// Number of channels.
+    pub fn len(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// True when no channel is known.
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty()
+    }
+
+    /// All channels, in `short_channel_id` order.
+    pub fn iter(&self) -> impl Iterator<Item = (ShortChannelId, &P, &P)> {
+        self.channels.iter().map(|(s, (a, b))| (*s, a, b))
+    }
+}
+
+impl<P: PeerKey> FromIterator<(ShortChannelId, P, P)> for ChannelGraph<P> {
+    fn from_iter<I: IntoIterator<Item = (ShortChannelId, P, P)>>(iter: I) -> Self {
+        let mut g = Self::new();
+        for (s, a, b) in iter {
+            g.insert(s, a, b);
+        }
+        g
+    }
+}
+
+/// One hop of a circular rebalance: `amount_msat` moves from `from` to `to` over `scid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop<P> {
+    /// The channel used.
+    pub scid: ShortChannelId,
+    /// The node that sends over it.
+    pub from: P,
+    /// The node that receives.
+    pub to: P,
+    /// The amount, the same on every hop.
+    pub amount_msat: u64,
+    /// The fee this hop is asked to charge: always 0 (R-REB-5).
+    pub fee_msat: u64,
+}
+
+/// A circular payment from us back to us: the first hop leaves on one of our channels, the
+/// last comes back on another, everything in between is a channel some peer offered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CircularRebalance<P> {
+    /// The hops in payment order (3 or 4 of them, R-REB-2).
+    pub hops: Vec<Hop<P>>,
+    /// The amount moved, in millisatoshi.
+    pub amount_msat: u64,
+    /// Our imbalance G (M01) before this rebalance.
+    pub imbalance_before: f64,
+    /// Our imbalance G after it, if it completes.
+    pub imbalance_after: f64,
+}
+
+impl<P: PeerKey> CircularRebalance<P> {
+    /// Our channel the rebalance leaves on (our local balance there drops).
+    pub fn out_scid(&self) -> ShortChannelId {
+        self.hops[0].scid
+    }
+
+    /// Our channel it comes back on (our local balance there rises).
+    pub fn in_scid(&self) -> ShortChannelId {
+        self.hops[self.hops.len() - 1].scid
+    }
+
+    /// The peer it leaves to.
+    pub fn out_peer(&self) -> &P {
+        &self.hops[0].to
+    }
+
+    /// The peer it comes back from.
+    pub fn in_peer(&self) -> &P {
+        &self.hops[self.hops.len() - 1].from
+    }
+
+    /// The channels used, in order.
+    pub fn scids(&self) -> Vec<ShortChannelId> {
+        self.hops.iter().map(|h| h.scid).collect()
+    }
+}
+
+/// Knobs of the planner. `Default` gives the values docs/bolt14.md pins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannerConfig {
+    /// Offers older than this (seconds, by their `timestamp`) are not used (R-REB-3). 600.
+    pub max_offer_age_secs: u64,
+    /// Offers dated further in the future than this are not used (mirrors V03). 600.
+    pub max_future_secs: u64,
+    /// Smallest amount worth a rebalance, in millisatoshi. 1000 (one satoshi).
+    pub min_amount_msat: u64,
+    /// Most rebalances in one plan. 16.
+    pub max_rebalances: usize,
+}
+
+impl Default for PlannerConfig {
+    fn default() -> Self {
+        Self {
+            max_offer_age_secs: 600,
+            max_future_secs: 600,
+            min_amount_msat: 1_000,
+            max_rebalances: 16,
+        }
+    }
+}
+
+impl PlannerConfig {
+    /// True when an offer stamped `timestamp` may be used at `now` (both unix seconds).
+    pub fn is_fresh(&self, timestamp: u64, now: u64) -> bool {
+        now.saturating_sub(timestamp) <= self.max_offer_age_secs
+            && timestamp <= now.saturating_add(self.max_future_secs)
+    }
+}
+
+/// Identifies one stored offer: who offered, which channel, which direction (V04).
+pub(crate) type OfferKey<P> = (P, ShortChannelId, Flow);
+
+/// A directed use of a channel that is not ours, and the offers that allow it.
+#[derive(Debug, Clone)]
+pub(crate) struct ForeignEdge<P> {
+    pub(crate) scid: ShortChannelId,
+    pub(crate) to: P,
+    /// The offers covering this use (one or two: the sender's Push, the receiver's Receive).
+    pub(crate) offers: Vec<OfferKey<P>>,
+}
+
+/// Our side of the plan, per peer (parallel channels merged, M02), plus what the offers allow.
+/// Mutated as rebalances are applied while planning.
+#[derive(Debug, Clone)]
+pub(crate) struct State<P> {
+    pub(crate) me: P,
+    /// Σ local and Σ capacity over all our usable channels (constant under rebalancing).
+    pub(crate) sum_local: u128,
+    pub(crate) sum_cap: u128,
+    /// Per peer: (Σ local, Σ capacity) over active channels with capacity.
+    pub(crate) totals: BTreeMap<P, (u64, u64)>,
+    /// Per peer: its active channels as (scid, local, capacity), scid order.
+    pub(crate) chans: BTreeMap<P, Vec<(ShortChannelId, u64, u64)>>,
+    /// Remaining amount per usable offer.
+    pub(crate) remaining: BTreeMap<OfferKey<P>, u64>,
+    /// Foreign edges by sending node.
+    pub(crate) edges: BTreeMap<P, Vec<ForeignEdge<P>>>,
+}
+
+impl<P: PeerKey> State<P> {
+    pub(crate) fn new(
+        me: &P,
+        channels: &[Channel<P>],
+        offers: &[Offer<P>],
+        graph: &ChannelGraph<P>,
+        now: u64,
+        cfg: &PlannerConfig,
+    ) -> Option<Self> {
+        let usable = |c: &&Channel<P>| c.is_active() && c.capacity_msat > 0 && c.peer != *me;
+        let mut totals: BTreeMap<P, (u64, u64)> = BTreeMap::new();
+        let mut chans: BTreeMap<P, Vec<(ShortChannelId, u64, u64)>> = BTreeMap::new();
+        for c in channels.iter().filter(usable) {
+            let local = c.local_msat.min(c.capacity_msat);
+            let t = totals.entry(c.peer.clone()).or_default();
+            t.0 = t.0.saturating_add(local);
+            t.1 = t.1.saturating_add(c.capacity_msat);
+            chans
+                .entry(c.peer.clone())
+                .or_default()
+                .push((c.scid, local, c.capacity_msat));
+        }
+        for v in chans.values_mut() {
+            v.sort_by_key(|x| x.0);
+        }
+        let (sum_l, sum_c) = totals.values().fold((0u128, 0u128), |(l, k), (a, b)| {
+            (l + u128::from(*a), k + u128::from(*b))
+        });
+        if sum_c == 0 {
+            return None;
+        }
+
+        // Newest offer per (peer, scid, flow) (V04: an equal timestamp replaces), then only
+        // if it is fresh and offers something: a newer empty or stale reply still supersedes.
+        let mut newest: BTreeMap<OfferKey<P>, (u64, u64)> = BTreeMap::new();
+        for o in offers {
+            let key = (o.peer.clone(), o.scid, o.flow);
+            match newest.get(&key) {
+                Some((ts, _)) if *ts > o.timestamp => {}
+                _ => {
+                    newest.insert(key, (o.timestamp, o.amt_msat));
+                }
+            }
+        }
+        newest.retain(|_, (ts, amt)| *amt > 0 && cfg.is_fresh(*ts, now));
+        // Each offer allows one directed use of a channel that is not ours; the offering peer
+        // must be an endpoint (A10: a reply lists the sender's own channels) and must be one of
+        // our peers (offers only come from peers we have channels with, S02/V01).
+        let mut by_use: BTreeMap<(P, P, ShortChannelId), Vec<OfferKey<P>>> = BTreeMap::new();
+        let mut remaining = BTreeMap::new();
+        for ((peer, scid, flow), (_, amt)) in newest {
+            let Some((a, b)) = graph.endpoints(scid) else {
+                continue; // V05: unknown channel
+            };
+            if a == me || b == me || !totals.contains_key(&peer) {
+                continue;
+            }
+            let other = if *a == peer {
+                b.clone()
+            } else if *b == peer {
+                a.clone()
+            } else {
+                continue; // not the offering peer's channel
+            };
+            let (from, to) = match flow {
+                Flow::Push => (peer.clone(), other),
+                Flow::Receive => (other, peer.clone()),
+            };
+            let key = (peer, scid, flow);
+            remaining.insert(key.clone(), amt);
+            by_use.entry((from, to, scid)).or_default().push(key);
+        }
+        let mut edges: BTreeMap<P, Vec<ForeignEdge<P>>> = BTreeMap::new();
+        for ((from, to, scid), offers) in by_use {
+            edges
+                .entry(from)
+                .or_default()
+                .push(ForeignEdge { scid, to, offers });
+        }
+        Some(Self {
+            me: me.clone(),
+            sum_local: sum_l,
+            sum_cap: sum_c,
+            totals,
+            chans,
+            remaining,
+            edges,
+        })
+    }
+
+    /// How much we may send to `peer` before its merged ζ reaches ν (never past, R-REB-1):
+    /// ⌊local − ν·capacity⌋, computed exactly as ⌊(local·Σcap − Σlocal·cap) / Σcap⌋.
+    pub(crate) fn surplus(&self, peer: &P) -> u64 {
+        let Some(&(l, c)) = self.totals.get(peer) else {
+            return 0;
+        };
+        let (a, b) = (u128::from(l) * self.sum_cap, self.sum_local * u128::from(c));
+        u64::try_from(a.saturating_sub(b) / self.sum_cap).unwrap_or(u64::MAX)
+    }
+
+    /// How much we may receive from `peer` before its merged ζ reaches ν:
+    /// ⌊ν·capacity − local⌋, exactly.
+    pub(crate) fn deficit(&self, peer: &P) -> u64 {
+        let Some(&(l, c)) = self.totals.get(peer) else {
+            return 0;
+        };
+        let (a, b) = (u128::from(l) * self.sum_cap, self.sum_local * u128::from(c));
+        u64::try_from(b.saturating_sub(a) / self.sum_cap).unwrap_or(u64::MAX)
+    }
+
+    /// Our channel to `peer` with the most local balance (ties: smaller scid), and that balance.
+    pub(crate) fn best_out_channel(&self, peer: &P) -> Option<(ShortChannelId, u64)> {
+        self.chans
+            .get(peer)?
+            .iter()
+            .fold(None, |best, &(s, l, _)| match best {
+                Some((_, bl)) if bl >= l => best,
+                _ => Some((s, l)),
+            })
+    }
+
+    /// Our channel from `peer` with the most remote balance (room to receive).
+    pub(crate) fn best_in_channel(&self, peer: &P) -> Option<(ShortChannelId, u64)> {
+        self.chans.get(peer)?.iter().fold(None, |best, &(s, l, c)| {
+            let r = c - l;
+            match best {
+                Some((_, br)) if br >= r => best,
+                _ => Some((s, r)),
+            }
+        })
+    }
+
+    /// What a foreign edge still allows: the smallest remaining offer covering it.
+    pub(crate) fn edge_cap(&self, e: &ForeignEdge<P>) -> u64 {
+        e.offers
+            .iter()
+            .map(|k| self.remaining.get(k).copied().unwrap_or(0))
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// G of our merged per-peer ζ.
+    pub(crate) fn gini(&self) -> f64 {
+        let z: Vec<f64> = self
+            .totals
+            .values()
+            .map(|&(l, c)| l as f64 / c as f64)
+            .collect();
+        gini(&z)
+    }
+
+    /// G if `amt` moved out to `out` and back in from `inp`.
+    pub(crate) fn gini_after(&self, out: &P, inp: &P, amt: u64) -> f64 {
+        let z: Vec<f64> = self
+            .totals
+            .iter()
+            .map(|(p, &(l, c))| {
+                let l = if p == out {
+                    l - amt
+                } else if p == inp {
+                    l + amt
+                } else {
+                    l
+                };
+                l as f64 / c as f64
+            })
+            .collect();
+        gini(&z)
+    }
+
+    /// Records a rebalance: our balances move, the offers it used shrink.
+    pub(crate) fn apply(&mut self, r: &CircularRebalance<P>, used: &[ForeignEdge<P>]) {
+        let amt = r.amount_msat;
+        let out = r.out_peer().clone();
+        let inp = r.in_peer().clone();
+        if let Some(t) = self.totals.get_mut(&out) {
+            t.0 -= amt;
+        }
+        if let Some(t) = self.totals.get_mut(&inp) {
+            t.0 += amt;
+        }
+        let (os, is) = (r.out_scid(), r.in_scid());
+        for ch in self.chans.values_mut().flatten() {
+            if ch.0 == os {
+                ch.1 -= amt;
+            }
+            if ch.0 == is {
+                ch.1 += amt;
+            }
+        }
+        for e in used {
+            for k in &e.offers {
+                if let Some(v) = self.remaining.get_mut(k) {
+                    *v = v.saturating_sub(amt);
+                }
+            }
+        }
+    }
+
+    /// Every cycle of the two shapes leaving to `out` and returning from `inp`, with its cap
+    /// over the foreign edges only. Order: 3-hop cycles first, then by scids.
+    pub(crate) fn foreign_paths(&self, out: &P, inp: &P) -> Vec<(Vec<ForeignEdge<P>>, u64)> {
+        let mut found = Vec::new();
+        let Some(first) = self.edges.get(out) else {
+            return found;
+        };
+        for e1 in first {
+            let c1 = self.edge_cap(e1);
+            if c1 == 0 || e1.to == self.me {
+                continue;
+            }
+            if e1.to == *inp {
+                found.push((vec![e1.clone()], c1));
+                continue;
+            }
+            if e1.to == *out {
+                continue;
+            }
+            for e2 in self.edges.get(&e1.to).into_iter().flatten() {
+                if e2.to != *inp || e2.scid == e1.scid {
+                    continue;
+                }
+                let c2 = self.edge_cap(e2);
+                if c2 > 0 {
+                    found.push((vec![e1.clone(), e2.clone()], c1.min(c2)));
+                }
+            }
+        }
+        found.sort_by(|a, b| {
+            a.0.len().cmp(&b.0.len()).then_with(|| {
+                let sa: Vec<_> = a.0.iter().map(|e| e.scid).collect();
+                let sb: Vec<_> = b.0.iter().map(|e| e.scid).collect();
+                sa.cmp(&sb)
+            })
+        });
+        found
+    }
+
+    /// Builds the hop list: us → out (on `out_scid`), the foreign edges, inp → us (`in_scid`).
+    pub(crate) fn hops(
+        &self,
+        out: &P,
+        out_scid: ShortChannelId,
+        path: &[ForeignEdge<P>],
+        inp: &P,
+        in_scid: ShortChannelId,
+        amt: u64,
+    ) -> Vec<Hop<P>> {
+        let hop = |scid, from: &P, to: &P| Hop {
+            scid,
+            from: from.clone(),
+            to: to.clone(),
+            amount_msat: amt,
+            fee_msat: 0,
+        };
+        let mut hops = vec![hop(out_scid, &self.me, out)];
+        let mut at = out.clone();
+        for e in path {
+            hops.push(hop(e.scid, &at, &e.to));
+            at = e.to.clone();
+        }
+        hops.push(hop(in_scid, inp, &self.me));
+        hops
+    }
+}
+
+/// The best rebalance for the current state, with the edges it uses, if any lowers G.
+fn best_step<P: PeerKey>(
+    st: &State<P>,
+    cfg: &PlannerConfig,
+) -> Option<(CircularRebalance<P>, Vec<ForeignEdge<P>>)> {
+    let g0 = st.gini();
+    let outs: Vec<&P> = st.totals.keys().filter(|p| st.surplus(p) > 0).collect();
+    let ins: Vec<&P> = st.totals.keys().filter(|p| st.deficit(p) > 0).collect();
+    // Candidate: (G after, hop count, scids, rebalance, edges).
+    type Cand<P> = (
+        f64,
+        usize,
+        Vec<ShortChannelId>,
+        CircularRebalance<P>,
+        Vec<ForeignEdge<P>>,
+    );
+    let mut best: Option<Cand<P>> = None;
+    for out in &outs {
+        let Some((out_scid, out_liq)) = st.best_out_channel(out) else {
+            continue;
+        };
+        for inp in &ins {
+            if out == inp {
+                continue;
+            }
+            let Some((in_scid, in_liq)) = st.best_in_channel(inp) else {
+                continue;
+            };
+            let own_cap = st
+                .surplus(out)
+                .min(st.deficit(inp))
+                .min(out_liq)
+                .min(in_liq);
+            if own_cap < cfg.min_amount_msat {
+                continue;
+            }
+            for (path, path_cap) in st.foreign_paths(out, inp) {
+                let cap = own_cap.min(path_cap);
+                if cap < cfg.min_amount_msat {
+                    continue;
+                }
+                // The paper's amount (the full cap), or a fraction of it when that lowers G more.
+                let mut pick: Option<(f64, u64)> = None;
+                for shift in 0..4 {
+                    let amt = cap >> shift;
+                    if amt < cfg.min_amount_msat {
+                        break;
+                    }
+                    let g = st.gini_after(out, inp, amt);
+                    if g < g0 && pick.is_none_or(|(bg, _)| g < bg) {
+                        pick = Some((g, amt));
+                    }
+                }
+                let Some((g1, amt)) = pick else {
+                    continue;
+                };
+                let hops = st.hops(out, out_scid, &path, inp, in_scid, amt);
+                let scids: Vec<_> = hops.iter().map(|h| h.scid).collect();
+                let better = match &best {
+                    None => true,
+                    Some((bg, bl, bs, _, _)) => g1
+                        .total_cmp(bg)
+                        .then(hops.len().cmp(bl))
+                        .then_with(|| scids.cmp(bs))
+                        .is_lt(),
+                };
+                if better {
+                    let reb = CircularRebalance {
+                        hops,
+                        amount_msat: amt,
+                        imbalance_before: g0,
+                        imbalance_after: g1,
+                    };
+                    best = Some((g1, reb.hops.len(), scids, reb, path));
+                }
+            }
+        }
+    }
+    best.map(|(_, _, _, r, e)| (r, e))
+}
+
+/// Proposes circular rebalances for node `me` (R-REB-1…R-REB-4).
+///
+/// - `channels`: our channels (closing ones and ones with zero capacity are ignored; parallel
+///   channels to one peer count as one for ν, ζ and G, M02);
+/// - `offers`: the offers our peers made us (stale or future-dated ones, per `cfg`, are
+///   ignored; per (peer, scid, flow) the newest is used, V04);
+/// - `graph`: the endpoints of the channels the offers name (unknown ones are ignored, V05);
+/// - `now`: unix seconds.
+///
+/// Returns the rebalances in the order to run them; each one assumes the previous ones
+/// completed, and each strictly lowers G ([`CircularRebalance::imbalance_after`] <
+/// [`CircularRebalance::imbalance_before`]). Empty when nothing helps.
+pub fn plan_rebalances<P: PeerKey>(
+    me: &P,
+    channels: &[Channel<P>],
+    offers: &[Offer<P>],
+    graph: &ChannelGraph<P>,
+    now: u64,
+    cfg: &PlannerConfig,
+) -> Vec<CircularRebalance<P>> {
+    let Some(mut st) = State::new(me, channels, offers, graph, now, cfg) else {
+        return Vec::new();
+    };
+    let mut plan = Vec::new();
+    while plan.len() < cfg.max_rebalances {
+        let Some((r, used)) = best_step(&st, cfg) else {
+            break;
+        };
+        st.apply(&r, &used);
+        plan.push(r);
+    }
+    plan
+}
+
+/// Applies a completed rebalance to our channels: local balance drops on the first hop's
+/// channel and rises on the last hop's. For simulators and tests.
+pub fn apply_rebalance<P: PeerKey>(channels: &mut [Channel<P>], r: &CircularRebalance<P>) {
+    let (out, inp) = (r.out_scid(), r.in_scid());
+    for c in channels.iter_mut() {
+        if c.scid == out {
+            c.local_msat = c.local_msat.saturating_sub(r.amount_msat);
+        }
+        if c.scid == inp {
+            c.local_msat = c.local_msat.saturating_add(r.amount_msat);
+        }
+    }
+}
+
+/// Why a hop refuses to forward a rebalance at zero fee (R-REB-5…R-REB-7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeeFreeRefusal {
+    /// One of the two channels is not ours, not active, or has no capacity.
+    UnknownChannel,
+    /// Both channels go to the same peer: merged (M02) the move changes nothing.
+    SamePeer,
+    /// Not enough local balance on the outgoing channel.
+    Liquidity,
+    /// The move would take a channel away from, or past, our target ν (R-REB-5).
+    AwayFromTarget,
+    /// The move would not strictly lower our imbalance G (R-REB-5).
+    NoImprovement,
+    /// We required an offer for this move and have none that is fresh (R-REB-6).
+    NoFreshOffer,
+    /// The upstream peer's fee-free budget for the window is spent (R-REB-7).
+    BudgetExhausted,
+}
+
+/// A zero-fee HTLC a hop is asked to forward.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeFreeForward {
+    /// Our channel it arrives on.
+    pub in_scid: ShortChannelId,
+    /// Our channel it is to leave on.
+    pub out_scid: ShortChannelId,
+    /// The amount.
+    pub amount_msat: u64,
+    /// When we last offered this move (a `reply_foaf_balances` naming the channel), if ever.
+    pub offered_at: Option<u64>,
+    /// Fee-free volume already forwarded for the upstream peer in the current window.
+    pub budget_used_msat: u64,
+}
+
+/// Knobs of the hop check. `Default` gives the values docs/bolt14.md pins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HopConfig {
+    /// Only forward moves we offered within `max_offer_age_secs` (off by default: the middle
+    /// hop of a 4-cycle never made an offer, and the balance check already protects us).
+    pub require_offer: bool,
+    /// How long an offer we made binds us. 600 s.
+    pub max_offer_age_secs: u64,
+    /// Fee-free volume per upstream peer per window, as a percentage of the merged capacity
+    /// of our channels with that peer. 100 (one channel's worth per window).
+    pub budget_percent_of_capacity: u64,
+    /// The budget window, seconds. 3600.
+    pub budget_window_secs: u64,
+}
+
+impl Default for HopConfig {
+    fn default() -> Self {
+        Self {
+            require_offer: false,
+            max_offer_age_secs: 600,
+            budget_percent_of_capacity: 100,
+            budget_window_secs: 3600,
+        }
+    }
+}
+
+/// The check a hop makes before forwarding a rebalance at zero fee (R-REB-5…R-REB-7): the move
+/// (in on `in_scid`, out on `out_scid`) must bring both peers' merged ζ toward our ν without
+/// passing it, strictly lower our G, fit in the upstream peer's budget, and, if `cfg` asks,
+/// be one we offered recently. `Ok(())` means forward with fee 0.
+pub fn check_fee_free_forward<P: PeerKey>(
+    channels: &[Channel<P>],
+    fwd: &FeeFreeForward,
+    now: u64,
+    cfg: &HopConfig,
+) -> Result<(), FeeFreeRefusal> {
+    let find = |s: ShortChannelId| {
+        channels
+            .iter()
+            .find(|c| c.scid == s && c.is_active() && c.capacity_msat > 0)
+    };
+    let (Some(cin), Some(cout)) = (find(fwd.in_scid), find(fwd.out_scid)) else {
+        return Err(FeeFreeRefusal::UnknownChannel);
+    };
+    if cin.peer == cout.peer {
+        return Err(FeeFreeRefusal::SamePeer);
+    }
+    if cout.local_msat.min(cout.capacity_msat) < fwd.amount_msat {
+        return Err(FeeFreeRefusal::Liquidity);
+    }
+    if cfg.require_offer
+        && !fwd
+            .offered_at
+            .is_some_and(|t| t <= now && now - t <= cfg.max_offer_age_secs)
+    {
+        return Err(FeeFreeRefusal::NoFreshOffer);
+    }
+    let totals =
+        crate::imbalance::per_peer_totals(channels, |c| c.is_active() && c.capacity_msat > 0);
+    let (sl, sc) = totals.values().fold((0u128, 0u128), |(l, k), (a, b)| {
+        (l + u128::from(*a), k + u128::from(*b))
+    });
+    let nu = sl as f64 / sc as f64;
+    let (il, ic) = totals[&cin.peer];
+    let (ol, oc) = totals[&cout.peer];
+    let amt = fwd.amount_msat;
+    let in_after = il.saturating_add(amt) as f64;
+    let out_after = ol.saturating_sub(amt) as f64;
+    if in_after > nu * ic as f64 || out_after < nu * oc as f64 {
+        return Err(FeeFreeRefusal::AwayFromTarget);
+    }
+    let z = |adj: &dyn Fn(&P, u64) -> u64| -> Vec<f64> {
+        totals
+            .iter()
+            .map(|(p, &(l, c))| adj(p, l) as f64 / c as f64)
+            .collect()
+    };
+    let before = gini(&z(&|_, l| l));
+    let after = gini(&z(&|p, l| {
+        if *p == cin.peer {
+            l + amt
+        } else if *p == cout.peer {
+            l - amt
+        } else {
+            l
+        }
+    }));
+    if after >= before {
+        return Err(FeeFreeRefusal::NoImprovement);
+    }
+    let budget = (u128::from(ic) * u128::from(cfg.budget_percent_of_capacity) / 100) as u64;
+    if fwd.budget_used_msat.saturating_add(amt) > budget {
+        return Err(FeeFreeRefusal::BudgetExhausted);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imbalance::imbalance;
+    use crate::model::ChannelState;
+
+    fn scid(n: u64) -> ShortChannelId {
+        ShortChannelId::from_u64(n)
+    }
+
+    fn ch(peer: &str, n: u64, cap: u64, local: u64) -> Channel<String> {
+        Channel {
+            scid: scid(n),
+            peer: peer.into(),
+            capacity_msat: cap,
+            local_msat: local,
+            announced: true,
+            state: ChannelState::Normal,
+        }
+    }
+
+    fn offer(peer: &str, n: u64, flow: Flow, amt: u64, ts: u64) -> Offer<String> {
+        Offer {
+            peer: peer.into(),
+            scid: scid(n),
+            flow,
+            amt_msat: amt,
+            timestamp: ts,
+        }
+    }
+
+    fn me() -> String {
+        "me".into()
+    }
+
+    /// us–a full, us–b empty, a–b offered by a as Push: a 3-cycle us→a→b→us.
+    fn triangle() -> (Vec<Channel<String>>, ChannelGraph<String>) {
+        let chans = vec![ch("a", 1, 1_000_000, 1_000_000), ch("b", 2, 1_000_000, 0)];
+        let graph: ChannelGraph<String> = [
+            (scid(1), me(), "a".to_string()),
+            (scid(2), me(), "b".to_string()),
+            (scid(3), "a".to_string(), "b".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        (chans, graph)
+    }
+
+    // R: R-REB-1, R-REB-2, M01
+    #[test]
+    fn triangle_rebalances_to_the_target() {
+        let (mut chans, graph) = triangle();
+        let offers = vec![offer("a", 3, Flow::Push, 2_000_000, 100)];
+        let plan = plan_rebalances(&me(), &chans, &offers, &graph, 100, &Default::default());
+        assert_eq!(plan.len(), 1);
+        let r = &plan[0];
+        assert_eq!(r.scids(), vec![scid(1), scid(3), scid(2)]);
+        assert_eq!(r.amount_msat, 500_000); // ν = 0.5: both channels end on target
+        assert!(r
+            .hops
+            .iter()
+            .all(|h| h.fee_msat == 0 && h.amount_msat == 500_000));
+        assert_eq!(r.hops[1].from, "a");
+        assert_eq!(r.hops[1].to, "b");
+        let g0 = imbalance(&chans);
+        apply_rebalance(&mut chans, r);
+        assert!(imbalance(&chans) < g0);
+        assert_eq!(imbalance(&chans), 0.0);
+    }
+
+    // R: R-REB-3
+    #[test]
+    fn receiver_offer_covers_the_channel_too_and_caps_the_amount() {
+        let (chans, graph) = triangle();
+        // b offers to take 200_000 in on a–b: covers the use a→b.
+        let offers = vec![offer("b", 3, Flow::Receive, 200_000, 100)];
+        let plan = plan_rebalances(&me(), &chans, &offers, &graph, 100, &Default::default());
+        assert!(!plan.is_empty());
+        assert_eq!(plan[0].amount_msat, 200_000);
+        // The offer is consumed: the plan never moves more than it over a–b in total.
+        let total: u64 = plan.iter().map(|r| r.amount_msat).sum();
+        assert!(total <= 200_000);
+    }
+
+    // R: R-REB-3
+    #[test]
+    fn wrong_direction_stale_or_unknown_offers_are_not_used() {
+        let (chans, graph) = triangle();
+        let cfg = PlannerConfig::default();
+        for offers in [
+            vec![offer("a", 3, Flow::Receive, 2_000_000, 1000)], // a wants to take in: b→a
+            vec![offer("b", 3, Flow::Push, 2_000_000, 1000)],    // b pushes: b→a
+            vec![offer("a", 3, Flow::Push, 2_000_000, 1000 - 601)], // too old
+            vec![offer("a", 3, Flow::Push, 2_000_000, 1000 + 601)], // from the future
+            vec![offer("a", 9, Flow::Push, 2_000_000, 1000)],    // unknown channel
+            vec![offer("c", 3, Flow::Push, 2_000_000, 1000)],    // not its channel
+        ] {
+            let plan = plan_rebalances(&me(), &chans, &offers, &graph, 1000, &cfg);
+            assert!(plan.is_empty(), "{offers:?}");
+        }
+    }
+
+    // R: V04
+    #[test]
+    fn newest_offer_wins() {
+        let (chans, graph) = triangle();
+        let offers = vec![
+            offer("a", 3, Flow::Push, 300_000, 90),
+            offer("a", 3, Flow::Push, 100_000, 95),
+        ];
+        let plan = plan_rebalances(&me(), &chans, &offers, &graph, 100, &Default::default());
+        assert_eq!(plan[0].amount_msat, 100_000);
+    }
+
+    // R: R-REB-2
+    #[test]
+    fn four_cycle_through_a_friend_of_a_friend() {
+        let (chans, mut graph) = triangle();
+        graph.insert(scid(4), "a".into(), "x".into());
+        graph.insert(scid(5), "x".into(), "b".into());
+        let offers = vec![
+            offer("a", 4, Flow::Push, 400_000, 100),
+            offer("b", 5, Flow::Receive, 300_000, 100),
+        ];
+        let plan = plan_rebalances(&me(), &chans, &offers, &graph, 100, &Default::default());
+        assert_eq!(plan[0].scids(), vec![scid(1), scid(4), scid(5), scid(2)]);
+        assert_eq!(plan[0].amount_msat, 300_000);
+        assert_eq!(plan[0].hops[2].from, "x");
+    }
+
+    // R: M02
+    #[test]
+    fn parallel_channels_are_one_peer() {
+        // Two channels to a: merged ζ = 0.5 = ν. Nothing to do even though each alone is off.
+        let chans = vec![
+            ch("a", 1, 1_000_000, 1_000_000),
+            ch("a", 2, 1_000_000, 0),
+            ch("b", 3, 1_000_000, 500_000),
+        ];
+        let graph: ChannelGraph<String> = [
+            (scid(1), me(), "a".to_string()),
+            (scid(2), me(), "a".to_string()),
+            (scid(3), me(), "b".to_string()),
+            (scid(4), "a".to_string(), "b".to_string()),
+            (scid(5), "b".to_string(), "a".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let offers = vec![
+            offer("a", 4, Flow::Push, 1_000_000, 100),
+            offer("b", 5, Flow::Push, 1_000_000, 100),
+        ];
+        let plan = plan_rebalances(&me(), &chans, &offers, &graph, 100, &Default::default());
+        assert!(plan.is_empty(), "{plan:?}");
+    }
+
+    /// The paper's "every channel moves toward ν" does not always lower the Gini coefficient:
+    /// lowering a high ζ lowers the mean. This is why R-REB-4 checks G itself.
+    // R: R-REB-4, M01
+    #[test]
+    fn toward_target_can_raise_gini() {
+        let mut chans = vec![
+            ch("p", 1, 1, 1),
+            ch("q", 2, 1, 1),
+            ch("r", 3, 1, 1),
+            ch("out", 4, 100, 90),
+            ch("in", 5, 1000, 0),
+        ];
+        let nu = crate::imbalance::target_ratio(&chans).unwrap();
+        assert!(0.9 > nu && 0.0 < nu);
+        let g0 = imbalance(&chans);
+        chans[3].local_msat -= 10; // ζ 0.9 → 0.8, still above ν
+        chans[4].local_msat += 10; // ζ 0 → 0.01, still below ν
+        assert!(imbalance(&chans) > g0);
+        // And the hop check refuses that move.
+        let before = vec![
+            ch("p", 1, 1, 1),
+            ch("q", 2, 1, 1),
+            ch("r", 3, 1, 1),
+            ch("out", 4, 100, 90),
+            ch("in", 5, 1000, 0),
+        ];
+        let fwd = FeeFreeForward {
+            in_scid: scid(5),
+            out_scid: scid(4),
+            amount_msat: 10,
+            offered_at: None,
+            budget_used_msat: 0,
+        };
+        assert_eq!(
+            check_fee_free_forward(&before, &fwd, 0, &HopConfig::default()),
+            Err(FeeFreeRefusal::NoImprovement)
+        );
+    }
+
+    // R: R-REB-5, R-REB-6, R-REB-7
+    #[test]
+    fn hop_check() {
+        let chans = vec![ch("a", 1, 1_000_000, 0), ch("b", 2, 1_000_000, 1_000_000)];
+        let cfg = HopConfig::default();
+        let fwd = |amt, used| FeeFreeForward {
+            in_scid: scid(1),
+            out_scid: scid(2),
+            amount_msat: amt,
+            offered_at: Some(50),
+            budget_used_msat: used,
+        };
+        assert_eq!(
+            check_fee_free_forward(&chans, &fwd(500_000, 0), 100, &cfg),
+            Ok(())
+        );
+        // Past the target: a would end above ν = 0.5.
+        assert_eq!(
+            check_fee_free_forward(&chans, &fwd(500_001, 0), 100, &cfg),
+            Err(FeeFreeRefusal::AwayFromTarget)
+        );
+        // The wrong way round.
+        let back = FeeFreeForward {
+            in_scid: scid(2),
+            out_scid: scid(1),
+            ..fwd(1, 0)
+        };
+        assert_eq!(
+            check_fee_free_forward(&chans, &back, 100, &cfg),
+            Err(FeeFreeRefusal::Liquidity)
+        );
+        assert_eq!(
+            check_fee_free_forward(&chans, &fwd(400_000, 700_000), 100, &cfg),
+            Err(FeeFreeRefusal::BudgetExhausted)
+        );
+        let strict = HopConfig {
+            require_offer: true,
+            ..cfg.clone()
+        };
+        assert_eq!(
+            check_fee_free_forward(&chans, &fwd(1000, 0), 100, &strict),
+            Ok(())
+        );
+        assert_eq!(
+            check_fee_free_forward(&chans, &fwd(1000, 0), 651, &strict),
+            Err(FeeFreeRefusal::NoFreshOffer)
+        );
+    }
+}

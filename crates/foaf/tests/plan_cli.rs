@@ -1,0 +1,166 @@
+//! Drives the real `foaf` binary: `foaf plan` on the shipped example (examples/plan/node.json),
+//! as JSON and as a table, with and without `--jit`, and the bad-input contract.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn example() -> String {
+    format!(
+        "{}/../../examples/plan/node.json",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn foaf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_foaf"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn plan_json(extra: &[&str]) -> Value {
+    let ex = example();
+    let mut args = vec!["plan", ex.as_str(), "--json"];
+    args.extend_from_slice(extra);
+    let out = foaf(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    serde_json::from_str(&text).unwrap()
+}
+
+fn scids(r: &Value) -> Vec<&str> {
+    r["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["scid"].as_str().unwrap())
+        .collect()
+}
+
+// R: M01, M02, R-CM-1, R-REB-1, R-REB-2, R-REB-3, R-REB-4
+#[test]
+fn plan_on_the_shipped_example() {
+    let v = plan_json(&[]);
+    // ν = Σlocal/Σcapacity over active channels: 3.3e9 / 7e9 (the closing channel to gus is
+    // left out; dave's two channels are one peer, M02).
+    assert!((v["nu"].as_f64().unwrap() - 3.3 / 7.0).abs() < 1e-12);
+    let peers = v["peers"].as_array().unwrap();
+    assert_eq!(peers.len(), 4, "gus (closing) is not counted, dave once");
+    let dave = peers.iter().find(|p| p["peer"] == "dave").unwrap();
+    assert_eq!(dave["capacity"], 2_000_000_000u64);
+    assert_eq!(dave["role"], "source");
+
+    let plan = v["plan"].as_array().unwrap();
+    assert_eq!(plan.len(), 3);
+    // First: the 3-cycle through alice's offered alice–bob channel, bob's full deficit
+    // ⌊ν·1e9 − 1e8⌋ = 371428571 (below alice's offer of 5e8).
+    assert_eq!(scids(&plan[0]), ["800000x1x0", "800100x10x0", "800000x2x0"]);
+    assert_eq!(plan[0]["amount"], 371_428_571u64);
+    // A 4-cycle through frank, a friend of a friend, capped by erin's Receive offer (4e8).
+    assert_eq!(
+        scids(&plan[1]),
+        ["800000x1x0", "800100x12x0", "800100x11x1", "800000x5x0"]
+    );
+    assert_eq!(plan[1]["amount"], 400_000_000u64);
+    // dave's surplus, leaving on his channel with the most local balance.
+    assert_eq!(scids(&plan[2])[0], "800000x3x0");
+    let mut g = v["imbalance"].as_f64().unwrap();
+    for r in plan {
+        // R-REB-5: zero fees, one amount on every hop.
+        for h in r["hops"].as_array().unwrap() {
+            assert_eq!(h["fee"], 0);
+            assert_eq!(h["amount"], r["amount"]);
+        }
+        let after = r["imbalance_after"].as_f64().unwrap();
+        assert!(after < g, "G must strictly drop: {g} -> {after}");
+        g = after;
+        // Never the stale offer (bob on 800100x14x0) nor the unknown channel (800200x99x0).
+        assert!(!scids(r).contains(&"800100x14x0"));
+        assert!(!scids(r).contains(&"800200x99x0"));
+    }
+    assert_eq!(v["imbalance_after_plan"].as_f64().unwrap(), g);
+}
+
+// R: R-JIT-1, R-JIT-2, R-JIT-4, R-JIT-5
+#[test]
+fn jit_decisions_on_the_shipped_example() {
+    // bob's channel has 1e8 local; 3e8 to forward: shortfall 2e8, rebalance 1.25× = 2.5e8.
+    let v = plan_json(&["--jit", "800000x2x0:300000000"]);
+    let j = &v["jit"];
+    assert_eq!(j["decision"], "rebalance");
+    assert_eq!(j["shortfall"], 200_000_000u64);
+    assert_eq!(j["rebalance"]["amount"], 250_000_000u64);
+    assert_eq!(j["forward_on"], "800000x2x0");
+    assert_eq!(j["hold_until"], 1_764_320_060u64);
+    assert_eq!(scids(&j["rebalance"]).last(), Some(&"800000x2x0"));
+
+    // Enough local already.
+    let v = plan_json(&["--jit", "800000x1x0:1000"]);
+    assert_eq!(v["jit"]["decision"], "forward");
+    // M02: dave's parallel channel with more local carries it.
+    let v = plan_json(&["--jit", "800000x4x0:800000000"]);
+    assert_eq!(v["jit"]["scid"], "800000x3x0");
+    // No offered cycle into erin can move 1.5e9.
+    let v = plan_json(&["--jit", "800000x5x0:1700000000"]);
+    assert_eq!(v["jit"]["decision"], "fail");
+    assert_eq!(v["jit"]["failure"], "temporary_channel_failure");
+    // Too close to expiry to hold.
+    let v = plan_json(&["--jit", "800000x2x0:300000000", "--blocks", "10"]);
+    assert_eq!(v["jit"]["reason"], "too_close_to_expiry");
+}
+
+#[test]
+fn table_output() {
+    let ex = example();
+    let out = foaf(&["plan", &ex, "--jit", "800000x2x0:300000000"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("ν = 0.471429"), "{text}");
+    assert!(text.contains("plan: 3 rebalance(s)"), "{text}");
+    assert!(text.contains(
+        "carol -[800000x1x0]-> alice -[800100x12x0]-> frank -[800100x11x1]-> erin -[800000x5x0]-> carol"
+    ));
+    assert!(text.contains("jit: HTLC of 300000000 msat on 800000x2x0: shortfall 200000000 msat"));
+}
+
+#[test]
+fn bad_input_is_exit_2_with_one_line() {
+    let dir = std::env::temp_dir().join(format!("foaf-plan-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        ("not json", "not JSON"),
+        (
+            r#"{"now": 1, "channels": [{"scid": "1x2", "peer": "a", "capacity": 1, "local": 0}]}"#,
+            "channels[0].scid",
+        ),
+        (
+            r#"{"now": 1, "channels": [{"scid": "1x2x3", "peer": "a", "capacity": 1, "local": 2}]}"#,
+            "channels[0].local",
+        ),
+        (
+            r#"{"now": 1, "offers": [{"peer": "a", "scid": "1x2x3", "flow_value": 2, "amt": 1, "timestamp": 1}]}"#,
+            "flow_value",
+        ),
+        (r#"{"channels": []}"#, "no time"),
+    ];
+    for (i, (text, expect)) in cases.iter().enumerate() {
+        let f = dir.join(format!("{i}.json"));
+        std::fs::write(&f, text).unwrap();
+        let out = foaf(&["plan", f.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(expect), "{err} should mention {expect}");
+    }
+    let ex = example();
+    let out = foaf(&["plan", &ex, "--jit", "800000x2x0"]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
