@@ -241,6 +241,10 @@ fn run_mode(g: &Graph, b0: &Balances, payments: &[Payment], cfg: &PaymentsConfig
                 None => false,
             }
         });
+        if let Some(f) = foaf.as_mut() {
+            // One payment per simulated second: the clock the nodes' rate limits run on.
+            f.advance(1);
+        }
         if ok {
             out.succeeded += 1;
             out.routed_msat += p.amount_msat as u128;
