@@ -73,7 +73,7 @@ impl Balances {
     #[inline]
     pub fn arc_balance(&self, g: &Graph, arc: u32) -> u64 {
         let c = (arc / 2) as usize;
-        if arc % 2 == 0 {
+        if arc.is_multiple_of(2) {
             self.local_a[c]
         } else {
             g.channels[c].capacity_msat - self.local_a[c]
@@ -84,7 +84,7 @@ impl Balances {
     #[inline]
     fn shift(&mut self, arc: u32, amt: u64) {
         let c = (arc / 2) as usize;
-        if arc % 2 == 0 {
+        if arc.is_multiple_of(2) {
             self.local_a[c] -= amt;
         } else {
             self.local_a[c] += amt;

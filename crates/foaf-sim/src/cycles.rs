@@ -151,7 +151,7 @@ impl<'g> CycleSearch<'g> {
                 self.closer[a.head as usize] = a.id ^ 1;
             }
             for &(_, arc) in &out {
-                self.from_channel(b, u, arc, &mut stats);
+                self.search_channel(b, u, arc, &mut stats);
             }
             for a in g.arcs(u) {
                 self.closer[a.head as usize] = u32::MAX;
@@ -160,7 +160,7 @@ impl<'g> CycleSearch<'g> {
         stats
     }
 
-    fn from_channel(&mut self, b: &mut Balances, u: u32, first: u32, stats: &mut RoundStats) {
+    fn search_channel(&mut self, b: &mut Balances, u: u32, first: u32, stats: &mut RoundStats) {
         self.path.clear();
         self.nodes.clear();
         self.path.push(first);

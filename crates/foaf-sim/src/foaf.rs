@@ -191,7 +191,8 @@ impl<'g> FoafNetwork<'g> {
 
     /// Deliver effects until no message is left in flight; count them.
     fn pump(&mut self, b: &Balances, from: u32, effects: Vec<Effect<u32>>, stats: &mut RoundStats) {
-        let mut queue: VecDeque<(u32, Effect<u32>)> = effects.into_iter().map(|e| (from, e)).collect();
+        let mut queue: VecDeque<(u32, Effect<u32>)> =
+            effects.into_iter().map(|e| (from, e)).collect();
         while let Some((src, e)) = queue.pop_front() {
             match e {
                 Effect::Send { peer, bytes } => {
@@ -216,7 +217,11 @@ impl<'g> FoafNetwork<'g> {
         let g = self.g;
         let mut scids: Vec<ShortChannelId> = Vec::new();
         for &p in peers {
-            scids.extend(g.arcs(p).iter().map(|a| g.channels[(a.id / 2) as usize].scid));
+            scids.extend(
+                g.arcs(p)
+                    .iter()
+                    .map(|a| g.channels[(a.id / 2) as usize].scid),
+            );
         }
         self.nodes[u as usize].set_graph(scids);
     }
@@ -256,7 +261,9 @@ impl<'g> FoafNetwork<'g> {
                 offered_at: None,
                 budget_used_msat: used,
             };
-            if check_fee_free_forward(&b.node_channels(g, x), &fwd, self.now, &self.cfg.hop).is_err() {
+            if check_fee_free_forward(&b.node_channels(g, x), &fwd, self.now, &self.cfg.hop)
+                .is_err()
+            {
                 return false;
             }
         }
@@ -300,16 +307,28 @@ impl<'g> FoafNetwork<'g> {
         push.sort_unstable_by(|x, y| y.cmp(x));
         recv.sort_unstable_by(|x, y| y.cmp(x));
         let half = (max / 2).max(1);
-        let amt = |dev: u64| ((dev as f64 * self.cfg.query_fraction) as u64).max(self.cfg.min_amount_msat);
+        let amt = |dev: u64| {
+            ((dev as f64 * self.cfg.query_fraction) as u64).max(self.cfg.min_amount_msat)
+        };
         push.iter()
             .take(half)
             .map(|&(d, p)| (p, Flow::Push, amt(d)))
-            .chain(recv.iter().take(half).map(|&(d, p)| (p, Flow::Receive, amt(d))))
+            .chain(
+                recv.iter()
+                    .take(half)
+                    .map(|&(d, p)| (p, Flow::Receive, amt(d))),
+            )
             .collect()
     }
 
     /// Send `u`'s queries and deliver everything until quiet.
-    fn exchange(&mut self, b: &Balances, u: u32, queries: &[(u32, Flow, u64)], stats: &mut RoundStats) {
+    fn exchange(
+        &mut self,
+        b: &Balances,
+        u: u32,
+        queries: &[(u32, Flow, u64)],
+        stats: &mut RoundStats,
+    ) {
         let peers: Vec<u32> = queries.iter().map(|q| q.0).collect();
         self.learn_neighbourhood(u, &peers);
         for &(p, flow, amt) in queries {
@@ -326,7 +345,9 @@ impl<'g> FoafNetwork<'g> {
         }
         let g = self.g;
         let mut order: Vec<u32> = (0..g.node_count() as u32).collect();
-        order.shuffle(&mut ChaCha20Rng::seed_from_u64(seed_for(self.seed, 21, self.round)));
+        order.shuffle(&mut ChaCha20Rng::seed_from_u64(seed_for(
+            self.seed, 21, self.round,
+        )));
         let mut stats = RoundStats::default();
         for u in order {
             self.sync(b, u);
@@ -335,7 +356,12 @@ impl<'g> FoafNetwork<'g> {
                 continue;
             }
             self.exchange(b, u, &queries, &mut stats);
-            let plan = self.nodes[u as usize].plan_rebalances(&u, &self.graph, self.now, &self.cfg.planner);
+            let plan = self.nodes[u as usize].plan_rebalances(
+                &u,
+                &self.graph,
+                self.now,
+                &self.cfg.planner,
+            );
             for r in &plan {
                 if self.execute(b, r) {
                     stats.operations += 1;
@@ -419,7 +445,7 @@ mod tests {
         let st = net.round(&mut b);
         assert!(st.operations >= 1, "{st:?} {:?}", net.counters);
         // Each query is answered: messages come in pairs.
-        assert!(st.messages >= 2 && st.messages % 2 == 0, "{st:?}");
+        assert!(st.messages >= 2 && st.messages.is_multiple_of(2), "{st:?}");
         assert_eq!(b.node_funds(&g), funds);
         assert_eq!(mean(&node_ginis(&g, &b)), 0.0, "{:?}", b.local_a);
         assert_eq!(net.counters.disconnects, 0);

@@ -191,7 +191,7 @@ impl Graph {
     /// The tail (sender) of an arc.
     pub fn tail(&self, arc: u32) -> u32 {
         let c = &self.channels[(arc / 2) as usize];
-        if arc % 2 == 0 {
+        if arc.is_multiple_of(2) {
             c.a
         } else {
             c.b
@@ -201,7 +201,7 @@ impl Graph {
     /// The head (receiver) of an arc.
     pub fn head(&self, arc: u32) -> u32 {
         let c = &self.channels[(arc / 2) as usize];
-        if arc % 2 == 0 {
+        if arc.is_multiple_of(2) {
             c.b
         } else {
             c.a
@@ -220,7 +220,8 @@ impl Graph {
 
     /// Load a `listchannels` dump from a file; gzip is detected by its magic bytes.
     pub fn load_file(path: &Path, opts: LoadOptions) -> Result<Self, GraphError> {
-        let bytes = std::fs::read(path).map_err(|e| GraphError::Io(format!("{}: {e}", path.display())))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| GraphError::Io(format!("{}: {e}", path.display())))?;
         Self::load_bytes(&bytes, opts)
     }
 
@@ -248,10 +249,9 @@ impl Graph {
         type Policy = Option<(u64, u64)>;
         let mut by_scid: BTreeMap<u64, (String, String, u64, [Policy; 2])> = BTreeMap::new();
         for d in dump.channels {
-            let scid: ShortChannelId = d
-                .short_channel_id
-                .parse()
-                .map_err(|_| GraphError::Field(format!("short_channel_id {:?}", d.short_channel_id)))?;
+            let scid: ShortChannelId = d.short_channel_id.parse().map_err(|_| {
+                GraphError::Field(format!("short_channel_id {:?}", d.short_channel_id))
+            })?;
             let (lo, hi, dir) = if d.source <= d.destination {
                 (d.source, d.destination, 0)
             } else {

@@ -288,9 +288,7 @@ pub fn run(graph: &Graph, cfg: &ImbalanceConfig) -> ImbalanceResult {
             for round in 1..=cfg.rounds {
                 let t = Instant::now();
                 let rs = match &mut engine {
-                    Engine::Cycles(c) => {
-                        c.round(&mut b, seed_for(cfg.seed, 3, round as u64))
-                    }
+                    Engine::Cycles(c) => c.round(&mut b, seed_for(cfg.seed, 3, round as u64)),
                     Engine::Foaf(f) => f.round(&mut b),
                 };
                 seconds += t.elapsed().as_secs_f64();

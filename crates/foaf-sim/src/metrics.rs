@@ -198,7 +198,10 @@ impl Routes {
             None
         } else {
             let denom = (n.saturating_sub(1)).max(1) as f64;
-            let rates: Vec<f64> = per_source.iter().map(|(ok, _)| *ok as f64 / denom).collect();
+            let rates: Vec<f64> = per_source
+                .iter()
+                .map(|(ok, _)| *ok as f64 / denom)
+                .collect();
             let m = mean(&rates);
             let var = rates.iter().map(|r| (r - m).powi(2)).sum::<f64>() / (rates.len() - 1) as f64;
             let half = 1.96 * (var / rates.len() as f64).sqrt();

@@ -157,7 +157,10 @@ pub struct Payment {
 pub fn stream(g: &Graph, cfg: &PaymentsConfig) -> Vec<Payment> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed_for(cfg.seed, 10, 0));
     let n = g.node_count() as u32;
-    let (lo, hi) = ((cfg.min_sat.max(1) as f64).ln(), (cfg.max_sat.max(cfg.min_sat.max(1)) as f64).ln());
+    let (lo, hi) = (
+        (cfg.min_sat.max(1) as f64).ln(),
+        (cfg.max_sat.max(cfg.min_sat.max(1)) as f64).ln(),
+    );
     (0..cfg.count)
         .filter_map(|_| {
             if n < 2 {
@@ -200,14 +203,23 @@ pub fn run(g: &Graph, cfg: &PaymentsConfig) -> PaymentsResult {
     }
 }
 
-fn run_mode(g: &Graph, b0: &Balances, payments: &[Payment], cfg: &PaymentsConfig, mode: Mode) -> ModeRun {
+fn run_mode(
+    g: &Graph,
+    b0: &Balances,
+    payments: &[Payment],
+    cfg: &PaymentsConfig,
+    mode: Mode,
+) -> ModeRun {
     let t0 = Instant::now();
     let mut b = b0.clone();
-    let mut foaf = (mode != Mode::None).then(|| {
-        FoafNetwork::new(g, &b, cfg.foaf.clone(), seed_for(cfg.seed, 12, mode as u64))
-    });
+    let mut foaf = (mode != Mode::None)
+        .then(|| FoafNetwork::new(g, &b, cfg.foaf.clone(), seed_for(cfg.seed, 12, mode as u64)));
     let mut router = Router::new(g);
-    let pb = crate::progress::bar(cfg.progress, payments.len() as u64, &format!("payments, {}", mode.name()));
+    let pb = crate::progress::bar(
+        cfg.progress,
+        payments.len() as u64,
+        &format!("payments, {}", mode.name()),
+    );
     let mut out = ModeRun {
         mode,
         succeeded: 0,
@@ -311,7 +323,9 @@ impl Router {
                 return Some(arcs);
             }
             for a in g.arcs(u) {
-                if g.channels[(a.id / 2) as usize].capacity_msat < amt || self.excluded.contains(&a.id) {
+                if g.channels[(a.id / 2) as usize].capacity_msat < amt
+                    || self.excluded.contains(&a.id)
+                {
                     continue;
                 }
                 let cand = (d.saturating_add(g.base_fee(a.id)), h + 1);
@@ -349,7 +363,8 @@ impl Router {
             let mut failed = None;
             for &arc in &path {
                 if b.arc_balance(g, arc) < p.amount_msat
-                    && !(g.tail(arc) != p.from && jit(b, arc, p.amount_msat)
+                    && !(g.tail(arc) != p.from
+                        && jit(b, arc, p.amount_msat)
                         && b.arc_balance(g, arc) >= p.amount_msat)
                 {
                     failed = Some(arc);
@@ -389,11 +404,19 @@ mod tests {
         let funds = b.node_funds(&g);
         let mut r = Router::new(&g);
         // x -> z: direct x-z has nothing on x's side, via y: y-z empty for y. Fails.
-        let p = Payment { from: 0, to: 2, amount_msat: 50 };
+        let p = Payment {
+            from: 0,
+            to: 2,
+            amount_msat: 50,
+        };
         assert!(!r.pay(&g, &mut b, &p, 3, |_, _, _| false));
         assert_eq!(b.node_funds(&g), funds);
         // x -> y works and moves 50 from x to y.
-        let p = Payment { from: 0, to: 1, amount_msat: 50 };
+        let p = Payment {
+            from: 0,
+            to: 1,
+            amount_msat: 50,
+        };
         assert!(r.pay(&g, &mut b, &p, 3, |_, _, _| false));
         assert_eq!(b.local_a, vec![50, 0, 0]);
     }

@@ -74,7 +74,13 @@ pub fn imbalance_table(r: &ImbalanceResult) -> String {
             "moved [BTC]",
             "time [s]"
         );
-        let row = |out: &mut String, name: &str, s: &Snapshot, ops: String, msgs: String, vol: String, t: String| {
+        let row = |out: &mut String,
+                   name: &str,
+                   s: &Snapshot,
+                   ops: String,
+                   msgs: String,
+                   vol: String,
+                   t: String| {
             let _ = writeln!(
                 out,
                 "{:<9} {:>22} {:>14} {:>8.3} {:>8.3} {:>9} {:>10} {:>12} {:>8}",
@@ -89,7 +95,15 @@ pub fn imbalance_table(r: &ImbalanceResult) -> String {
                 t
             );
         };
-        row(&mut out, "before", &d.before, "-".into(), "-".into(), "-".into(), "-".into());
+        row(
+            &mut out,
+            "before",
+            &d.before,
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+        );
         for run in &d.runs {
             row(
                 &mut out,
@@ -168,7 +182,10 @@ pub fn imbalance_csv(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, Re
     let rounds = dir.join("imbalance_rounds.csv");
     let mut w = create(&rounds)?;
     (|| -> std::io::Result<()> {
-        writeln!(w, "initial,strategy,round,operations,messages,volume_msat,network_imbalance,success_rate")?;
+        writeln!(
+            w,
+            "initial,strategy,round,operations,messages,volume_msat,network_imbalance,success_rate"
+        )?;
         for d in &r.distributions {
             for run in &d.runs {
                 for p in &run.curve {
@@ -201,7 +218,14 @@ pub fn imbalance_csv(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, Re
             }
             for run in &d.runs {
                 for (i, g) in run.after.ginis.iter().enumerate() {
-                    writeln!(w, "{},{},{},{}", d.initial.name(), run.strategy.name(), i, g)?;
+                    writeln!(
+                        w,
+                        "{},{},{},{}",
+                        d.initial.name(),
+                        run.strategy.name(),
+                        i,
+                        g
+                    )?;
                 }
             }
         }
@@ -231,13 +255,19 @@ const COLORS: [RGBColor; 6] = [
     RGBColor(148, 103, 189),
 ];
 
-fn draw<DB: DrawingBackend>(
-    root: DrawingArea<DB, plotters::coord::Shift>,
-    title: &str,
-    x_label: &str,
-    y_label: &str,
+/// A figure's frame: file stem, title, axis labels and ranges.
+struct Figure<'a> {
+    stem: String,
+    title: String,
+    x_label: &'a str,
+    y_label: &'a str,
     x_range: std::ops::Range<f64>,
     y_range: std::ops::Range<f64>,
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    fig: &Figure<'_>,
     series: &[Series],
 ) -> Result<(), String>
 where
@@ -245,25 +275,30 @@ where
 {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
+        .caption(&fig.title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(55)
-        .build_cartesian_2d(x_range, y_range)
+        .build_cartesian_2d(fig.x_range.clone(), fig.y_range.clone())
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
+        .x_desc(fig.x_label)
+        .y_desc(fig.y_label)
         .draw()
         .map_err(|e| e.to_string())?;
     for (i, s) in series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         chart
-            .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                s.points.iter().copied(),
+                color.stroke_width(2),
+            ))
             .map_err(|e| e.to_string())?
             .label(s.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -276,36 +311,19 @@ where
 }
 
 /// Draw one figure as `<stem>.png` and `<stem>.svg`.
-fn plot_both(
-    dir: &Path,
-    stem: &str,
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    x_range: std::ops::Range<f64>,
-    y_range: std::ops::Range<f64>,
-    series: &[Series],
-) -> Result<Vec<PathBuf>, ReportError> {
+fn plot_both(dir: &Path, fig: &Figure<'_>, series: &[Series]) -> Result<Vec<PathBuf>, ReportError> {
     register_font();
-    let png = dir.join(format!("{stem}.png"));
-    let svg = dir.join(format!("{stem}.svg"));
+    let png = dir.join(format!("{}.png", fig.stem));
+    let svg = dir.join(format!("{}.svg", fig.stem));
     draw(
         BitMapBackend::new(&png, (800, 560)).into_drawing_area(),
-        title,
-        x_label,
-        y_label,
-        x_range.clone(),
-        y_range.clone(),
+        fig,
         series,
     )
     .map_err(|e| ReportError(format!("{}: {e}", png.display())))?;
     draw(
         SVGBackend::new(&svg, (800, 560)).into_drawing_area(),
-        title,
-        x_label,
-        y_label,
-        x_range,
-        y_range,
+        fig,
         series,
     )
     .map_err(|e| ReportError(format!("{}: {e}", svg.display())))?;
@@ -339,18 +357,24 @@ pub fn imbalance_plots(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, 
         }];
         for run in &d.runs {
             series.push(Series {
-                label: format!("{} (median {:.2})", run.strategy.name(), run.after.median_gini),
+                label: format!(
+                    "{} (median {:.2})",
+                    run.strategy.name(),
+                    run.after.median_gini
+                ),
                 points: cdf(&run.after.ginis),
             });
         }
         files.extend(plot_both(
             dir,
-            &format!("gini_cdf_{name}"),
-            &format!("Node imbalance before/after rebalancing ({name} start)"),
-            "node Gini coefficient G_v",
-            "share of nodes with G <= x",
-            0.0..1.0,
-            0.0..1.0,
+            &Figure {
+                stem: format!("gini_cdf_{name}"),
+                title: format!("Node imbalance before/after rebalancing ({name} start)"),
+                x_label: "node Gini coefficient G_v",
+                y_label: "share of nodes with G <= x",
+                x_range: 0.0..1.0,
+                y_range: 0.0..1.0,
+            },
             &series,
         )?);
         let series: Vec<Series> = d
@@ -371,12 +395,14 @@ pub fn imbalance_plots(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, 
             .fold(1.0f64, f64::max);
         files.extend(plot_both(
             dir,
-            &format!("success_vs_operations_{name}"),
-            &format!("Success rate (1 sat, cheapest path) vs rebalancing ({name} start)"),
-            "log10(1 + rebalancing operations)",
-            "success rate",
-            0.0..max_x.ceil(),
-            0.0..1.0,
+            &Figure {
+                stem: format!("success_vs_operations_{name}"),
+                title: format!("Success rate (1 sat, cheapest path) vs rebalancing ({name} start)"),
+                x_label: "log10(1 + rebalancing operations)",
+                y_label: "success rate",
+                x_range: 0.0..max_x.ceil(),
+                y_range: 0.0..1.0,
+            },
             &series,
         )?);
     }
@@ -394,7 +420,14 @@ pub fn payments_table(r: &PaymentsResult) -> String {
     let _ = writeln!(
         out,
         "{:<8} {:>9} {:>13} {:>10} {:>10} {:>10} {:>12} {:>8}",
-        "mode", "success", "routed [BTC]", "reb. ops", "JIT ops", "messages", "moved [BTC]", "time [s]"
+        "mode",
+        "success",
+        "routed [BTC]",
+        "reb. ops",
+        "JIT ops",
+        "messages",
+        "moved [BTC]",
+        "time [s]"
     );
     for m in &r.runs {
         let _ = writeln!(
@@ -444,7 +477,10 @@ pub fn payments_csv(r: &PaymentsResult, dir: &Path) -> Result<Vec<PathBuf>, Repo
     let stream = dir.join("payments_stream.csv");
     let mut w = create(&stream)?;
     (|| -> std::io::Result<()> {
-        writeln!(w, "mode,payments_done,success_rate_so_far,rebalancing_operations")?;
+        writeln!(
+            w,
+            "mode,payments_done,success_rate_so_far,rebalancing_operations"
+        )?;
         for m in &r.runs {
             for p in &m.curve {
                 writeln!(w, "{},{},{},{}", m.mode.name(), p.0, p.1, p.2)?;
@@ -470,12 +506,14 @@ pub fn payments_plots(r: &PaymentsResult, dir: &Path) -> Result<Vec<PathBuf>, Re
         .collect();
     files.extend(plot_both(
         dir,
-        "payments_success",
-        "Payment success rate along the stream",
-        "payments attempted",
-        "success rate so far",
-        0.0..r.payments.max(1) as f64,
-        0.0..1.0,
+        &Figure {
+            stem: "payments_success".to_string(),
+            title: "Payment success rate along the stream".to_string(),
+            x_label: "payments attempted",
+            y_label: "success rate so far",
+            x_range: 0.0..r.payments.max(1) as f64,
+            y_range: 0.0..1.0,
+        },
         &series,
     )?);
     let series: Vec<Series> = r
@@ -496,12 +534,14 @@ pub fn payments_plots(r: &PaymentsResult, dir: &Path) -> Result<Vec<PathBuf>, Re
         .fold(1.0f64, f64::max);
     files.extend(plot_both(
         dir,
-        "payments_success_vs_operations",
-        "Payment success rate vs rebalancing operations",
-        "log10(1 + rebalancing operations so far)",
-        "success rate so far",
-        0.0..max_x.ceil(),
-        0.0..1.0,
+        &Figure {
+            stem: "payments_success_vs_operations".to_string(),
+            title: "Payment success rate vs rebalancing operations".to_string(),
+            x_label: "log10(1 + rebalancing operations so far)",
+            y_label: "success rate so far",
+            x_range: 0.0..max_x.ceil(),
+            y_range: 0.0..1.0,
+        },
         &series,
     )?);
     Ok(files)

@@ -171,22 +171,38 @@ struct PaymentsArgs {
 
 impl std::fmt::Display for StrategyArg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.to_possible_value().expect("no skipped values").get_name())
+        f.write_str(
+            self.to_possible_value()
+                .expect("no skipped values")
+                .get_name(),
+        )
     }
 }
 impl std::fmt::Display for InitArg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.to_possible_value().expect("no skipped values").get_name())
+        f.write_str(
+            self.to_possible_value()
+                .expect("no skipped values")
+                .get_name(),
+        )
     }
 }
 impl std::fmt::Display for ComponentArg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.to_possible_value().expect("no skipped values").get_name())
+        f.write_str(
+            self.to_possible_value()
+                .expect("no skipped values")
+                .get_name(),
+        )
     }
 }
 impl std::fmt::Display for ModeArg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.to_possible_value().expect("no skipped values").get_name())
+        f.write_str(
+            self.to_possible_value()
+                .expect("no skipped values")
+                .get_name(),
+        )
     }
 }
 
@@ -198,7 +214,9 @@ fn load(a: &GraphArgs) -> Result<Graph, CliError> {
     };
     let g = if let Some(n) = a.synthetic {
         if n < 2 {
-            return Err(CliError::BadInput("--synthetic needs at least 2 nodes".into()));
+            return Err(CliError::BadInput(
+                "--synthetic needs at least 2 nodes".into(),
+            ));
         }
         // A Barabási–Albert graph has no parallel channels: nothing to merge.
         Graph::barabasi_albert(n, a.synthetic_m, a.seed)
@@ -208,7 +226,9 @@ fn load(a: &GraphArgs) -> Result<Graph, CliError> {
         Graph::load_default(opts).map_err(|e| CliError::Failed(e.to_string()))?
     };
     if g.node_count() < 2 {
-        return Err(CliError::BadInput("the graph has fewer than 2 nodes".into()));
+        return Err(CliError::BadInput(
+            "the graph has fewer than 2 nodes".into(),
+        ));
     }
     Ok(g)
 }
@@ -290,9 +310,7 @@ fn imbalance(mut a: ImbalanceArgs) -> Result<(), CliError> {
 
 fn payments(a: PaymentsArgs) -> Result<(), CliError> {
     if a.min_sat == 0 || a.max_sat < a.min_sat {
-        return Err(CliError::BadInput(
-            "need 0 < --min-sat <= --max-sat".into(),
-        ));
+        return Err(CliError::BadInput("need 0 < --min-sat <= --max-sat".into()));
     }
     let g = load(&a.graph)?;
     let cfg = PaymentsConfig {
