@@ -98,7 +98,8 @@ pub struct Footprint {
 /// A sans-IO BOLT #14 node (crate docs).
 pub struct Node<P: PeerKey> {
     config: Config,
-    policy: Box<dyn ReplyPolicy<P>>,
+    // Send: foaf-ldk drives the node from LDK's (Tokio) threads behind a mutex.
+    policy: Box<dyn ReplyPolicy<P> + Send>,
     rng: ChaCha20Rng,
     now: u64,
     /// Known public channels (V05), as u64.
@@ -129,7 +130,7 @@ impl<P: PeerKey> Node<P> {
 
     /// A node with an operator's own reply policy. The node still enforces A06, A08 and A10
     /// on whatever it returns.
-    pub fn with_policy(config: Config, seed: u64, policy: Box<dyn ReplyPolicy<P>>) -> Self {
+    pub fn with_policy(config: Config, seed: u64, policy: Box<dyn ReplyPolicy<P> + Send>) -> Self {
         Self {
             config,
             policy,

@@ -8,6 +8,7 @@ use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::reader::Reader;
 use crate::scid::ShortChannelId;
 use crate::tlv::TlvStream;
+use zerocopy::{FromBytes, IntoBytes};
 
 /// BOLT #1's largest message (type included), set by the transport's u16 length.
 pub const MAX_MESSAGE_LEN: usize = 65_535;
@@ -69,19 +70,31 @@ impl WireField for Vec<ShortChannelId> {
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let count = usize::from(r.u16().map_err(|e| e.in_field("len"))?);
         // Checked against the bytes left before allocating: a hostile `len` costs nothing (W03).
+        let start = r.offset();
         let bytes = r
             .take(count * 8)
             .map_err(|e| e.in_field("short_channel_ids"))?;
-        let (ids, _) = bytes.as_chunks::<8>();
-        Ok(ids.iter().map(|b| ShortChannelId::from_bytes(*b)).collect())
+        // The ids are kept in wire byte order, so the list is one copy (one allocation of
+        // exactly `count` ids). `bytes.len()` is `8 * count`, so the cast cannot fail; the
+        // error arm only keeps the decoder free of panicking paths.
+        let ids = <[ShortChannelId]>::ref_from_bytes(bytes).map_err(|_| {
+            DecodeError::new(
+                start,
+                DecodeErrorKind::Truncated {
+                    field: "short_channel_ids",
+                    needed: count * 8,
+                    available: bytes.len(),
+                },
+            )
+        })?;
+        Ok(ids.to_vec())
     }
     fn write(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let count = u16::try_from(self.len())
             .map_err(|_| EncodeError::TooManyScids { count: self.len() })?;
         out.extend_from_slice(&count.to_be_bytes());
-        for id in self {
-            out.extend_from_slice(&id.to_bytes());
-        }
+        // One copy of the whole list, for the same reason.
+        out.extend_from_slice(self.as_slice().as_bytes());
         Ok(())
     }
     fn encoded_len(&self) -> usize {

@@ -8,7 +8,24 @@ use core::str::FromStr;
 ///
 /// Held in wire byte order (big-endian), so decoding a list of them is a plain copy; the order
 /// of the bytes is also the numeric order, so `Ord` sorts by block, then tx, then output.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+/// The zerocopy derives check at compile time that any 8 bytes are a valid value with
+/// alignment 1, which lets a `&[u8]` be viewed as `&[ShortChannelId]` (and back) without
+/// `unsafe` in this crate.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    zerocopy::FromBytes,
+    zerocopy::IntoBytes,
+    zerocopy::Immutable,
+    zerocopy::KnownLayout,
+    zerocopy::Unaligned,
+)]
 #[repr(transparent)]
 pub struct ShortChannelId([u8; 8]);
 

@@ -49,7 +49,7 @@ fn types(arg: Option<&str>) -> Result<MessageTypes, CliError> {
 }
 
 /// Parses `QUERY,REPLY`.
-fn parse_types(s: &str) -> Result<MessageTypes, String> {
+pub(crate) fn parse_types(s: &str) -> Result<MessageTypes, String> {
     let (q, r) = s
         .split_once(',')
         .ok_or_else(|| format!("expected QUERY,REPLY (two message types), got {s:?}"))?;

@@ -1,0 +1,519 @@
+//! Helpers for authoring scenarios: ops, messages built from field values with `foaf-wire`,
+//! patterns, and an independent reference of the pinned reply policy (A01, M01, M02) used to
+//! cross-check the hand-written expected sets.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use foaf_wire::{
+    ChainHash, Message, QueryFoafBalances, ReplyFoafBalances, ShortChannelId, TlvStream,
+};
+use serde_json::{json, Value};
+
+use crate::vector::{
+    Invariant, OfferEntry, Pattern, QueryCheck, ReplyCheck, ScidCheck, Step, Vector,
+    FORMAT_VERSION, GENERATED,
+};
+
+/// The default clock of every scenario (unix seconds).
+pub const T0: u64 = 1_700_000_000;
+/// The chain most scenarios serve: regtest, so an implementation that hard-codes mainnet fails.
+pub const CHAIN: ChainHash = ChainHash::REGTEST;
+/// 1,000,000 sat in msat: the default channel capacity.
+pub const CAP: u64 = 1_000_000_000;
+
+/// A short channel id from its parts.
+pub fn scid(block: u32, tx: u32, out: u16) -> ShortChannelId {
+    ShortChannelId::new(block, tx, out).expect("scid parts in range")
+}
+
+/// One of our channels, as the pipe protocol describes it.
+#[derive(Debug, Clone)]
+pub struct Chan {
+    /// Its id.
+    pub scid: ShortChannelId,
+    /// The peer.
+    pub peer: String,
+    /// Capacity, msat.
+    pub capacity: u64,
+    /// Our balance, msat.
+    pub local: u64,
+    /// Announced (public).
+    pub announced: bool,
+    /// Closing instead of normal.
+    pub closing: bool,
+}
+
+impl Chan {
+    /// An announced, normal channel.
+    pub fn new(scid: ShortChannelId, peer: &str, capacity: u64, local: u64) -> Self {
+        Chan {
+            scid,
+            peer: peer.into(),
+            capacity,
+            local,
+            announced: true,
+            closing: false,
+        }
+    }
+    /// The same channel, unannounced.
+    pub fn unannounced(mut self) -> Self {
+        self.announced = false;
+        self
+    }
+    /// The same channel, closing.
+    pub fn closing(mut self) -> Self {
+        self.closing = true;
+        self
+    }
+    /// The pipe-protocol channel object.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "scid": self.scid.to_string(),
+            "peer": self.peer,
+            "capacity": self.capacity,
+            "local": self.local,
+            "announced": self.announced,
+            "state": if self.closing { "closing" } else { "normal" },
+        })
+    }
+}
+
+/// Everything an `init` op carries.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Chain served.
+    pub chain: ChainHash,
+    /// Clock.
+    pub now: u64,
+    /// Seed for sampling and obfuscation.
+    pub seed: u64,
+    /// Obfuscation (A05) on or off.
+    pub obfuscate: bool,
+    /// Known public channels besides our own announced ones.
+    pub foreign_graph: Vec<ShortChannelId>,
+    /// Our channels.
+    pub channels: Vec<Chan>,
+}
+
+impl Node {
+    /// A node on [`CHAIN`] at [`T0`], seed 1, obfuscation off, with these channels.
+    pub fn new(channels: Vec<Chan>) -> Self {
+        Node {
+            chain: CHAIN,
+            now: T0,
+            seed: 1,
+            obfuscate: false,
+            foreign_graph: Vec::new(),
+            channels,
+        }
+    }
+    /// The public graph: our announced channels and the foreign ones, sorted.
+    pub fn graph(&self) -> Vec<ShortChannelId> {
+        let set: BTreeSet<ShortChannelId> = self
+            .channels
+            .iter()
+            .filter(|c| c.announced)
+            .map(|c| c.scid)
+            .chain(self.foreign_graph.iter().copied())
+            .collect();
+        set.into_iter().collect()
+    }
+    /// The `init` op.
+    pub fn init_op(&self) -> Value {
+        let graph: Vec<String> = self.graph().iter().map(|s| s.to_string()).collect();
+        let channels: Vec<Value> = self.channels.iter().map(Chan::to_json).collect();
+        json!({
+            "op": "init",
+            "chain_hash": self.chain.to_string(),
+            "now": self.now,
+            "seed": self.seed,
+            "config": {"obfuscate": self.obfuscate},
+            "graph": graph,
+            "channels": channels,
+        })
+    }
+    /// The scid of our (first) channel with `peer`.
+    pub fn scid_of(&self, peer: &str) -> ShortChannelId {
+        self.channels
+            .iter()
+            .find(|c| c.peer == peer)
+            .map(|c| c.scid)
+            .unwrap_or_else(|| panic!("no channel with {peer}"))
+    }
+    /// Our announced channels, as strings.
+    pub fn announced(&self) -> Vec<String> {
+        self.channels
+            .iter()
+            .filter(|c| c.announced)
+            .map(|c| c.scid.to_string())
+            .collect()
+    }
+}
+
+/// Reference of the pinned default reply policy (A01 with M01, M02, A04, A08): the scids a
+/// reply with `flow` and `amt` to `querier` lists when `connected` peers are up. Written
+/// independently of `foaf-policy`, in exact integer arithmetic, to cross-check hand-written
+/// expectations. `nu_over` chooses which channels ν is computed over; scenarios are built so
+/// that every reasonable choice gives the same answer, and assert it.
+pub fn reference_eligible(
+    node: &Node,
+    connected: &[&str],
+    querier: &str,
+    flow: u8,
+    amt: u64,
+    nu_over: NuOver,
+) -> BTreeSet<ShortChannelId> {
+    let operational = |c: &Chan| !c.closing && c.announced && connected.contains(&c.peer.as_str());
+    let counted = |c: &Chan| {
+        !c.closing
+            && match nu_over {
+                NuOver::Active => true,
+                NuOver::Operational => operational(c),
+            }
+    };
+    let (lt, ct) = node
+        .channels
+        .iter()
+        .filter(|c| counted(c))
+        .fold((0u128, 0u128), |(l, k), c| {
+            (l + u128::from(c.local), k + u128::from(c.capacity))
+        });
+    let mut groups: BTreeMap<&str, (u128, u128, Vec<ShortChannelId>)> = BTreeMap::new();
+    for c in node
+        .channels
+        .iter()
+        .filter(|c| operational(c) && c.peer != querier)
+    {
+        let g = groups.entry(&c.peer).or_default();
+        g.0 += u128::from(c.local);
+        g.1 += u128::from(c.capacity);
+        g.2.push(c.scid);
+    }
+    let amt = u128::from(amt);
+    let mut out = BTreeSet::new();
+    for (l, k, ids) in groups.into_values() {
+        let ok = if flow == 1 {
+            // Push amt out: ζ > ν and (l − amt)/k ≥ ν.
+            l * ct > lt * k && l >= amt && (l - amt) * ct >= lt * k
+        } else {
+            // Take amt in: ζ < ν and (l + amt)/k ≤ ν.
+            l * ct < lt * k && l + amt <= k && (l + amt) * ct <= lt * k
+        };
+        if ok {
+            out.extend(ids);
+        }
+    }
+    out
+}
+
+/// Which channels ν = Σ local / Σ capacity is computed over, in [`reference_eligible`].
+#[derive(Debug, Clone, Copy)]
+pub enum NuOver {
+    /// Every channel not closing.
+    Active,
+    /// Only announced channels with a connected peer.
+    Operational,
+}
+
+/// [`reference_eligible`], asserting ν's definition does not matter for this scenario.
+pub fn eligible(
+    node: &Node,
+    connected: &[&str],
+    querier: &str,
+    flow: u8,
+    amt: u64,
+) -> BTreeSet<ShortChannelId> {
+    let a = reference_eligible(node, connected, querier, flow, amt, NuOver::Active);
+    let b = reference_eligible(node, connected, querier, flow, amt, NuOver::Operational);
+    assert_eq!(a, b, "scenario is sensitive to which channels ν counts");
+    a
+}
+
+/// Asserts a hand-written expected set equals the reference policy's.
+pub fn assert_eligible(
+    hand: &[ShortChannelId],
+    node: &Node,
+    connected: &[&str],
+    querier: &str,
+    flow: u8,
+    amt: u64,
+) -> Vec<String> {
+    let hand_set: BTreeSet<ShortChannelId> = hand.iter().copied().collect();
+    assert_eq!(
+        hand_set,
+        eligible(node, connected, querier, flow, amt),
+        "hand-written eligible set disagrees with the reference policy"
+    );
+    strs(hand)
+}
+
+/// Scids as strings.
+pub fn strs(ids: &[ShortChannelId]) -> Vec<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+// ---- messages ----
+
+/// `query_foaf_balances` bytes.
+pub fn query_msg(chain: ChainHash, flow: u8, amt: u64) -> Vec<u8> {
+    Message::Query(QueryFoafBalances {
+        chain_hash: chain,
+        flow_value: flow,
+        amt_to_rebalance: amt,
+        tlvs: TlvStream::new(),
+    })
+    .encode()
+    .expect("query encodes")
+}
+
+/// `reply_foaf_balances` bytes.
+pub fn reply_msg(chain: ChainHash, flow: u8, ts: u64, amt: u64, ids: &[ShortChannelId]) -> Vec<u8> {
+    Message::Reply(ReplyFoafBalances {
+        chain_hash: chain,
+        flow_value: flow,
+        timestamp: ts,
+        amt_to_rebalance: amt,
+        short_channel_ids: ids.to_vec(),
+        tlvs: TlvStream::new(),
+    })
+    .encode()
+    .expect("reply encodes")
+}
+
+// ---- ops ----
+
+/// `connect`.
+pub fn connect(peer: &str) -> Value {
+    json!({"op": "connect", "peer": peer})
+}
+/// `disconnect`.
+pub fn disconnect(peer: &str) -> Value {
+    json!({"op": "disconnect", "peer": peer})
+}
+/// `recv`.
+pub fn recv(peer: &str, msg: &[u8]) -> Value {
+    json!({"op": "recv", "peer": peer, "msg": hex::encode(msg)})
+}
+/// `tick`.
+pub fn tick(now: u64) -> Value {
+    json!({"op": "tick", "now": now})
+}
+/// `query`.
+pub fn query(peer: &str, flow: u8, amt: u64) -> Value {
+    json!({"op": "query", "peer": peer, "flow_value": flow, "amt": amt})
+}
+/// `offer`.
+pub fn offer(peer: &str, flow: u8, amt: u64) -> Value {
+    json!({"op": "offer", "peer": peer, "flow_value": flow, "amt": amt})
+}
+/// `set_channel`.
+pub fn set_channel(c: &Chan) -> Value {
+    json!({"op": "set_channel", "channel": c.to_json()})
+}
+/// `offers`.
+pub fn offers_op() -> Value {
+    json!({"op": "offers"})
+}
+
+// ---- patterns ----
+
+/// A send of exactly these bytes.
+pub fn sends(peer: &str, msg: &[u8]) -> Pattern {
+    Pattern::Send {
+        peer: peer.into(),
+        msg: Some(hex::encode(msg)),
+        query: None,
+        reply: None,
+        optional: false,
+    }
+}
+/// A send of a reply passing `check`.
+pub fn sends_reply(peer: &str, check: ReplyCheck) -> Pattern {
+    Pattern::Send {
+        peer: peer.into(),
+        msg: None,
+        query: None,
+        reply: Some(Box::new(check)),
+        optional: false,
+    }
+}
+/// A send of a query passing `check`.
+pub fn sends_query(peer: &str, check: QueryCheck) -> Pattern {
+    Pattern::Send {
+        peer: peer.into(),
+        msg: None,
+        query: Some(check),
+        reply: None,
+        optional: false,
+    }
+}
+/// The same pattern, optional.
+pub fn optional(mut p: Pattern) -> Pattern {
+    match &mut p {
+        Pattern::Send { optional, .. }
+        | Pattern::Disconnect { optional, .. }
+        | Pattern::Refused { optional, .. } => *optional = true,
+        Pattern::Offers { .. } | Pattern::Features { .. } => {
+            panic!("offers/features patterns cannot be optional")
+        }
+    }
+    p
+}
+/// A disconnect of `peer`.
+pub fn disconnects(peer: &str) -> Pattern {
+    Pattern::Disconnect {
+        peer: peer.into(),
+        optional: false,
+    }
+}
+/// A refusal of `op`.
+pub fn refuses(op: &str) -> Pattern {
+    Pattern::Refused {
+        op: op.into(),
+        optional: false,
+    }
+}
+/// The offers held equal `offers`.
+pub fn holds(offers: Vec<OfferEntry>) -> Pattern {
+    Pattern::Offers {
+        offers,
+        may_include: Vec::new(),
+    }
+}
+/// One offer entry.
+pub fn entry(peer: &str, id: ShortChannelId, flow: u8, amt: u64, ts: u64) -> OfferEntry {
+    OfferEntry {
+        peer: peer.into(),
+        scid: id.to_string(),
+        flow_value: flow,
+        amt,
+        timestamp: ts,
+    }
+}
+
+/// A reply check with chain, flow, timestamp and amount set (amount at least `amt`, A02).
+pub fn reply_check(chain: ChainHash, flow: u8, ts: u64, amt: u64, scids: ScidCheck) -> ReplyCheck {
+    ReplyCheck {
+        chain_hash: Some(chain.to_string()),
+        flow_value: Some(flow),
+        timestamp: Some(ts),
+        amt_min: Some(amt),
+        amt_max: None,
+        scids,
+    }
+}
+
+/// Scid check: the set equals `ids`.
+pub fn equals(ids: Vec<String>) -> ScidCheck {
+    ScidCheck {
+        equals: Some(ids),
+        ..ScidCheck::default()
+    }
+}
+
+/// Scid check: a subset of `ids`.
+pub fn subset_of(ids: Vec<String>) -> ScidCheck {
+    ScidCheck {
+        subset_of: Some(ids),
+        ..ScidCheck::default()
+    }
+}
+
+// ---- scenarios ----
+
+/// A vector under construction.
+pub struct Scenario {
+    v: Vector,
+    now: u64,
+}
+
+impl Scenario {
+    /// A new scenario testing `requirements`.
+    pub fn new(name: &str, requirements: &[&str], description: &str) -> Self {
+        Scenario {
+            v: Vector {
+                generated: GENERATED.into(),
+                format: FORMAT_VERSION,
+                name: name.into(),
+                requirements: requirements.iter().map(|s| s.to_string()).collect(),
+                description: description.into(),
+                optional_op: None,
+                sets: BTreeMap::new(),
+                invariants: Vec::new(),
+                steps: Vec::new(),
+            },
+            now: 0,
+        }
+    }
+    /// The clock as of the last `init`/`tick` step.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+    /// Adds a named scid set.
+    pub fn set(&mut self, name: &str, ids: Vec<String>) -> &mut Self {
+        self.v.sets.insert(name.into(), ids);
+        self
+    }
+    /// Adds an invariant.
+    pub fn invariant(&mut self, inv: Invariant) -> &mut Self {
+        self.v.invariants.push(inv);
+        self
+    }
+    /// Marks the vector as applying only to implementations that support `op`.
+    pub fn optional_op(&mut self, op: &str) -> &mut Self {
+        self.v.optional_op = Some(op.into());
+        self
+    }
+    /// Adds a step.
+    pub fn step(&mut self, op: Value, expect: Vec<Pattern>) -> &mut Self {
+        self.push(op, expect, None)
+    }
+    /// Adds a step with a note saying why.
+    pub fn step_note(&mut self, op: Value, expect: Vec<Pattern>, note: &str) -> &mut Self {
+        self.push(op, expect, Some(note))
+    }
+    /// Adds a step whose effects must also equal those of step `index`.
+    pub fn step_same_as(
+        &mut self,
+        op: Value,
+        expect: Vec<Pattern>,
+        index: usize,
+        note: &str,
+    ) -> &mut Self {
+        self.push(op, expect, Some(note));
+        self.v
+            .steps
+            .last_mut()
+            .expect("just pushed")
+            .same_effects_as = Some(index);
+        self
+    }
+    /// Index of the next step.
+    pub fn next_index(&self) -> usize {
+        self.v.steps.len()
+    }
+    fn push(&mut self, op: Value, expect: Vec<Pattern>, note: Option<&str>) -> &mut Self {
+        if let Some(t) = op.get("now").and_then(Value::as_u64) {
+            self.now = t;
+        }
+        self.v.steps.push(Step {
+            op,
+            expect,
+            same_effects_as: None,
+            note: note.map(str::to_owned),
+        });
+        self
+    }
+    /// `init` with `node`, then `connect` for each of `peers` (no effects expected).
+    pub fn start(&mut self, node: &Node, peers: &[&str]) -> &mut Self {
+        self.step(node.init_op(), vec![]);
+        for p in peers {
+            self.step(connect(p), vec![]);
+        }
+        self
+    }
+    /// The finished vector.
+    pub fn build(&mut self) -> Vector {
+        self.v.clone()
+    }
+}

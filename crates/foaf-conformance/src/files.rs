@@ -1,0 +1,146 @@
+//! Vector files: stable JSON formatting, writing, staleness check and loading.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::vector::Vector;
+
+/// A value short enough is written on one line; longer objects and arrays are broken over
+/// lines, one member per line, except arrays of scalars (scid lists), which stay on one line.
+const INLINE_WIDTH: usize = 160;
+
+/// The file text of a vector: deterministic (field order is the struct's, `sets` is a
+/// `BTreeMap`), ending in a newline.
+pub fn to_text(v: &Vector) -> String {
+    let value = serde_json::to_value(v).expect("vectors serialize");
+    let mut s = String::new();
+    write_value(&mut s, &value, 0);
+    s.push('\n');
+    s
+}
+
+fn write_value(out: &mut String, v: &Value, indent: usize) {
+    let compact = v.to_string();
+    let scalar_array =
+        matches!(v, Value::Array(a) if a.iter().all(|x| !x.is_array() && !x.is_object()));
+    if compact.len() <= INLINE_WIDTH || scalar_array || !(v.is_array() || v.is_object()) {
+        out.push_str(&compact);
+        return;
+    }
+    let pad = "  ".repeat(indent + 1);
+    match v {
+        Value::Array(items) => {
+            out.push_str("[\n");
+            for (i, item) in items.iter().enumerate() {
+                out.push_str(&pad);
+                write_value(out, item, indent + 1);
+                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+            }
+            let _ = write!(out, "{}]", "  ".repeat(indent));
+        }
+        Value::Object(map) => {
+            out.push_str("{\n");
+            for (i, (k, item)) in map.iter().enumerate() {
+                let _ = write!(out, "{pad}{}: ", Value::String(k.clone()));
+                write_value(out, item, indent + 1);
+                out.push_str(if i + 1 < map.len() { ",\n" } else { "\n" });
+            }
+            let _ = write!(out, "{}}}", "  ".repeat(indent));
+        }
+        _ => unreachable!(),
+    }
+}
+
+/// Writes one `NAME.json` per vector into `dir` and removes stale `.json` files there.
+pub fn write_all(dir: &Path, vectors: &[Vector]) -> Result<usize, String> {
+    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let names: BTreeSet<String> = vectors.iter().map(|v| format!("{}.json", v.name)).collect();
+    for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let p = entry.map_err(|e| e.to_string())?.path();
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_owned();
+        if name.ends_with(".json") && !names.contains(&name) {
+            fs::remove_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+    }
+    let mut changed = 0;
+    for v in vectors {
+        let p = dir.join(format!("{}.json", v.name));
+        let text = to_text(v);
+        if fs::read_to_string(&p).ok().as_deref() != Some(text.as_str()) {
+            fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// The files in `dir` that differ from what the scenarios generate (missing, stale, extra).
+pub fn stale(dir: &Path, vectors: &[Vector]) -> Vec<String> {
+    let mut out = Vec::new();
+    let names: BTreeSet<String> = vectors.iter().map(|v| format!("{}.json", v.name)).collect();
+    if let Ok(rd) = fs::read_dir(dir) {
+        for entry in rd.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".json") && !names.contains(&name) {
+                out.push(format!("{name}: no scenario generates it"));
+            }
+        }
+    }
+    for v in vectors {
+        let p = dir.join(format!("{}.json", v.name));
+        match fs::read_to_string(&p) {
+            Err(_) => out.push(format!("{}.json: missing", v.name)),
+            Ok(text) if text != to_text(v) => out.push(format!("{}.json: stale", v.name)),
+            Ok(_) => {}
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Loads every `.json` vector in `dir`, sorted by file name.
+pub fn load_dir(dir: &Path) -> Result<Vec<Vector>, String> {
+    let mut paths: Vec<_> = fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            serde_json::from_str(&text).map_err(|e| format!("{}: not a vector: {e}", p.display()))
+        })
+        .collect()
+}
+
+/// Keeps the vectors selected by `filter`: comma-separated items, each matching a vector whose
+/// name equals it or one of whose requirement ids starts with it (`W` selects W01…W06).
+pub fn select(vectors: Vec<Vector>, filter: &str) -> Vec<Vector> {
+    let items: Vec<String> = filter
+        .split(',')
+        .map(|s| s.trim().to_ascii_uppercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    vectors
+        .into_iter()
+        .filter(|v| {
+            items.iter().any(|it| {
+                v.name.eq_ignore_ascii_case(it)
+                    || v.requirements
+                        .iter()
+                        .any(|r| r.to_ascii_uppercase().starts_with(it.as_str()))
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,594 @@
+//! LDK's custom-message traits on top of a [`FoafCore`].
+//!
+//! | LDK calls | we do |
+//! |---|---|
+//! | `CustomMessageReader::read` (our two types) | wrap the bytes and foaf-wire's decoding in a [`FoafMessage`]; other types are not ours (`Ok(None)`) |
+//! | `handle_custom_message` | `core.receive`; its sends are queued, its disconnects become LDK `HandleError` events |
+//! | `peer_connected` / `peer_disconnected` | `core.connect` / `core.disconnect` |
+//! | `get_and_clear_pending_msg` | hand the queued sends to LDK (and log each one) |
+//! | `provided_init_features` | our experimental feature bit (W06), if configured |
+//!
+//! A disconnect asked for by the core is emitted as a `HandleError` with
+//! `DisconnectPeerWithWarning` through LDK's send-only handler slot, so `PeerManager` writes a
+//! BOLT #1 `warning` (best effort) before closing the socket (V08 "send a warning first where the
+//! transport allows"). Returning `Err` from `handle_custom_message` would close the connection too,
+//! but LDK drops the warning on that path. Until `PeerManager` processes the event, further
+//! messages from that peer are ignored, so nothing is answered on a failed connection.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use foaf_policy::{Channel, ChannelState, Offer};
+use foaf_wire::{DecodeError, Flow, Message, MessageTypes, ShortChannelId};
+use lightning::bitcoin::secp256k1::PublicKey;
+use lightning::io;
+use lightning::ln::msgs::SendOnlyMessageHandler;
+use lightning::ln::msgs::{
+    self, BaseMessageHandler, ErrorAction, Init, LightningError, MessageSendEvent, WarningMessage,
+};
+use lightning::ln::peer_handler::CustomMessageHandler;
+use lightning::ln::types::ChannelId;
+use lightning::ln::wire::CustomMessageReader;
+use lightning::types::features::{InitFeatures, NodeFeatures};
+use lightning::util::ser::LengthLimitedRead;
+
+use crate::core::{Action, FoafCore};
+use crate::message::FoafMessage;
+use crate::source::ChannelSource;
+
+/// Sets the odd bit of `bit`'s pair: LDK takes bits below 256 as BOLT #9 bits and from 256 up as
+/// custom (bLIP 2) bits, through two different setters. (A macro: LDK's feature contexts are
+/// sealed, so no generic function can name them.)
+macro_rules! set_optional {
+    ($f:expr, $bit:expr) => {
+        if $bit < 256 {
+            $f.set_optional_feature_bit($bit)
+        } else {
+            $f.set_optional_custom_bit($bit)
+        }
+    };
+}
+/// The default `option_balance_sharing` feature bit (optional, odd) we advertise.
+///
+/// The draft asks for 20/21, but BOLT #9 assigns those to `option_anchor_outputs` (W06).
+/// `docs/bolt14.md` §2.1 pins an experimental pair, 214/215, until one is assigned; we set the
+/// odd bit only. Configurable: see [`AdapterConfig::feature_bit`].
+pub const DEFAULT_FEATURE_BIT: usize = 215;
+
+/// At most this many sends wait for LDK at once; more are dropped and logged. The core's own
+/// rate limits (S05) keep the real number far below; this only bounds a misbehaving core.
+pub const MAX_OUTBOX: usize = 10_000;
+
+/// How the adapter talks to peers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterConfig {
+    /// The message types (347/349 by default; custom-range types where a deployment needs them).
+    pub types: MessageTypes,
+    /// The optional feature bit advertised in `init` and `node_announcement` (odd; the even bit
+    /// below it is the "required" form, never set by us). `None` advertises nothing.
+    pub feature_bit: Option<usize>,
+    /// Send nothing to a peer whose `init` sets neither bit of the pair (`docs/bolt14.md` §2.1:
+    /// "MUST NOT send either message to a peer that did not set one of the pair"). Default true;
+    /// has no effect when `feature_bit` is `None`.
+    pub require_peer_feature: bool,
+}
+
+impl Default for AdapterConfig {
+    fn default() -> Self {
+        Self {
+            types: MessageTypes::default(),
+            feature_bit: Some(DEFAULT_FEATURE_BIT),
+            require_peer_feature: true,
+        }
+    }
+}
+
+/// Something that happened on the BOLT #14 side of a connection, for logs and tests.
+#[derive(Debug, Clone)]
+pub enum FoafEvent {
+    /// A peer finished the handshake and `init`.
+    PeerConnected {
+        /// The peer.
+        peer: PublicKey,
+        /// True when it connected to us.
+        inbound: bool,
+        /// True when its `init` sets our feature bit (either parity).
+        supports_foaf: bool,
+    },
+    /// A peer went away.
+    PeerDisconnected {
+        /// The peer.
+        peer: PublicKey,
+    },
+    /// A message of one of our types arrived.
+    Received {
+        /// The sender.
+        peer: PublicKey,
+        /// The BOLT #1 type.
+        msg_type: u16,
+        /// The decoded message, or why it did not decode.
+        decoded: Result<Message, DecodeError>,
+    },
+    /// A message was handed to LDK for sending.
+    Sent {
+        /// The recipient.
+        peer: PublicKey,
+        /// The message.
+        msg: Message,
+    },
+    /// We are failing the connection to a peer.
+    Disconnecting {
+        /// The peer.
+        peer: PublicKey,
+        /// Why.
+        reason: String,
+    },
+    /// A local request (query or offer) was refused; nothing was sent.
+    Refused {
+        /// The operation (`query` or `offer`).
+        op: &'static str,
+        /// The peer it was for.
+        peer: PublicKey,
+        /// Why.
+        reason: String,
+    },
+    /// Free text from the state machine or the adapter.
+    Log(String),
+}
+
+/// Receives every [`FoafEvent`]; must be quick (it runs on LDK's threads).
+pub type EventSink = Arc<dyn Fn(&FoafEvent) + Send + Sync>;
+/// Returns the current unix time in seconds (the system clock, except in tests).
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock, read at the edge only.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    })
+}
+
+struct State<C> {
+    core: C,
+    /// The last snapshot pushed into the core, to send only changes.
+    channels: Vec<Channel<PublicKey>>,
+    graph: Vec<ShortChannelId>,
+    outbox: VecDeque<(PublicKey, FoafMessage)>,
+    errors: Vec<MessageSendEvent>,
+    /// Peers we are failing: their further messages are ignored until LDK closes the socket.
+    failing: BTreeSet<PublicKey>,
+    /// Connected peers whose `init` sets our feature pair (those we may send to, §2.1).
+    speaks_foaf: BTreeSet<PublicKey>,
+}
+
+/// The LDK custom message handler for BOLT #14. Put one `Arc` of it in both the
+/// `custom_message_handler` and the `send_only_message_handler` slots of `MessageHandler`.
+pub struct FoafHandler<C, S> {
+    state: Mutex<State<C>>,
+    source: S,
+    config: AdapterConfig,
+    clock: Clock,
+    events: EventSink,
+}
+
+impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
+    /// A handler over `core`, loading channels and graph from `source` right away.
+    pub fn new(core: C, source: S, config: AdapterConfig, clock: Clock, events: EventSink) -> Self {
+        let h = Self {
+            state: Mutex::new(State {
+                core,
+                channels: Vec::new(),
+                graph: Vec::new(),
+                outbox: VecDeque::new(),
+                errors: Vec::new(),
+                failing: BTreeSet::new(),
+                speaks_foaf: BTreeSet::new(),
+            }),
+            source,
+            config,
+            clock,
+            events,
+        };
+        h.refresh();
+        h
+    }
+
+    /// The adapter's configuration.
+    pub fn config(&self) -> &AdapterConfig {
+        &self.config
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<C>> {
+        // A panic elsewhere while holding the lock leaves consistent-enough state for logging.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn emit(&self, e: FoafEvent) {
+        (self.events)(&e);
+    }
+
+    /// Re-reads the channel source and tells the core what changed. A channel that vanished
+    /// from the source is set to `Closing` (no longer active).
+    pub fn refresh(&self) {
+        let now = (self.clock)();
+        let mut channels = self.source.channels();
+        channels.sort_by_key(|c| c.scid);
+        let graph = self.source.graph();
+        let mut st = self.lock();
+        let mut actions = Vec::new();
+        for old in &st.channels {
+            if !channels.iter().any(|c| c.scid == old.scid) && old.state != ChannelState::Closing {
+                let mut gone = old.clone();
+                gone.state = ChannelState::Closing;
+                actions.push(gone);
+            }
+        }
+        for c in &channels {
+            if !st.channels.contains(c) {
+                actions.push(c.clone());
+            }
+        }
+        let mut out = Vec::new();
+        if graph != st.graph {
+            st.core.set_graph(graph.clone());
+            st.graph = graph;
+        }
+        for c in actions {
+            out.extend(st.core.set_channel(c, now));
+        }
+        st.channels = channels;
+        let _ = self.apply(&mut st, out, None);
+    }
+
+    /// Advances the core's clock (deferred sends may go out) after refreshing the channels.
+    pub fn tick(&self) {
+        self.refresh();
+        let now = (self.clock)();
+        let mut st = self.lock();
+        let out = st.core.tick(now);
+        let _ = self.apply(&mut st, out, None);
+    }
+
+    /// True when the feature gate lets us send to `peer`.
+    fn may_send(&self, st: &State<C>, peer: &PublicKey) -> bool {
+        !(self.config.require_peer_feature && self.config.feature_bit.is_some())
+            || st.speaks_foaf.contains(peer)
+    }
+
+    /// Refuses a request to a peer the feature gate closes, before the core sees it.
+    fn gate(&self, st: &State<C>, op: &'static str, peer: &PublicKey) -> Result<(), String> {
+        if self.may_send(st, peer) {
+            return Ok(());
+        }
+        let reason = "feature_not_advertised".to_string();
+        self.emit(FoafEvent::Refused {
+            op,
+            peer: *peer,
+            reason: reason.clone(),
+        });
+        Err(reason)
+    }
+
+    /// Asks the core to send a `query_foaf_balances`; `Err(reason)` when it refused.
+    pub fn query(&self, peer: &PublicKey, flow: Flow, amt_msat: u64) -> Result<(), String> {
+        let now = (self.clock)();
+        let mut st = self.lock();
+        self.gate(&st, "query", peer)?;
+        let out = st.core.query(peer, flow, amt_msat, now);
+        self.apply(&mut st, out, Some(("query", *peer)))
+    }
+
+    /// Asks the core to send an unsolicited `reply_foaf_balances` (A09).
+    pub fn offer(&self, peer: &PublicKey, flow: Flow, amt_msat: u64) -> Result<(), String> {
+        let now = (self.clock)();
+        let mut st = self.lock();
+        self.gate(&st, "offer", peer)?;
+        let out = st.core.offer(peer, flow, amt_msat, now);
+        self.apply(&mut st, out, Some(("offer", *peer)))
+    }
+
+    /// The offers we hold (from replies peers sent us).
+    pub fn offers(&self) -> Vec<Offer<PublicKey>> {
+        self.lock().core.offers()
+    }
+
+    /// Carries out the core's actions; returns the first refusal, if any.
+    fn apply(
+        &self,
+        st: &mut State<C>,
+        actions: Vec<Action>,
+        op: Option<(&'static str, PublicKey)>,
+    ) -> Result<(), String> {
+        let mut result = Ok(());
+        for a in actions {
+            match a {
+                Action::Send { peer, bytes } => {
+                    if st.failing.contains(&peer) {
+                        continue;
+                    }
+                    if !self.may_send(st, &peer) {
+                        // Typically the answer to a query from a peer that did not advertise
+                        // the feature: bolt14.md §2.1 forbids sending it.
+                        self.emit(FoafEvent::Log(format!(
+                            "not sent to {peer}: its init does not advertise option_balance_sharing"
+                        )));
+                        continue;
+                    }
+                    if st.outbox.len() >= MAX_OUTBOX {
+                        self.emit(FoafEvent::Log(format!(
+                            "outbox full ({MAX_OUTBOX}): dropped a message to {peer}"
+                        )));
+                        continue;
+                    }
+                    st.outbox
+                        .push_back((peer, FoafMessage::from_bytes(bytes, self.config.types)));
+                }
+                Action::Disconnect { peer, reason } => {
+                    if st.failing.insert(peer) {
+                        self.emit(FoafEvent::Disconnecting {
+                            peer,
+                            reason: reason.clone(),
+                        });
+                        st.outbox.retain(|(p, _)| *p != peer);
+                        st.errors.push(MessageSendEvent::HandleError {
+                            node_id: peer,
+                            action: ErrorAction::DisconnectPeerWithWarning {
+                                msg: WarningMessage {
+                                    channel_id: ChannelId::new_zero(),
+                                    data: format!("BOLT #14: {reason}"),
+                                },
+                            },
+                        });
+                    }
+                }
+                Action::Refused { reason } => {
+                    if let Some((op, peer)) = op {
+                        self.emit(FoafEvent::Refused {
+                            op,
+                            peer,
+                            reason: reason.clone(),
+                        });
+                    } else {
+                        self.emit(FoafEvent::Log(format!("refused: {reason}")));
+                    }
+                    if result.is_ok() {
+                        result = Err(reason);
+                    }
+                }
+                Action::Log(text) => self.emit(FoafEvent::Log(text)),
+            }
+        }
+        result
+    }
+}
+
+impl<C: FoafCore, S: ChannelSource> CustomMessageReader for FoafHandler<C, S> {
+    type CustomMessage = FoafMessage;
+
+    fn read<R: LengthLimitedRead>(
+        &self,
+        message_type: u16,
+        buffer: &mut R,
+    ) -> Result<Option<FoafMessage>, msgs::DecodeError> {
+        let types = self.config.types;
+        if message_type != types.query && message_type != types.reply {
+            return Ok(None);
+        }
+        // Bounded: LDK hands us one decrypted BOLT #8 message, at most 65535 bytes.
+        let len = usize::try_from(buffer.remaining_bytes())
+            .ok()
+            .filter(|&n| n <= foaf_wire::MAX_MESSAGE_LEN)
+            .ok_or(msgs::DecodeError::BadLengthDescriptor)?;
+        let mut bytes = Vec::with_capacity(2 + len);
+        bytes.extend_from_slice(&message_type.to_be_bytes());
+        bytes.resize(2 + len, 0);
+        io::Read::read_exact(buffer, &mut bytes[2..]).map_err(|_| msgs::DecodeError::ShortRead)?;
+        Ok(Some(FoafMessage::from_bytes(bytes, types)))
+    }
+}
+
+impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
+    fn handle_custom_message(
+        &self,
+        msg: FoafMessage,
+        sender_node_id: PublicKey,
+    ) -> Result<(), LightningError> {
+        let now = (self.clock)();
+        let mut st = self.lock();
+        if st.failing.contains(&sender_node_id) {
+            return Ok(());
+        }
+        self.emit(FoafEvent::Received {
+            peer: sender_node_id,
+            msg_type: msg.msg_type(),
+            decoded: msg.decoded.clone(),
+        });
+        let out = st.core.receive(&sender_node_id, &msg.bytes, now);
+        let _ = self.apply(&mut st, out, None);
+        if let Err(e) = &msg.decoded {
+            // V08 (pinned): a message that fails to decode fails the connection, whatever the
+            // core made of it.
+            let reason = format!("malformed ({e})");
+            let _ = self.apply(
+                &mut st,
+                vec![Action::Disconnect {
+                    peer: sender_node_id,
+                    reason,
+                }],
+                None,
+            );
+        }
+        Ok(())
+    }
+
+    fn get_and_clear_pending_msg(&self) -> Vec<(PublicKey, FoafMessage)> {
+        let out: Vec<_> = self.lock().outbox.drain(..).collect();
+        for (peer, m) in &out {
+            match &m.decoded {
+                Ok(msg) => self.emit(FoafEvent::Sent {
+                    peer: *peer,
+                    msg: msg.clone(),
+                }),
+                Err(e) => self.emit(FoafEvent::Log(format!(
+                    "sending a message to {peer} that does not decode: {e}"
+                ))),
+            }
+        }
+        out
+    }
+
+    fn peer_disconnected(&self, their_node_id: PublicKey) {
+        let now = (self.clock)();
+        let mut st = self.lock();
+        st.failing.remove(&their_node_id);
+        st.speaks_foaf.remove(&their_node_id);
+        st.outbox.retain(|(p, _)| *p != their_node_id);
+        let out = st.core.disconnect(&their_node_id, now);
+        let _ = self.apply(&mut st, out, None);
+        // A disconnect the core asks for now has nothing left to close.
+        st.failing.remove(&their_node_id);
+        st.errors.retain(|e| {
+            !matches!(e, MessageSendEvent::HandleError { node_id, .. } if *node_id == their_node_id)
+        });
+        drop(st);
+        self.emit(FoafEvent::PeerDisconnected {
+            peer: their_node_id,
+        });
+    }
+
+    fn peer_connected(
+        &self,
+        their_node_id: PublicKey,
+        msg: &Init,
+        inbound: bool,
+    ) -> Result<(), ()> {
+        let supports_foaf = self
+            .config
+            .feature_bit
+            .is_some_and(|bit| has_feature_pair(&msg.features, bit));
+        self.emit(FoafEvent::PeerConnected {
+            peer: their_node_id,
+            inbound,
+            supports_foaf,
+        });
+        let now = (self.clock)();
+        let mut st = self.lock();
+        st.failing.remove(&their_node_id);
+        if supports_foaf {
+            st.speaks_foaf.insert(their_node_id);
+        } else {
+            st.speaks_foaf.remove(&their_node_id);
+        }
+        // Every peer counts as connected for A04 (its channels are operational), whether or not
+        // it speaks BOLT #14; the feature gate only stops what we send it.
+        let out = st.core.connect(their_node_id, now);
+        let _ = self.apply(&mut st, out, None);
+        Ok(())
+    }
+
+    fn provided_node_features(&self) -> NodeFeatures {
+        let mut f = NodeFeatures::empty();
+        if let Some(bit) = self.config.feature_bit {
+            // The config is checked at startup (check_feature_bit), so this cannot fail.
+            let _ = set_optional!(f, bit);
+        }
+        f
+    }
+
+    fn provided_init_features(&self, _their_node_id: PublicKey) -> InitFeatures {
+        init_features(self.config.feature_bit)
+    }
+}
+
+/// The `init` features we advertise for `feature_bit` (empty for `None`).
+pub fn init_features(feature_bit: Option<usize>) -> InitFeatures {
+    let mut f = InitFeatures::empty();
+    if let Some(bit) = feature_bit {
+        let _ = set_optional!(f, bit);
+    }
+    f
+}
+
+/// Checks that `bit` can be advertised: a pair LDK does not itself use (either parity names the
+/// pair; we always set the odd, optional, bit). Below 256 that excludes every BOLT #9 bit LDK
+/// knows, e.g. 20/21 (`option_anchor_outputs`); from 256 up, custom (bLIP 2) bits LDK knows.
+pub fn check_feature_bit(bit: usize) -> Result<(), String> {
+    let mut f = InitFeatures::empty();
+    let unknown = set_optional!(f, bit).is_ok() && f.supports_unknown_bits();
+    if unknown && bit < 65_536 {
+        Ok(())
+    } else {
+        Err(format!(
+            "feature bit {bit} is not usable: LDK already assigns its pair (or it is out of range)"
+        ))
+    }
+}
+
+/// True when `features` sets either bit of the pair containing `bit`.
+pub fn has_feature_pair(features: &InitFeatures, bit: usize) -> bool {
+    let flags = features.le_flags();
+    let even = bit & !1;
+    [even, even + 1].iter().any(|&b| {
+        flags
+            .get(b / 8)
+            .is_some_and(|byte| byte & (1 << (b % 8)) != 0)
+    })
+}
+
+impl<C: FoafCore, S: ChannelSource> BaseMessageHandler for FoafHandler<C, S> {
+    fn get_and_clear_pending_msg_events(&self) -> Vec<MessageSendEvent> {
+        std::mem::take(&mut self.lock().errors)
+    }
+    // Connection bookkeeping happens in the CustomMessageHandler methods above; LDK calls both.
+    fn peer_disconnected(&self, _their_node_id: PublicKey) {}
+    fn peer_connected(
+        &self,
+        _their_node_id: PublicKey,
+        _msg: &Init,
+        _inbound: bool,
+    ) -> Result<(), ()> {
+        Ok(())
+    }
+    fn provided_node_features(&self) -> NodeFeatures {
+        NodeFeatures::empty()
+    }
+    fn provided_init_features(&self, _their_node_id: PublicKey) -> InitFeatures {
+        InitFeatures::empty()
+    }
+}
+
+impl<C: FoafCore, S: ChannelSource> SendOnlyMessageHandler for FoafHandler<C, S> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn w06_default_bit_is_the_pinned_experimental_pair_advertised_optional() {
+        // R: W06: not 20/21 (option_anchor_outputs), a custom-range pair, odd = optional.
+        // R: W06 as pinned in docs/bolt14.md §2.1: 214/215, odd bit set.
+        const { assert!(DEFAULT_FEATURE_BIT == 215) };
+        check_feature_bit(DEFAULT_FEATURE_BIT).unwrap();
+        let f = init_features(Some(DEFAULT_FEATURE_BIT));
+        assert!(has_feature_pair(&f, DEFAULT_FEATURE_BIT));
+        assert!(!f.requires_unknown_bits(), "we never require the bit");
+        assert!(f.supports_unknown_bits());
+        assert!(!has_feature_pair(&init_features(None), DEFAULT_FEATURE_BIT));
+    }
+
+    #[test]
+    fn w06_bits_ldk_already_assigns_are_refused() {
+        // R: W06: 20/21 are option_anchor_outputs, which LDK knows; so is 14/15 (payment_secret).
+        assert!(check_feature_bit(21).is_err());
+        assert!(check_feature_bit(20).is_err());
+        assert!(check_feature_bit(15).is_err());
+        check_feature_bit(1001).unwrap();
+        check_feature_bit(214).unwrap();
+        // Either parity names the pair; an even request still sets the odd bit.
+        let f = init_features(Some(1000));
+        assert!(has_feature_pair(&f, 1001) && !f.requires_unknown_bits());
+    }
+}

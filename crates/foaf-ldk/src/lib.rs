@@ -1,0 +1,38 @@
+//! # foaf-ldk: BOLT #14 over a real Lightning transport, with LDK
+//!
+//! LDK (`lightning` 0.2) hands every message type it does not handle itself to a
+//! `CustomMessageReader`/`CustomMessageHandler`. This crate implements those traits on top of the
+//! sans-IO BOLT #14 node: incoming `query_foaf_balances`/`reply_foaf_balances` are decoded by
+//! `foaf-wire` and fed to the state machine, whose effects become LDK sends and disconnects.
+//!
+//! - [`FoafHandler`]: the custom message handler, for any LDK application's `PeerManager`.
+//! - [`ChannelSource`]: where our channels and the public graph come from; implemented for LDK's
+//!   `ChannelManager` + `NetworkGraph` ([`LdkChannels`]) and for a fixed list ([`StaticChannels`]).
+//! - [`FoafNode`]: a standalone BOLT #8 node (`PeerManager` over `lightning-net-tokio`) that
+//!   speaks only BOLT #14; the engine of `foaf node`.
+//!
+//! The feature bit advertised in `init` (W06) and the two message types are configurable
+//! ([`AdapterConfig`]); see `docs/interop.md` for the defaults and why.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod core;
+pub mod handler;
+pub mod message;
+pub mod peer_core;
+pub mod runtime;
+pub mod source;
+
+pub use crate::core::{Action, FoafCore};
+pub use handler::{
+    check_feature_bit, has_feature_pair, init_features, system_clock, AdapterConfig, Clock,
+    EventSink, FoafEvent, FoafHandler, DEFAULT_FEATURE_BIT,
+};
+pub use lightning::bitcoin::secp256k1::PublicKey;
+pub use lightning::util::logger::Level as LdkLevel;
+pub use message::FoafMessage;
+pub use runtime::{FoafNode, FoafPeerManager, NodeConfig, StderrLogger};
+pub use source::{
+    channel_from_details, graph_scids, parse_node_id, ChannelSource, LdkChannels, SourceError,
+    StaticChannels,
+};

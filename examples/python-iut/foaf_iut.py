@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""A small BOLT #14 implementation that speaks the conformance pipe protocol (stdlib only).
+
+It exists to prove that the conformance kit tests any language: run it with
+    cargo xtask conformance --impl "python3 examples/python-iut/foaf_iut.py"
+It is written from the pipe protocol and the requirements alone, independently of the Rust
+crates. One JSON op per line on stdin; effects, then {"effect":"done"}, on stdout.
+"""
+
+import json
+import random
+import struct
+import sys
+from fractions import Fraction
+
+QUERY_TYPE = 347
+REPLY_TYPE = 349
+WARNING_TYPE = 1
+MAX_SCIDS = 1000
+FUTURE_LIMIT = 600  # V03: seconds a timestamp may be ahead of our clock
+RATE_MAX, RATE_WINDOW = 4, 10  # S05 / V07
+
+
+class DecodeError(Exception):
+    pass
+
+
+# ---- wire (W01-W04) ----
+
+def scid_to_int(s):
+    block, tx, out = (int(p) for p in s.split("x"))
+    return (block << 40) | (tx << 16) | out
+
+
+def scid_to_str(n):
+    return "%dx%dx%d" % (n >> 40, (n >> 16) & 0xFFFFFF, n & 0xFFFF)
+
+
+def read_bigsize(b, i):
+    if i >= len(b):
+        raise DecodeError("bigsize truncated")
+    first = b[i]
+    for marker, width, minimum in ((0xFD, 2, 0xFD), (0xFE, 4, 0x10000), (0xFF, 8, 0x100000000)):
+        if first == marker:
+            if i + 1 + width > len(b):
+                raise DecodeError("bigsize truncated")
+            v = int.from_bytes(b[i + 1:i + 1 + width], "big")
+            if v < minimum:
+                raise DecodeError("non-minimal bigsize")
+            return v, i + 1 + width
+    return first, i + 1
+
+
+def check_tlv_stream(b, i):
+    """BOLT #1 TLV stream: increasing types, lengths within the data, unknown even types
+    rejected (no type is known for these messages)."""
+    last = None
+    while i < len(b):
+        t, i = read_bigsize(b, i)
+        n, i = read_bigsize(b, i)
+        if last is not None and t <= last:
+            raise DecodeError("tlv types not increasing")
+        if i + n > len(b):
+            raise DecodeError("tlv length past the end")
+        if t % 2 == 0:
+            raise DecodeError("unknown even tlv type")
+        last = t
+        i += n
+
+
+def decode(b):
+    if len(b) < 2:
+        raise DecodeError("no type")
+    (mtype,) = struct.unpack(">H", b[:2])
+    if mtype == QUERY_TYPE:
+        if len(b) < 2 + 32 + 1 + 8:
+            raise DecodeError("query truncated")
+        chain, flow, amt = b[2:34], b[34], struct.unpack(">Q", b[35:43])[0]
+        check_tlv_stream(b, 43)
+        return ("query", chain, flow, amt)
+    if mtype == REPLY_TYPE:
+        if len(b) < 2 + 32 + 1 + 8 + 8 + 2:
+            raise DecodeError("reply truncated")
+        chain, flow = b[2:34], b[34]
+        ts, amt, n = struct.unpack(">QQH", b[35:53])
+        end = 53 + 8 * n
+        if end > len(b):
+            raise DecodeError("len past the payload")
+        scids = [int.from_bytes(b[53 + 8 * k:61 + 8 * k], "big") for k in range(n)]
+        check_tlv_stream(b, end)
+        return ("reply", chain, flow, ts, amt, scids)
+    return ("other", mtype)
+
+
+def encode_query(chain, flow, amt):
+    return struct.pack(">H", QUERY_TYPE) + chain + struct.pack(">BQ", flow, amt)
+
+
+def encode_reply(chain, flow, ts, amt, scids):
+    out = struct.pack(">H", REPLY_TYPE) + chain + struct.pack(">BQQH", flow, ts, amt, len(scids))
+    return out + b"".join(s.to_bytes(8, "big") for s in scids)
+
+
+def encode_warning(text):
+    data = text.encode()
+    return struct.pack(">H", WARNING_TYPE) + bytes(32) + struct.pack(">H", len(data)) + data
+
+
+# ---- the node ----
+
+class Node:
+    def __init__(self, out):
+        self.out = out
+        self.reset({})
+
+    def reset(self, op):
+        self.chain = bytes.fromhex(op.get("chain_hash", "00" * 32))
+        self.now = op.get("now", 0)
+        self.rng = random.Random(op.get("seed", 0))
+        self.obfuscate = bool((op.get("config") or {}).get("obfuscate", False))
+        self.graph = {scid_to_int(s) for s in op.get("graph", [])}
+        self.channels = {}
+        for c in op.get("channels", []):
+            self.set_channel(c)
+        self.connected = set()
+        self.offers = {}  # (peer, scid, flow) -> (amt, ts)
+        self.sent = {}  # (peer, kind) -> [times]
+        self.received_queries = {}  # peer -> [times]
+
+    def set_channel(self, c):
+        self.channels[scid_to_int(c["scid"])] = dict(c)
+
+    def emit(self, **effect):
+        self.out.write(json.dumps(effect) + "\n")
+
+    def active(self, peer):
+        return any(c["peer"] == peer and c["state"] == "normal" for c in self.channels.values())
+
+    def recent(self, times):
+        return [t for t in times if t > self.now - RATE_WINDOW]
+
+    def may_send(self, peer, kind):
+        times = self.recent(self.sent.get((peer, kind), []))
+        self.sent[(peer, kind)] = times
+        return len(times) < RATE_MAX
+
+    def send(self, peer, kind, msg):
+        self.sent.setdefault((peer, kind), []).append(self.now)
+        self.emit(effect="send", peer=peer, msg=msg.hex())
+
+    def fail(self, peer, reason):
+        self.emit(effect="send", peer=peer, msg=encode_warning(reason).hex())
+        self.emit(effect="disconnect", peer=peer, reason=reason)
+        self.connected.discard(peer)
+
+    def eligible(self, querier, flow, amt):
+        """A01 default policy: peers (parallel channels merged, M02) whose relative balance
+        moves toward, and not past, nu = sum local / sum capacity (M01) when amt moves in the
+        direction of flow; operational, announced channels only (A04, A08); never the
+        querier's."""
+        active = [c for c in self.channels.values() if c["state"] == "normal"]
+        cap_total = sum(c["capacity"] for c in active)
+        if cap_total == 0:
+            return []
+        nu = Fraction(sum(c["local"] for c in active), cap_total)
+        groups = {}
+        for s, c in self.channels.items():
+            if (c["state"] == "normal" and c["announced"] and c["peer"] in self.connected
+                    and c["peer"] != querier):
+                g = groups.setdefault(c["peer"], [0, 0, []])
+                g[0] += c["local"]
+                g[1] += c["capacity"]
+                g[2].append(s)
+        out = []
+        for local, cap, ids in groups.values():
+            zeta = Fraction(local, cap)
+            if flow == 1:
+                ok = zeta > nu and local >= amt and Fraction(local - amt, cap) >= nu
+            else:
+                ok = zeta < nu and local + amt <= cap and Fraction(local + amt, cap) <= nu
+            if ok:
+                out.extend(ids)
+        out.sort()
+        if self.obfuscate:  # A05: omit some, add some, all ours and announced
+            ours = sorted(s for s, c in self.channels.items() if c["announced"])
+            out = [s for s in out if self.rng.random() > 0.2]
+            out = sorted(set(out) | {s for s in ours if self.rng.random() < 0.1})
+        if len(out) > MAX_SCIDS:  # A06/A07: uniform sample
+            out = sorted(self.rng.sample(out, MAX_SCIDS))
+        return out
+
+    # ---- ops ----
+
+    def op_init(self, op):
+        self.reset(op)
+
+    def op_connect(self, op):
+        self.connected.add(op["peer"])
+
+    def op_disconnect(self, op):
+        self.connected.discard(op["peer"])
+
+    def op_tick(self, op):
+        self.now = max(self.now, op["now"])
+
+    def op_set_channel(self, op):
+        self.set_channel(op["channel"])
+
+    def op_offers(self, op):
+        offers = [
+            {"peer": p, "scid": scid_to_str(s), "flow_value": f, "amt": a, "timestamp": t}
+            for (p, s, f), (a, t) in sorted(self.offers.items())
+        ]
+        self.emit(effect="offers", offers=offers)
+
+    def outgoing(self, op, kind):
+        peer = op["peer"]
+        if not self.active(peer):
+            return self.emit(effect="refused", op=op["op"], reason="no_channel")
+        if peer not in self.connected:
+            return self.emit(effect="refused", op=op["op"], reason="not_connected")
+        if not self.may_send(peer, kind):
+            return self.emit(effect="refused", op=op["op"], reason="rate_limited")
+        flow, amt = op["flow_value"], op["amt"]
+        if kind == "query":
+            msg = encode_query(self.chain, flow, amt)
+        else:
+            msg = encode_reply(self.chain, flow, self.now, amt, self.eligible(peer, flow, amt))
+        self.send(peer, kind, msg)
+
+    def op_query(self, op):
+        self.outgoing(op, "query")
+
+    def op_offer(self, op):
+        self.outgoing(op, "reply")
+
+    def op_recv(self, op):
+        peer = op["peer"]
+        if peer not in self.connected:
+            return  # the transport is down: nothing can arrive or be answered
+        try:
+            msg = decode(bytes.fromhex(op["msg"]))
+        except (DecodeError, ValueError) as e:
+            return self.fail(peer, "malformed: %s" % e)  # V08
+        if msg[0] == "other":
+            return
+        if not self.active(peer):
+            return self.fail(peer, "no_channel")  # V01
+        chain, flow = msg[1], msg[2]
+        if chain != self.chain or flow not in (0, 1):
+            return  # V06, W05: ignored
+        if msg[0] == "query":
+            amt = msg[3]
+            times = self.recent(self.received_queries.get(peer, [])) + [self.now]
+            self.received_queries[peer] = times
+            if len(times) > RATE_MAX or not self.may_send(peer, "reply"):
+                return  # V07: the excess is not answered
+            self.send(peer, "reply", encode_reply(self.chain, flow, self.now, amt,
+                                                  self.eligible(peer, flow, amt)))
+        else:
+            ts, amt, scids = msg[3], msg[4], msg[5]
+            if len(scids) > MAX_SCIDS:
+                return self.fail(peer, "too_many_scids")  # V02
+            if ts > self.now + FUTURE_LIMIT:
+                return self.fail(peer, "timestamp_in_future")  # V03
+            for s in scids:
+                if s not in self.graph:
+                    continue  # V05
+                key = (peer, s, flow)
+                old = self.offers.get(key)
+                if old is None or ts >= old[1]:  # V04: newest wins, equal replaces
+                    self.offers[key] = (amt, ts)
+
+
+def main():
+    out = sys.stdout
+    node = Node(out)
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            op = json.loads(line)
+            handler = getattr(node, "op_" + str(op.get("op")), None)
+            if handler is None:
+                node.emit(effect="unsupported", op=op.get("op"))
+            else:
+                handler(op)
+        except Exception as e:  # a bad line is logged, never fatal
+            print("bad op: %r" % e, file=sys.stderr)
+            node.emit(effect="log", text="bad op: %s" % e)
+        node.emit(effect="done")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()
