@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
     /// Longest wait for one op's `done`, in milliseconds.
-    #[arg(long, value_name = "N", default_value_t = 3000)]
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
     timeout_ms: u64,
     /// Run the suite against every `--fault` of `foaf pipe` (or of --impl, which must accept
     /// `--list-faults` and `--fault NAME`) and report which faults the vectors catch.
@@ -69,11 +69,15 @@ pub fn build_foaf(release: bool) -> Result<PathBuf, String> {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    let command = match &args.implementation {
-        Some(c) => c.clone(),
+    let (command, label) = match &args.implementation {
+        Some(c) => (c.clone(), c.clone()),
         None => {
             let foaf = build_foaf(args.release)?;
-            format!("{} pipe", shell_quote(&foaf.display().to_string()))
+            let profile = if args.release { "release" } else { "debug" };
+            (
+                format!("{} pipe", shell_quote(&foaf.display().to_string())),
+                format!("foaf pipe (our own, target/{profile}/foaf)"),
+            )
         }
     };
     let mut opts = RunOptions::from_command_line(&command)?;
@@ -96,8 +100,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         return run_mutation(&opts, &vectors, jobs);
     }
 
-    println!("implementation: {command}");
-    println!("vectors:        {} from {}", vectors.len(), dir.display());
+    println!("implementation: {label}");
+    println!(
+        "vectors:        {} from {}",
+        vectors.len(),
+        dir.strip_prefix(workspace_root()).unwrap_or(&dir).display()
+    );
     println!();
     let start = Instant::now();
     let results = run_parallel(&opts, &vectors, jobs);

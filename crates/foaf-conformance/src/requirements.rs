@@ -46,6 +46,12 @@ pub const REQUIREMENTS: &[(&str, &str)] = &[
     ("V08", "undecodable message: fail the connection"),
     ("M01", "aim for the same relative balance (nu)"),
     ("M02", "parallel channels count as one"),
+    (
+        "R-CM-1",
+        "nu over active channels; closing ones do not count",
+    ),
+    ("R-CM-2", "never move a peer past nu (exact boundary)"),
+    ("R-CM-3", "sources (zeta > nu) push, sinks (zeta < nu) take"),
 ];
 
 /// The summary of `id`, if it is one of [`REQUIREMENTS`].

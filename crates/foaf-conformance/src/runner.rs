@@ -33,7 +33,7 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// Options for `command` (split like a shell would), with a 3 s op timeout.
+    /// Options for `command` (split like a shell would), with a 10 s op timeout.
     pub fn from_command_line(cmd: &str) -> Result<Self, String> {
         let command = shlex::split(cmd).ok_or_else(|| format!("cannot split command {cmd:?}"))?;
         if command.is_empty() {
@@ -41,7 +41,7 @@ impl RunOptions {
         }
         Ok(RunOptions {
             command,
-            op_timeout: Duration::from_millis(3000),
+            op_timeout: Duration::from_millis(10_000),
             stderr_tail: 20,
         })
     }

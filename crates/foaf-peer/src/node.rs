@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use foaf_policy::{
-    enforce_reply_invariants, Channel, ChannelState, DefaultPolicy, Grouping, Offer, PeerKey,
-    ReplyPolicy, ReplyRequest,
+    enforce_reply_invariants, Channel, ChannelSet, ChannelState, DefaultPolicy, Grouping, Offer,
+    PeerKey, ReplyPolicy, ReplyRequest,
 };
 use foaf_wire::{
     ChainHash, DecodeError, DecodeErrorKind, Flow, Message, MessageTypes, QueryFoafBalances,
@@ -106,11 +106,15 @@ pub struct Node<P: PeerKey> {
     graph: FxHashSet<u64>,
     /// Our channels by scid.
     channels: BTreeMap<ShortChannelId, Channel<P>>,
-    /// The same, sorted by (peer, scid), for the policy.
-    by_peer: Vec<Channel<P>>,
+    /// The same, grouped by peer with connectivity, for the policy.
+    set: ChannelSet<P>,
     /// Scids of our announced channels (A08, A10; also known for V05).
     own_announced: FxHashSet<u64>,
-    peers: BTreeMap<P, PeerState>,
+    /// The same, sorted (for the reply guard's merge walk).
+    own_announced_sorted: Vec<u64>,
+    /// Per-peer state. A hash map for O(1) lookups on the hot path (every received message);
+    /// every output that iterates it sorts first, so its order never leaks.
+    peers: FxHashMap<P, PeerState>,
 }
 
 impl<P: PeerKey> Node<P> {
@@ -138,9 +142,10 @@ impl<P: PeerKey> Node<P> {
             now: 0,
             graph: FxHashSet::default(),
             channels: BTreeMap::new(),
-            by_peer: Vec::new(),
+            set: ChannelSet::default(),
             own_announced: FxHashSet::default(),
-            peers: BTreeMap::new(),
+            own_announced_sorted: Vec::new(),
+            peers: FxHashMap::default(),
         }
     }
 
@@ -215,23 +220,35 @@ impl<P: PeerKey> Node<P> {
             touched.insert(ch.peer.clone());
             self.channels.insert(ch.scid, ch);
         }
-        self.by_peer = self.channels.values().cloned().collect();
-        self.by_peer
-            .sort_by(|a, b| (&a.peer, a.scid).cmp(&(&b.peer, b.scid)));
-        self.own_announced = self
+        self.set = ChannelSet::new(self.channels.values().cloned().collect());
+        for peer in self
+            .peers
+            .iter()
+            .filter(|(_, st)| st.connected)
+            .map(|(p, _)| p)
+        {
+            self.set.set_connected(peer, true);
+        }
+        // `channels` is a BTreeMap by scid, whose order is the u64 order: already sorted.
+        self.own_announced_sorted = self
             .channels
             .values()
             .filter(|c| c.announced)
             .map(|c| c.scid.to_u64())
             .collect();
+        self.own_announced = self.own_announced_sorted.iter().copied().collect();
         let mut effects = Vec::new();
         for peer in touched {
-            // by_peer is sorted by peer: the peer's channels are one run.
-            let start = self.by_peer.partition_point(|c| c.peer < peer);
-            let (active, all) = self.by_peer[start..]
-                .iter()
-                .take_while(|c| c.peer == peer)
-                .fold((0, 0), |(a, n), c| (a + usize::from(c.is_active()), n + 1));
+            let (active, all) = match self.set.group_of(&peer) {
+                Some(g) => {
+                    let members = self.set.members(&self.set.groups()[g]);
+                    (
+                        members.iter().filter(|c| c.is_active()).count(),
+                        members.len(),
+                    )
+                }
+                None => (0, 0),
+            };
             let max = self.config.rate_limit.max;
             let st = self
                 .peers
@@ -261,6 +278,7 @@ impl<P: PeerKey> Node<P> {
     /// The transport to `peer` came up.
     pub fn connect(&mut self, peer: P, now: u64) -> Vec<Effect<P>> {
         self.advance(now);
+        self.set.set_connected(&peer, true);
         let max = self.config.rate_limit.max;
         self.peers
             .entry(peer)
@@ -280,6 +298,9 @@ impl<P: PeerKey> Node<P> {
     fn mark_disconnected(&mut self, peer: &P) {
         let drop_offers = self.config.drop_offers_on_disconnect;
         if let Some(st) = self.peers.get_mut(peer) {
+            if st.connected {
+                self.set.set_connected(peer, false);
+            }
             st.connected = false;
             st.deferred.clear();
             if drop_offers {
@@ -306,7 +327,9 @@ impl<P: PeerKey> Node<P> {
     /// Every offer we hold, sorted by (peer, scid, flow).
     pub fn offers(&self) -> Vec<Offer<P>> {
         let mut out = Vec::new();
-        for (peer, st) in &self.peers {
+        let mut peers: Vec<(&P, &PeerState)> = self.peers.iter().collect();
+        peers.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (peer, st) in peers {
             let mut scids: Vec<(&u64, &[Option<Stored>; 2])> = st.offers.iter().collect();
             scids.sort_unstable_by_key(|(s, _)| **s);
             for (scid, slots) in scids {
@@ -370,12 +393,16 @@ impl<P: PeerKey> Node<P> {
 
     fn ensure_connected(&mut self, peer: &P) {
         if let Some(st) = self.peers.get_mut(peer) {
+            if st.connected {
+                return;
+            }
             st.connected = true;
         } else {
             let mut st = PeerState::new(self.config.rate_limit.max);
             st.connected = true;
             self.peers.insert(peer.clone(), st);
         }
+        self.set.set_connected(peer, true);
     }
 
     /// V08: every decode failure is one action, decided in this one `match`.
@@ -436,25 +463,29 @@ impl<P: PeerKey> Node<P> {
     }
 
     fn on_query(&mut self, peer: &P, q: QueryFoafBalances, now: u64) -> Vec<Effect<P>> {
-        // V01
-        if !self.has_active_channel(peer) && !self.fault(Fault::V01AcceptWithoutChannel) {
-            return self.fail(peer, Reason::NoChannel);
-        }
-        // V06
-        if q.chain_hash != self.config.chain_hash && !self.fault(Fault::V06AnswerOtherChain) {
-            return Self::ignored(peer, Reason::UnknownChain);
-        }
-        // W05
-        let Some(flow) = self.received_flow(q.flow_value) else {
-            return Self::ignored(peer, Reason::InvalidFlowValue);
-        };
-        // V07: at most `max` queries answered per window; the excess is not answered.
         let rl = self.config.rate_limit;
+        let accept_any = self.fault(Fault::V01AcceptWithoutChannel);
         let answer_all = self.fault(Fault::V07AnswerEveryQuery);
         let unlimited = self.fault(Fault::S05NoSendRateLimit);
+        let any_chain = self.fault(Fault::V06AnswerOtherChain);
+        let flow = self.received_flow(q.flow_value);
+        // One lookup for the whole hot path (receive made sure the entry exists).
         let Some(st) = self.peers.get_mut(peer) else {
             return Vec::new();
         };
+        // V01
+        if st.active_channels == 0 && !accept_any {
+            return self.fail(peer, Reason::NoChannel);
+        }
+        // V06
+        if q.chain_hash != self.config.chain_hash && !any_chain {
+            return Self::ignored(peer, Reason::UnknownChain);
+        }
+        // W05
+        let Some(flow) = flow else {
+            return Self::ignored(peer, Reason::InvalidFlowValue);
+        };
+        // V07: at most `max` queries answered per window; the excess is not answered.
         if !st.received_queries.allow(now, rl.max, rl.window_secs) && !answer_all {
             return Self::ignored(peer, Reason::RateLimited);
         }
@@ -638,7 +669,17 @@ impl<P: PeerKey> Node<P> {
         let now = self.advance(now);
         let rl = self.config.rate_limit;
         let mut due: Vec<(P, Pending)> = Vec::new();
-        for (peer, st) in self.peers.iter_mut() {
+        // Peers with deferred answers, in peer order (determinism).
+        let mut waiting: Vec<&P> = self
+            .peers
+            .iter()
+            .filter(|(_, st)| !st.deferred.is_empty())
+            .map(|(p, _)| p)
+            .collect();
+        waiting.sort_unstable();
+        let waiting: Vec<P> = waiting.into_iter().cloned().collect();
+        for peer in waiting {
+            let st = self.peers.get_mut(&peer).expect("listed above");
             while !st.deferred.is_empty() {
                 if !(st.connected && st.active_channels > 0) {
                     st.deferred.clear();
@@ -694,40 +735,42 @@ impl<P: PeerKey> Node<P> {
     /// The scids of a reply to `peer`: the policy's choice, then the A06/A08/A10 guard.
     fn reply_scids(&mut self, peer: &P, flow: Flow, amt_msat: u64) -> Vec<ShortChannelId> {
         let fault = self.config.fault;
-        let peers = &self.peers;
-        let all_connected = |_: &P| true;
-        let connected = |p: &P| peers.get(p).is_some_and(|s| s.connected);
         // Faults that change what the policy sees.
-        let altered: Option<Vec<Channel<P>>> = match fault {
-            Some(Fault::A04IncludeNonOperational) => Some(
-                self.by_peer
-                    .iter()
-                    .cloned()
-                    .map(|mut c| {
-                        c.state = ChannelState::Normal;
-                        c
-                    })
-                    .collect(),
-            ),
-            Some(Fault::A08IncludeUnannounced) => Some(
-                self.by_peer
-                    .iter()
-                    .cloned()
-                    .map(|mut c| {
-                        c.announced = true;
-                        c
-                    })
-                    .collect(),
-            ),
+        let altered: Option<ChannelSet<P>> = match fault {
+            Some(Fault::A04IncludeNonOperational) => {
+                let mut set = ChannelSet::new(
+                    self.channels
+                        .values()
+                        .cloned()
+                        .map(|mut c| {
+                            c.state = ChannelState::Normal;
+                            c
+                        })
+                        .collect(),
+                );
+                set.set_all_connected(true);
+                Some(set)
+            }
+            Some(Fault::A08IncludeUnannounced) => {
+                let mut set = ChannelSet::new(
+                    self.channels
+                        .values()
+                        .cloned()
+                        .map(|mut c| {
+                            c.announced = true;
+                            c
+                        })
+                        .collect(),
+                );
+                for (p, st) in &self.peers {
+                    set.set_connected(p, st.connected);
+                }
+                Some(set)
+            }
             _ => None,
         };
         let req = ReplyRequest {
-            channels: altered.as_deref().unwrap_or(&self.by_peer),
-            connected: if fault == Some(Fault::A04IncludeNonOperational) {
-                &all_connected
-            } else {
-                &connected
-            },
+            channels: altered.as_ref().unwrap_or(&self.set),
             querier: peer,
             flow: if fault == Some(Fault::A01WrongDirection) {
                 flow.reverse()
@@ -740,7 +783,9 @@ impl<P: PeerKey> Node<P> {
         match fault {
             Some(Fault::A05ObfuscateWhenOff) => {
                 scids.sort_unstable();
-                if let Some(extra) = foaf_policy::reply::addable(&self.by_peer, &scids).first() {
+                if let Some(extra) =
+                    foaf_policy::reply::addable(self.set.channels(), &scids).first()
+                {
                     scids.push(*extra);
                 }
             }
@@ -772,10 +817,7 @@ impl<P: PeerKey> Node<P> {
                 scids.dedup();
                 scids
             }
-            _ => {
-                let own = &self.own_announced;
-                enforce_reply_invariants(scids, |s| own.contains(&s.to_u64()), &mut self.rng)
-            }
+            _ => enforce_reply_invariants(scids, &self.own_announced_sorted, &mut self.rng),
         }
     }
 }

@@ -181,8 +181,8 @@ pub fn jit_decide<P: PeerKey>(
         if own < shortfall {
             continue;
         }
-        for (path, path_cap) in st.foreign_paths(src, &next) {
-            let amt = own.min(path_cap);
+        for path in st.foreign_paths(src, &next) {
+            let amt = own.min(path.cap);
             if amt < shortfall {
                 continue;
             }
@@ -200,7 +200,7 @@ pub fn jit_decide<P: PeerKey>(
             if better {
                 let reb = CircularRebalance {
                     imbalance_before: g0,
-                    imbalance_after: st.gini_after(src, &next, amt),
+                    imbalance_after: g0, // set below, once, for the chosen one
                     hops,
                     amount_msat: amt,
                 };
@@ -209,8 +209,12 @@ pub fn jit_decide<P: PeerKey>(
         }
     }
     match best {
-        Some((_, _, _, rebalance)) => JitDecision::Rebalance {
-            rebalance,
+        Some((_, _, _, mut rebalance)) => JitDecision::Rebalance {
+            rebalance: {
+                rebalance.imbalance_after =
+                    st.gini_after(rebalance.out_peer(), &next, rebalance.amount_msat);
+                rebalance
+            },
             forward_on: x_scid,
             shortfall_msat: shortfall,
             hold_until: now.saturating_add(cfg.hold_timeout_secs),

@@ -23,6 +23,6 @@ pub use planner::{
     FeeFreeForward, FeeFreeRefusal, Hop, HopConfig, PlannerConfig,
 };
 pub use reply::{
-    enforce_reply_invariants, DefaultPolicy, Grouping, Obfuscation, ReplyPlan, ReplyPolicy,
-    ReplyRequest,
+    enforce_reply_invariants, ChannelSet, DefaultPolicy, Grouping, Obfuscation, ReplyPlan,
+    ReplyPolicy, ReplyRequest,
 };

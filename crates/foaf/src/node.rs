@@ -124,7 +124,7 @@ fn load_or_create_seed(path: &Path) -> Result<[u8; 32], CliError> {
             .map_err(|e| CliError::BadInput(format!("--key-file {}: {e}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let seed = random_seed();
-            std::fs::write(path, format!("{}\n", hex::encode(seed))).map_err(|e| {
+            write_secret(path, &format!("{}\n", hex::encode(seed))).map_err(|e| {
                 CliError::Failed(format!("cannot write --key-file {}: {e}", path.display()))
             })?;
             Ok(seed)
@@ -134,6 +134,16 @@ fn load_or_create_seed(path: &Path) -> Result<[u8; 32], CliError> {
             path.display()
         ))),
     }
+}
+
+/// Creates `path` (never overwrites) readable by its owner only: it holds the node's secret.
+fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(text.as_bytes())
 }
 
 fn random_seed() -> [u8; 32] {

@@ -185,3 +185,35 @@ fn bad_arguments_are_exit_status_2() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn key_file_gives_a_stable_node_id_and_is_private() {
+    let dir = std::env::temp_dir().join(format!("foaf-node-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("node.key");
+    let key_s = key.to_str().unwrap();
+    let id = || {
+        let mut p = Proc::start(&[
+            "--key-file",
+            key_s,
+            "--listen",
+            "127.0.0.1:0",
+            "--run-for",
+            "0",
+        ]);
+        p.wait_for("start", |v| v["event"] == "started")["node_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let first = id();
+    assert!(key.exists(), "the key file is created");
+    assert_eq!(id(), first, "the same key file gives the same node id");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "readable by its owner only: {mode:o}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

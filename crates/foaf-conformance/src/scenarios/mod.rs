@@ -9,6 +9,7 @@ use crate::vector::Vector;
 
 mod answering;
 mod management;
+mod rebalancing;
 mod receiving;
 mod sending;
 mod wire;
@@ -20,6 +21,7 @@ pub const MODULES: &[fn() -> Vec<Vector>] = &[
     answering::scenarios,
     receiving::scenarios,
     management::scenarios,
+    rebalancing::scenarios,
 ];
 
 /// Every scenario, in module order. Panics on a duplicate name (a programming error).

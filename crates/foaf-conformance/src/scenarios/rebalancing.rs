@@ -1,0 +1,174 @@
+//! R-CM-1–R-CM-3 (docs/bolt14.md §3, channel management): what a node offers follows its target
+//! ratio ν exactly. These are the parts of the rebalancing sections a peer can observe through
+//! the pipe protocol; the planner and JIT rules (R-REB-*, R-JIT-*) act on HTLCs, which the pipe
+//! protocol v1 does not carry, and are tested in `foaf-policy` instead.
+
+use super::{std_node, AMT, STD_PEERS};
+use crate::build::*;
+use crate::vector::Vector;
+
+pub(crate) fn scenarios() -> Vec<Vector> {
+    vec![
+        r_cm_1_closing_channels_do_not_count_toward_nu(),
+        r_cm_2_target_is_never_passed_exact_boundary(),
+        r_cm_3_sources_push_and_sinks_take(),
+    ]
+}
+
+fn r_cm_1_closing_channels_do_not_count_toward_nu() -> Vector {
+    // Active: alice .5, bob .3, carol .4 (the querier): ν = 1.2/3 = .4. gus is closing with
+    // 8,000,000 sat all local; counted, ν would be 9.2/11 ≈ .84 and alice could not push.
+    let node = Node::new(vec![
+        Chan::new(scid(760_000, 1, 0), "alice", CAP, CAP / 2),
+        Chan::new(scid(760_000, 2, 0), "bob", CAP, CAP / 10 * 3),
+        Chan::new(scid(760_000, 3, 0), "carol", CAP, CAP / 10 * 4),
+        Chan::new(scid(760_000, 4, 0), "gus", 8 * CAP, 8 * CAP).closing(),
+    ]);
+    let peers = ["alice", "bob", "carol", "gus"];
+    // 100k sat: alice .5 → .4 and bob .3 → .4 both reach ν exactly.
+    let push = assert_eligible(&[node.scid_of("alice")], &node, &peers, "carol", 1, AMT);
+    let take = assert_eligible(&[node.scid_of("bob")], &node, &peers, "carol", 0, AMT);
+    let mut s = Scenario::new(
+        "r_cm_1_closing_channels_do_not_count_toward_nu",
+        &["R-CM-1", "M01", "A01"],
+        "nu = sum local / sum capacity over active channels only: a closing channel's balance \
+         does not count (counted, it would raise nu from 0.4 to 0.84 and change both replies).",
+    );
+    s.start(&node, &peers)
+        .step(
+            recv("carol", &query_msg(CHAIN, 1, AMT)),
+            vec![sends_reply(
+                "carol",
+                reply_check(CHAIN, 1, T0, AMT, equals(push)),
+            )],
+        )
+        .step(
+            recv("carol", &query_msg(CHAIN, 0, AMT)),
+            vec![sends_reply(
+                "carol",
+                reply_check(CHAIN, 0, T0, AMT, equals(take)),
+            )],
+        );
+    s.build()
+}
+
+fn r_cm_2_target_is_never_passed_exact_boundary() -> Vector {
+    // ν = 1/3 exactly (Σ local CAP over Σ capacity 3·CAP), not representable in binary: carol's
+    // room to push is ⌊CAP − CAP/3⌋ = 666,666,666 msat, bob's room to take ⌊CAP/3⌋ = 333,333,333.
+    let node = Node::new(vec![
+        Chan::new(scid(770_000, 1, 0), "alice", CAP, 0),
+        Chan::new(scid(770_000, 2, 0), "bob", CAP, 0),
+        Chan::new(scid(770_000, 3, 0), "carol", CAP, CAP),
+    ]);
+    let peers = ["alice", "bob", "carol"];
+    let push_max = CAP - CAP / 3 - 1; // 666,666,666
+    let take_max = CAP / 3; // 333,333,333
+    assert_eq!((push_max, take_max), (666_666_666, 333_333_333));
+    let push = assert_eligible(
+        &[node.scid_of("carol")],
+        &node,
+        &peers,
+        "alice",
+        1,
+        push_max,
+    );
+    assert_eligible(&[], &node, &peers, "alice", 1, push_max + 1);
+    let take = assert_eligible(&[node.scid_of("bob")], &node, &peers, "alice", 0, take_max);
+    assert_eligible(&[], &node, &peers, "alice", 0, take_max + 1);
+    let mut s = Scenario::new(
+        "r_cm_2_target_is_never_passed_exact_boundary",
+        &["R-CM-2", "A01"],
+        "A channel is offered for amt only if the move leaves it on its side of nu = 1/3, \
+         computed exactly: carol can push 666,666,666 msat but not one more, bob can take \
+         333,333,333 but not one more (alice, the querier, is never listed).",
+    );
+    let none = |flow: u8, amt: u64| {
+        vec![optional(sends_reply(
+            "alice",
+            reply_check(CHAIN, flow, T0, amt, equals(vec![])),
+        ))]
+    };
+    s.start(&node, &peers)
+        .step(
+            recv("alice", &query_msg(CHAIN, 1, push_max)),
+            vec![sends_reply(
+                "alice",
+                reply_check(CHAIN, 1, T0, push_max, equals(push)),
+            )],
+        )
+        .step_note(
+            recv("alice", &query_msg(CHAIN, 1, push_max + 1)),
+            none(1, push_max + 1),
+            "one msat more would take carol below nu: an empty reply or none",
+        )
+        .step(
+            recv("alice", &query_msg(CHAIN, 0, take_max)),
+            vec![sends_reply(
+                "alice",
+                reply_check(CHAIN, 0, T0, take_max, equals(take)),
+            )],
+        )
+        .step_note(
+            recv("alice", &query_msg(CHAIN, 0, take_max + 1)),
+            none(0, take_max + 1),
+            "one msat more would take bob above nu: an empty reply or none",
+        );
+    s.build()
+}
+
+fn r_cm_3_sources_push_and_sinks_take() -> Vector {
+    // std_node: ν = .5, carol .9 (source), dave .1 (sink). Payments then swap them (ν stays .5).
+    let node = std_node();
+    let push = assert_eligible(&[node.scid_of("carol")], &node, STD_PEERS, "alice", 1, AMT);
+    let take = assert_eligible(&[node.scid_of("dave")], &node, STD_PEERS, "alice", 0, AMT);
+    let mut after = node.clone();
+    after.channels[2].local = CAP / 10;
+    after.channels[3].local = CAP / 10 * 9;
+    let push2 = assert_eligible(&[after.scid_of("dave")], &after, STD_PEERS, "alice", 1, AMT);
+    let take2 = assert_eligible(
+        &[after.scid_of("carol")],
+        &after,
+        STD_PEERS,
+        "alice",
+        0,
+        AMT,
+    );
+    let mut s = Scenario::new(
+        "r_cm_3_sources_push_and_sinks_take",
+        &["R-CM-3", "A01"],
+        "Peers above nu are sources (offered for pushing), peers below are sinks (offered for \
+         taking in); when payments swap carol and dave's balances, their roles swap.",
+    );
+    s.start(&node, STD_PEERS)
+        .step(
+            recv("alice", &query_msg(CHAIN, 1, AMT)),
+            vec![sends_reply(
+                "alice",
+                reply_check(CHAIN, 1, T0, AMT, equals(push)),
+            )],
+        )
+        .step(
+            recv("alice", &query_msg(CHAIN, 0, AMT)),
+            vec![sends_reply(
+                "alice",
+                reply_check(CHAIN, 0, T0, AMT, equals(take)),
+            )],
+        )
+        .step(set_channel(&after.channels[2]), vec![])
+        .step(set_channel(&after.channels[3]), vec![])
+        .step(
+            recv("alice", &query_msg(CHAIN, 1, AMT)),
+            vec![sends_reply(
+                "alice",
+                reply_check(CHAIN, 1, T0, AMT, equals(push2)),
+            )],
+        )
+        .step(
+            recv("alice", &query_msg(CHAIN, 0, AMT)),
+            vec![sends_reply(
+                "alice",
+                reply_check(CHAIN, 0, T0, AMT, equals(take2)),
+            )],
+        );
+    s.build()
+}
