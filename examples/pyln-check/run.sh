@@ -5,7 +5,8 @@
 # Every step is bounded by a timeout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-venv=target/pyln-venv
+target=${CARGO_TARGET_DIR:-target}
+venv=${PYLN_VENV:-$target/pyln-venv}
 if ! "$venv/bin/python" -c 'import pyln.proto.wire' 2>/dev/null; then
     rm -rf "$venv"
     python3 -m venv "$venv"
@@ -13,5 +14,5 @@ if ! "$venv/bin/python" -c 'import pyln.proto.wire' 2>/dev/null; then
         -r examples/pyln-check/requirements.txt
 fi
 cargo build --quiet -p foaf
-timeout 120 "$venv/bin/python" examples/pyln-check/check.py --foaf target/debug/foaf
-timeout 120 "$venv/bin/python" examples/pyln-check/check.py --foaf target/debug/foaf --types 33115,33117
+timeout 120 "$venv/bin/python" examples/pyln-check/check.py --foaf "$target/debug/foaf"
+timeout 120 "$venv/bin/python" examples/pyln-check/check.py --foaf "$target/debug/foaf" --types 33115,33117

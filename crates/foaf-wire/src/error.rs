@@ -154,3 +154,70 @@ impl fmt::Display for EncodeError {
 }
 
 impl std::error::Error for EncodeError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind has a stable code and renders as one line ending in its offset (the CLI and
+    /// the conformance pipe print it as is).
+    #[test]
+    fn every_kind_has_code_and_one_line_display() {
+        let kinds = [
+            (
+                DecodeErrorKind::Truncated {
+                    field: "len",
+                    needed: 2,
+                    available: 1,
+                },
+                "truncated",
+            ),
+            (
+                DecodeErrorKind::NonCanonicalBigSize,
+                "non_canonical_bigsize",
+            ),
+            (
+                DecodeErrorKind::NonMinimalTruncatedInt,
+                "non_minimal_truncated_int",
+            ),
+            (
+                DecodeErrorKind::TlvTypeNotIncreasing {
+                    previous: 3,
+                    found: 1,
+                },
+                "tlv_type_not_increasing",
+            ),
+            (
+                DecodeErrorKind::UnknownEvenTlvType { tlv_type: 2 },
+                "unknown_even_tlv_type",
+            ),
+            (
+                DecodeErrorKind::InvalidTlvValue { tlv_type: 4 },
+                "invalid_tlv_value",
+            ),
+            (
+                DecodeErrorKind::MessageTooLong { length: 70_000 },
+                "message_too_long",
+            ),
+        ];
+        for (kind, code) in kinds {
+            let e = DecodeError::new(51, kind);
+            assert_eq!(e.code(), code);
+            let text = e.to_string();
+            assert!(text.ends_with(" at offset 51"), "{text}");
+            assert!(!text.contains('\n'));
+        }
+        let unnamed = DecodeError::new(
+            0,
+            DecodeErrorKind::Truncated {
+                field: "",
+                needed: 1,
+                available: 0,
+            },
+        );
+        assert_eq!(
+            unnamed.in_field("type").to_string(),
+            "truncated type: needs 1 bytes, 0 left at offset 0"
+        );
+    }
+}

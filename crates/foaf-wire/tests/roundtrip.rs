@@ -9,8 +9,8 @@ use foaf_wire::bigsize::{
 };
 use foaf_wire::json::{from_json, to_json};
 use foaf_wire::{
-    ChainHash, Message, MessageTypes, QueryFoafBalances, Reader, ReplyFoafBalances, ShortChannelId,
-    TlvStream, UnknownMessage,
+    ChainHash, Flow, Message, MessageTypes, QueryFoafBalances, Reader, ReplyFoafBalances,
+    ShortChannelId, TlvStream, UnknownMessage,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
@@ -176,6 +176,20 @@ proptest! {
         let id: ShortChannelId = text.parse().unwrap();
         prop_assert_eq!((id.block(), id.tx_index(), id.output()), (b, t, o));
         prop_assert_eq!(id.to_string(), text);
+    }
+
+    // R: W05: exactly 0 and 1 are flows; the byte round-trips.
+    #[test]
+    fn flow_round_trip(b in any::<u8>()) {
+        match Flow::from_byte(b) {
+            Some(f) => {
+                prop_assert!(b <= 1);
+                prop_assert_eq!(f as u8, b);
+                prop_assert_eq!(f.reverse().reverse(), f);
+                prop_assert_ne!(f.reverse(), f);
+            }
+            None => prop_assert!(b > 1),
+        }
     }
 
     #[test]
