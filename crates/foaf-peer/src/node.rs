@@ -236,7 +236,22 @@ impl<P: PeerKey> Node<P> {
             .filter(|c| c.announced)
             .map(|c| c.scid.to_u64())
             .collect();
-        self.own_announced = self.own_announced_sorted.iter().copied().collect();
+        let was_announced = std::mem::replace(
+            &mut self.own_announced,
+            self.own_announced_sorted.iter().copied().collect(),
+        );
+        // V05: a channel of ours that is no longer announced leaves the known set, so offers
+        // held for it are dropped, as `set_graph` does (found by fuzzing: peer_node).
+        let shrank = was_announced
+            .iter()
+            .any(|s| !self.own_announced.contains(s) && !self.graph.contains(s));
+        if shrank && self.config.fault != Some(Fault::V05KeepUnknownScids) {
+            let (graph, own) = (&self.graph, &self.own_announced);
+            for st in self.peers.values_mut() {
+                st.offers
+                    .retain(|s, _| graph.contains(s) || own.contains(s));
+            }
+        }
         let mut effects = Vec::new();
         for peer in touched {
             let (active, all) = match self.set.group_of(&peer) {

@@ -67,6 +67,14 @@ fn bench(c: &mut Criterion) {
             |b, _| b.iter(|| imbalance(black_box(&chans))),
         );
         let cfg = PlannerConfig::default();
+        let plan = plan_rebalances(&0, &chans, &offers, &graph, NOW, &cfg);
+        eprintln!(
+            "{peers} peers, {} offers: plan of {} rebalances, G {:.4} -> {:.4}",
+            offers.len(),
+            plan.len(),
+            imbalance(&chans),
+            plan.last().map_or(imbalance(&chans), |r| r.imbalance_after)
+        );
         g.bench_with_input(
             BenchmarkId::new("plan_rebalances", peers),
             &peers,
