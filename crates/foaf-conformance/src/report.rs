@@ -204,3 +204,69 @@ fn xml(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(name: &str, ids: &[&str], outcome: Outcome) -> VectorResult {
+        VectorResult {
+            name: name.into(),
+            requirements: ids.iter().map(|s| s.to_string()).collect(),
+            outcome,
+            elapsed: Duration::from_millis(5),
+        }
+    }
+
+    fn sample() -> Report {
+        Report {
+            results: vec![
+                result("a", &["W01"], Outcome::Pass),
+                result(
+                    "b",
+                    &["W01", "V08"],
+                    Outcome::Fail(vec!["step 3 <recv> & \"x\"".into()]),
+                ),
+                result(
+                    "c",
+                    &["W06"],
+                    Outcome::NotApplicable("no features op".into()),
+                ),
+                result("d", &["R-JIT-1"], Outcome::Pass),
+            ],
+            elapsed: Duration::from_millis(1234),
+        }
+    }
+
+    #[test]
+    fn table_has_one_row_per_id_in_requirement_order() {
+        let t = sample().table();
+        let ids: Vec<&str> = t
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().next().unwrap())
+            .collect();
+        assert_eq!(ids, vec!["W01", "W06", "V08", "R-JIT-1"]);
+        assert!(t
+            .lines()
+            .any(|l| l.starts_with("W01") && l.contains("FAIL") && l.contains("1/2")));
+        assert!(t.lines().any(|l| l.starts_with("W06") && l.contains("n/a")));
+        assert_eq!(
+            sample().summary_line(),
+            "2 passed, 1 failed, 1 not applicable (1.23 s)"
+        );
+    }
+
+    #[test]
+    fn junit_counts_and_escapes() {
+        let x = sample().junit();
+        assert!(x.contains(r#"tests="4" failures="1" skipped="1""#), "{x}");
+        assert!(x.contains("step 3 &lt;recv&gt; &amp; &quot;x&quot;"), "{x}");
+        assert!(
+            x.contains(r#"<testcase classname="conformance.W06" name="c [W06]""#),
+            "{x}"
+        );
+        assert_eq!(x.matches("<testcase").count(), 4);
+        assert_eq!(x.matches("</testcase>").count(), 2);
+    }
+}

@@ -469,11 +469,6 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
             .config
             .feature_bit
             .is_some_and(|bit| has_feature_pair(&msg.features, bit));
-        self.emit(FoafEvent::PeerConnected {
-            peer: their_node_id,
-            inbound,
-            supports_foaf,
-        });
         let now = (self.clock)();
         let mut st = self.lock();
         st.failing.remove(&their_node_id);
@@ -485,6 +480,13 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
         // Every peer counts as connected for A04 (its channels are operational), whether or not
         // it speaks BOLT #14; the feature gate only stops what we send it.
         let out = st.core.connect(their_node_id, now);
+        // Logged once the core knows the peer: whoever reads "connected" and then acts on it
+        // (another peer's query relying on A04, a script) finds the state machine up to date.
+        self.emit(FoafEvent::PeerConnected {
+            peer: their_node_id,
+            inbound,
+            supports_foaf,
+        });
         let _ = self.apply(&mut st, out, None);
         Ok(())
     }

@@ -1,11 +1,350 @@
-//! `foaf sim`.
+//! `foaf sim`: network simulations on a channel graph (thin over `foaf-sim`).
+
+use std::path::{Path, PathBuf};
+
+use clap::{Subcommand, ValueEnum};
+use foaf_sim::imbalance::{Component, ImbalanceConfig, Strategy};
+use foaf_sim::payments::{Mode, PaymentsConfig};
+use foaf_sim::{report, Graph, InitialBalance, LoadOptions};
 
 use crate::CliError;
 
 /// Arguments of `foaf sim`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    experiment: Experiment,
+}
 
-pub fn run(_args: Args) -> Result<(), CliError> {
-    Err(CliError::Failed("sim: not built yet".into()))
+#[derive(Subcommand)]
+enum Experiment {
+    /// Reproduce arXiv 1912.09555: metrics before/after proactive rebalancing with cycles of
+    /// length ≤ 4, ≤ 5, and FOAF (nodes exchanging real query/reply_foaf_balances messages).
+    Imbalance(ImbalanceArgs),
+    /// A seeded payment stream compared under: no rebalancing, FOAF proactive rebalancing, JIT
+    /// routing, and both.
+    Payments(PaymentsArgs),
+}
+
+/// Where the graph comes from (shared by both experiments).
+#[derive(clap::Args)]
+struct GraphArgs {
+    /// A Core Lightning `listchannels` JSON dump (plain or .gz). Default: the shipped mainnet
+    /// graph of 2021-04-16 (data/topo-20210416.json.gz, built into the binary).
+    #[arg(long, value_name = "FILE", conflicts_with = "synthetic")]
+    graph: Option<PathBuf>,
+    /// Use a seeded Barabási–Albert scale-free graph of N nodes instead (scale tests).
+    #[arg(long, value_name = "N")]
+    synthetic: Option<usize>,
+    /// Channels each new node opens in the synthetic graph.
+    #[arg(long, default_value_t = 4, value_name = "M")]
+    synthetic_m: usize,
+    /// Keep parallel channels between two nodes apart instead of merging them (M02 merges).
+    #[arg(long)]
+    no_merge: bool,
+    /// Keep only channels announced in both directions (the paper's preparation); by default a
+    /// one-direction channel uses its one fee policy both ways.
+    #[arg(long)]
+    both_directions: bool,
+    /// Seed of every random choice (balances, orders, payments, sampling).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Directory for CSV files and plots (created if missing).
+    #[arg(long, default_value = "sim-out", value_name = "DIR")]
+    out: PathBuf,
+    /// Do not draw PNG/SVG plots.
+    #[arg(long)]
+    no_plots: bool,
+    /// Hide the progress bars.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InitArg {
+    /// The paper's: the whole capacity to one end, by a coin flip.
+    Coinflip,
+    /// One end's share uniform in [0, capacity].
+    Uniform,
+    /// Half each (balanced start).
+    Half,
+}
+
+impl From<InitArg> for InitialBalance {
+    fn from(a: InitArg) -> Self {
+        match a {
+            InitArg::Coinflip => InitialBalance::CoinFlip,
+            InitArg::Uniform => InitialBalance::Uniform,
+            InitArg::Half => InitialBalance::Half,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StrategyArg {
+    /// Cycles of length ≤ 4, full graph knowledge (the paper's strict variant).
+    Cycles4,
+    /// Cycles of length ≤ 5, full graph knowledge.
+    Cycles5,
+    /// Partners found only through query/reply_foaf_balances between peers.
+    Foaf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ComponentArg {
+    /// The largest connected component of the graph.
+    Connected,
+    /// The paper's: the largest strongly connected component of the funded directions, after
+    /// the initial balances are drawn.
+    FundedScc,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    None,
+    Foaf,
+    Jit,
+    Both,
+}
+
+/// Arguments of `foaf sim imbalance`.
+#[derive(clap::Args)]
+struct ImbalanceArgs {
+    #[command(flatten)]
+    graph: GraphArgs,
+    /// Strategies to run.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [StrategyArg::Cycles4, StrategyArg::Cycles5, StrategyArg::Foaf])]
+    strategies: Vec<StrategyArg>,
+    /// Initial balance distributions.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [InitArg::Coinflip, InitArg::Uniform])]
+    initial: Vec<InitArg>,
+    /// Which part of the graph to simulate.
+    #[arg(long, value_enum, default_value_t = ComponentArg::Connected)]
+    component: ComponentArg,
+    /// Rebalancing rounds per strategy (stops early when a round does nothing).
+    #[arg(long, default_value_t = 10)]
+    rounds: usize,
+    /// Evaluate the pairs from a seeded sample of N sources (with a 95% confidence interval)
+    /// instead of all ordered pairs.
+    #[arg(long, value_name = "N")]
+    sample_sources: Option<usize>,
+    /// Cycles tried per channel and round by cycles4/cycles5 (the paper: up to 5000).
+    #[arg(long, default_value_t = 50)]
+    max_cycles: usize,
+    /// Run cycles4/cycles5 non-strict, as the paper's code did for cycles5: only senders must
+    /// be above target, so receivers may overshoot (more operations, oscillation).
+    #[arg(long)]
+    non_strict: bool,
+    /// The paper's setup in one flag: --component funded-scc --both-directions --initial
+    /// coinflip --non-strict.
+    #[arg(long)]
+    paper: bool,
+}
+
+/// Arguments of `foaf sim payments`.
+#[derive(clap::Args)]
+struct PaymentsArgs {
+    #[command(flatten)]
+    graph: GraphArgs,
+    /// Number of payments.
+    #[arg(long, default_value_t = 5000)]
+    payments: usize,
+    /// Smallest payment in sat (sizes are log-uniform between --min-sat and --max-sat).
+    #[arg(long, default_value_t = 1_000)]
+    min_sat: u64,
+    /// Largest payment in sat.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_sat: u64,
+    /// Route attempts per payment (the sender excludes the failing channel each time).
+    #[arg(long, default_value_t = 5)]
+    attempts: usize,
+    /// Payments between two proactive FOAF rounds.
+    #[arg(long, default_value_t = 500)]
+    rebalance_every: usize,
+    /// Initial balance distribution.
+    #[arg(long, value_enum, default_value_t = InitArg::Uniform)]
+    initial: InitArg,
+    /// Modes to compare.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [ModeArg::None, ModeArg::Foaf, ModeArg::Jit, ModeArg::Both])]
+    modes: Vec<ModeArg>,
+}
+
+impl std::fmt::Display for StrategyArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            self.to_possible_value()
+                .expect("no skipped values")
+                .get_name(),
+        )
+    }
+}
+impl std::fmt::Display for InitArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            self.to_possible_value()
+                .expect("no skipped values")
+                .get_name(),
+        )
+    }
+}
+impl std::fmt::Display for ComponentArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            self.to_possible_value()
+                .expect("no skipped values")
+                .get_name(),
+        )
+    }
+}
+impl std::fmt::Display for ModeArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            self.to_possible_value()
+                .expect("no skipped values")
+                .get_name(),
+        )
+    }
+}
+
+fn load(a: &GraphArgs) -> Result<Graph, CliError> {
+    let opts = LoadOptions {
+        merge_parallel: !a.no_merge,
+        require_both_directions: a.both_directions,
+        ..LoadOptions::default()
+    };
+    let g = if let Some(n) = a.synthetic {
+        if n < 2 {
+            return Err(CliError::BadInput(
+                "--synthetic needs at least 2 nodes".into(),
+            ));
+        }
+        // A Barabási–Albert graph has no parallel channels: nothing to merge.
+        Graph::barabasi_albert(n, a.synthetic_m, a.seed)
+    } else if let Some(path) = &a.graph {
+        Graph::load_file(path, opts).map_err(|e| CliError::BadInput(e.to_string()))?
+    } else {
+        Graph::load_default(opts).map_err(|e| CliError::Failed(e.to_string()))?
+    };
+    if g.node_count() < 2 {
+        return Err(CliError::BadInput(
+            "the graph has fewer than 2 nodes".into(),
+        ));
+    }
+    Ok(g)
+}
+
+fn out_dir(p: &Path) -> Result<(), CliError> {
+    std::fs::create_dir_all(p).map_err(|e| CliError::Failed(format!("{}: {e}", p.display())))
+}
+
+fn written(files: &[PathBuf]) {
+    for f in files {
+        eprintln!("wrote {}", f.display());
+    }
+}
+
+/// Run `foaf sim …`.
+pub fn run(args: Args) -> Result<(), CliError> {
+    match args.experiment {
+        Experiment::Imbalance(a) => imbalance(a),
+        Experiment::Payments(a) => payments(a),
+    }
+}
+
+fn imbalance(mut a: ImbalanceArgs) -> Result<(), CliError> {
+    if a.paper {
+        a.component = ComponentArg::FundedScc;
+        a.graph.both_directions = true;
+        a.initial = vec![InitArg::Coinflip];
+        a.non_strict = true;
+    }
+    let g = load(&a.graph)?;
+    let mut cfg = ImbalanceConfig {
+        strategies: a
+            .strategies
+            .iter()
+            .map(|s| match s {
+                StrategyArg::Cycles4 => Strategy::Cycles4,
+                StrategyArg::Cycles5 => Strategy::Cycles5,
+                StrategyArg::Foaf => Strategy::Foaf,
+            })
+            .collect(),
+        initial: a.initial.iter().map(|&i| i.into()).collect(),
+        seed: a.graph.seed,
+        rounds: a.rounds,
+        sample_sources: a.sample_sources,
+        component: match a.component {
+            ComponentArg::Connected => Component::Connected,
+            ComponentArg::FundedScc => Component::FundedScc,
+        },
+        progress: !a.graph.quiet,
+        ..ImbalanceConfig::default()
+    };
+    cfg.strategies.dedup();
+    cfg.cycles4.max_cycles_per_channel = a.max_cycles;
+    cfg.cycles5.max_cycles_per_channel = a.max_cycles;
+    cfg.cycles4.strict = !a.non_strict;
+    cfg.cycles5.strict = !a.non_strict;
+    if !a.graph.quiet {
+        eprintln!(
+            "graph: {} nodes, {} channels, {:.2} BTC",
+            g.node_count(),
+            g.channel_count(),
+            g.total_capacity_msat() as f64 / 1e11
+        );
+    }
+    let r = foaf_sim::imbalance::run(&g, &cfg);
+    print!("{}", report::imbalance_table(&r));
+    println!("total time {:.1} s (seed {})", r.seconds, cfg.seed);
+    out_dir(&a.graph.out)?;
+    let fail = |e: report::ReportError| CliError::Failed(e.to_string());
+    let mut files = report::imbalance_csv(&r, &a.graph.out).map_err(fail)?;
+    if !a.graph.no_plots {
+        files.extend(report::imbalance_plots(&r, &a.graph.out).map_err(fail)?);
+    }
+    if !a.graph.quiet {
+        written(&files);
+    }
+    Ok(())
+}
+
+fn payments(a: PaymentsArgs) -> Result<(), CliError> {
+    if a.min_sat == 0 || a.max_sat < a.min_sat {
+        return Err(CliError::BadInput("need 0 < --min-sat <= --max-sat".into()));
+    }
+    let g = load(&a.graph)?;
+    let cfg = PaymentsConfig {
+        count: a.payments,
+        min_sat: a.min_sat,
+        max_sat: a.max_sat,
+        seed: a.graph.seed,
+        attempts: a.attempts.max(1),
+        rebalance_every: a.rebalance_every.max(1),
+        initial: a.initial.into(),
+        modes: a
+            .modes
+            .iter()
+            .map(|m| match m {
+                ModeArg::None => Mode::None,
+                ModeArg::Foaf => Mode::Foaf,
+                ModeArg::Jit => Mode::Jit,
+                ModeArg::Both => Mode::Both,
+            })
+            .collect(),
+        progress: !a.graph.quiet,
+        ..PaymentsConfig::default()
+    };
+    let r = foaf_sim::payments::run(&g, &cfg);
+    print!("{}", report::payments_table(&r));
+    println!("seed {}", cfg.seed);
+    out_dir(&a.graph.out)?;
+    let fail = |e: report::ReportError| CliError::Failed(e.to_string());
+    let mut files = report::payments_csv(&r, &a.graph.out).map_err(fail)?;
+    if !a.graph.no_plots {
+        files.extend(report::payments_plots(&r, &a.graph.out).map_err(fail)?);
+    }
+    if !a.graph.quiet {
+        written(&files);
+    }
+    Ok(())
 }

@@ -164,3 +164,92 @@ fn bad_input_is_exit_2_with_one_line() {
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Compares two JSON values: integers and strings exactly, other numbers within 1e-9.
+fn same(a: &Value, b: &Value, path: &str) -> Result<(), String> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            if (x - y).abs() <= 1e-9 {
+                Ok(())
+            } else {
+                Err(format!("{path}: {x} != {y}"))
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            if x.len() != y.len() {
+                return Err(format!("{path}: {} items, expected {}", x.len(), y.len()));
+            }
+            x.iter()
+                .zip(y)
+                .enumerate()
+                .try_for_each(|(i, (x, y))| same(x, y, &format!("{path}[{i}]")))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            let kx: Vec<_> = x.keys().collect();
+            let ky: Vec<_> = y.keys().collect();
+            if kx != ky {
+                return Err(format!("{path}: keys {kx:?}, expected {ky:?}"));
+            }
+            x.iter()
+                .try_for_each(|(k, v)| same(v, &y[k], &format!("{path}.{k}")))
+        }
+        _ if a == b => Ok(()),
+        _ => Err(format!("{path}: {a} != {b}")),
+    }
+}
+
+/// The planner vectors (vectors/planner/*.json, see its README): `foaf plan --json` on each
+/// `node` (with `--jit` when given) must print `expected`. `FOAF_BLESS=1` rewrites `expected`
+/// from the current output (then review the diff).
+// R: R-REB-1, R-REB-2, R-REB-3, R-REB-4, R-JIT-1, R-JIT-2, R-JIT-4, R-JIT-5
+#[test]
+fn planner_vectors() {
+    let dir = format!("{}/../../vectors/planner", env!("CARGO_MANIFEST_DIR"));
+    let bless = std::env::var_os("FOAF_BLESS").is_some();
+    let tmp = std::env::temp_dir().join(format!("foaf-plan-vectors-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5, "vectors missing in {dir}");
+    let mut failures = Vec::new();
+    for path in names {
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(!v["requirements"].as_array().unwrap().is_empty());
+        let node = tmp.join("node.json");
+        std::fs::write(&node, v["node"].to_string()).unwrap();
+        let mut args = vec![
+            "plan".to_owned(),
+            node.to_str().unwrap().to_owned(),
+            "--json".to_owned(),
+        ];
+        if let Some(j) = v.get("jit") {
+            args.push("--jit".into());
+            args.push(format!("{}:{}", j["scid"].as_str().unwrap(), j["amount"]));
+            args.push("--blocks".into());
+            args.push(j["blocks"].to_string());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = foaf(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+        if bless {
+            v["expected"] = got;
+            let mut text = serde_json::to_string_pretty(&v).unwrap();
+            text.push('\n');
+            std::fs::write(&path, text).unwrap();
+        } else if let Err(e) = same(&got, &v["expected"], "expected") {
+            failures.push(format!("{}: {e}", path.display()));
+        }
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+    assert!(failures.is_empty(), "{failures:#?}");
+}

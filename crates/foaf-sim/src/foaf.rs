@@ -1,0 +1,470 @@
+//! FOAF rebalancing: every simulated node is a real [`foaf_peer::Node`]; nodes find their
+//! rebalancing partners only by exchanging encoded `query_foaf_balances` /
+//! `reply_foaf_balances` messages with their peers, and plan with the node's own glue to the
+//! `foaf-policy` planner ([`Node::plan_rebalances`], [`Node::jit_decide`]). Every hop of a
+//! planned cycle other than the initiator runs the policy's hop check
+//! ([`foaf_policy::check_fee_free_forward`]) before it forwards at zero fee.
+//!
+//! One proactive round, for each node in a seeded order (the *initiator* u):
+//! 1. u's channels in its `Node` are brought up to date with the simulated balances;
+//! 2. u picks its peers with the largest deviation from its target ν: up to
+//!    `max_queries_per_round / 2` where it holds too much (it queries them with flow Push: "I
+//!    intend to push to you") and as many where it holds too little (flow Receive); the
+//!    amount is `query_fraction` of the deviation;
+//! 3. the bytes go through the peers' `Node::receive`; the replies (the peers' pinned default
+//!    reply policy, A01) come back through u's `Node::receive`, which stores them as offers
+//!    (V04/V05) — every rule a real node enforces applies, including the S05/V07 rate limits
+//!    on the simulated clock;
+//! 4. u plans ([`Node::plan_rebalances`]) and executes each cycle hop by hop; a hop that
+//!    refuses, or lacks the balance, fails the whole cycle (nothing moves).
+//!
+//! A node only learns the public scids it needs (V05): before its queries go out it is given
+//! the channels of the peers it queries, and forgets them after planning, which keeps memory
+//! at one node's neighbourhood instead of the whole graph per node.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use foaf_peer::{Config as PeerConfig, Effect, Node};
+use foaf_policy::{
+    check_fee_free_forward, ChannelGraph, CircularRebalance, FeeFreeForward, HopConfig,
+    HtlcToForward, JitConfig, JitDecision, PlannerConfig,
+};
+use foaf_wire::{Flow, ShortChannelId};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use crate::balances::Balances;
+use crate::cycles::RoundStats;
+use crate::graph::Graph;
+use crate::imbalance::seed_for;
+
+/// FOAF settings.
+#[derive(Debug, Clone)]
+pub struct FoafConfig {
+    /// Queries a node sends per round (half Push, half Receive), largest deviations first.
+    pub max_queries_per_round: usize,
+    /// The query amount as a share of the channel's deviation from target (the reply policy
+    /// only lists channels that can move the whole amount, so asking for everything finds
+    /// fewer partners).
+    pub query_fraction: f64,
+    /// Smallest deviation worth a query, msat.
+    pub min_amount_msat: u64,
+    /// Simulated seconds between two proactive rounds.
+    pub round_secs: u64,
+    /// Simulated clock at the start (unix seconds).
+    pub start_time: u64,
+    /// The node configuration (rate limits etc.): the defaults a real node has.
+    pub peer: PeerConfig,
+    /// The planner's settings.
+    pub planner: PlannerConfig,
+    /// Each hop's zero-fee forwarding check.
+    pub hop: HopConfig,
+    /// JIT settings.
+    pub jit: JitConfig,
+}
+
+impl Default for FoafConfig {
+    fn default() -> Self {
+        FoafConfig {
+            max_queries_per_round: 8,
+            query_fraction: 0.5,
+            min_amount_msat: 1_000_000,
+            round_secs: 60,
+            start_time: 1_618_531_200, // 2021-04-16, the snapshot's day
+            peer: PeerConfig::default(),
+            planner: PlannerConfig {
+                min_amount_msat: 1_000_000,
+                ..PlannerConfig::default()
+            },
+            hop: HopConfig::default(),
+            jit: JitConfig::default(),
+        }
+    }
+}
+
+/// Counters beyond [`RoundStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FoafCounters {
+    /// Queries the nodes refused to send (S02/S05).
+    pub refused: u64,
+    /// Answers deferred by S05.
+    pub deferred: u64,
+    /// Messages a node ignored (V06/V07/W05…).
+    pub ignored: u64,
+    /// Connections failed (should stay 0: every node is honest).
+    pub disconnects: u64,
+    /// Planned cycles a hop refused or could not carry.
+    pub failed_cycles: u64,
+}
+
+/// The simulated FOAF network: one `foaf_peer::Node` per graph node.
+pub struct FoafNetwork<'g> {
+    g: &'g Graph,
+    cfg: FoafConfig,
+    nodes: Vec<Node<u32>>,
+    graph: ChannelGraph<u32>,
+    scid_to_channel: BTreeMap<u64, u32>,
+    /// Per arc, the balance its tail's `Node` last saw.
+    seen: Vec<u64>,
+    now: u64,
+    round: u64,
+    seed: u64,
+    /// Fee-free volume per (hop, upstream peer) in the current budget window.
+    budget: BTreeMap<(u32, u32), (u64, u64)>,
+    /// Extra counters.
+    pub counters: FoafCounters,
+}
+
+impl<'g> FoafNetwork<'g> {
+    /// Every node gets a `Node` with its channels, connected to all its peers.
+    pub fn new(g: &'g Graph, b: &Balances, cfg: FoafConfig, seed: u64) -> Self {
+        let graph: ChannelGraph<u32> = g.channels.iter().map(|c| (c.scid, c.a, c.b)).collect();
+        let scid_to_channel = g
+            .channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.scid.to_u64(), i as u32))
+            .collect();
+        let now = cfg.start_time;
+        let nodes = (0..g.node_count() as u32)
+            .map(|u| {
+                let mut n = Node::new(cfg.peer.clone(), seed_for(seed, 20, u as u64));
+                n.set_channels(b.node_channels(g, u), now);
+                for a in g.arcs(u) {
+                    n.connect(a.head, now);
+                }
+                n
+            })
+            .collect();
+        let seen = (0..g.channel_count() as u32 * 2)
+            .map(|arc| b.arc_balance(g, arc))
+            .collect();
+        FoafNetwork {
+            g,
+            cfg,
+            nodes,
+            graph,
+            scid_to_channel,
+            seen,
+            now,
+            round: 0,
+            seed,
+            budget: BTreeMap::new(),
+            counters: FoafCounters::default(),
+        }
+    }
+
+    /// The simulated clock.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Move the simulated clock forward (the payment stream advances it).
+    pub fn advance(&mut self, secs: u64) {
+        self.now += secs;
+    }
+
+    /// Bring node `u`'s channels up to date with the simulated balances (only what changed).
+    fn sync(&mut self, b: &Balances, u: u32) {
+        let g = self.g;
+        let mut changed = Vec::new();
+        for a in g.arcs(u) {
+            let bal = b.arc_balance(g, a.id);
+            if self.seen[a.id as usize] != bal {
+                self.seen[a.id as usize] = bal;
+                let c = &g.channels[(a.id / 2) as usize];
+                changed.push(foaf_policy::Channel {
+                    scid: c.scid,
+                    peer: a.head,
+                    capacity_msat: c.capacity_msat,
+                    local_msat: bal,
+                    announced: true,
+                    state: foaf_policy::ChannelState::Normal,
+                });
+            }
+        }
+        if !changed.is_empty() {
+            self.nodes[u as usize].set_channels(changed, self.now);
+        }
+    }
+
+    /// Deliver effects until no message is left in flight; count them.
+    fn pump(&mut self, b: &Balances, from: u32, effects: Vec<Effect<u32>>, stats: &mut RoundStats) {
+        let mut queue: VecDeque<(u32, Effect<u32>)> =
+            effects.into_iter().map(|e| (from, e)).collect();
+        while let Some((src, e)) = queue.pop_front() {
+            match e {
+                Effect::Send { peer, bytes } => {
+                    stats.messages += 1;
+                    stats.message_bytes += bytes.len() as u64;
+                    // The recipient answers from its current balances.
+                    self.sync(b, peer);
+                    let out = self.nodes[peer as usize].receive(&src, &bytes, self.now);
+                    queue.extend(out.into_iter().map(|e| (peer, e)));
+                }
+                Effect::Refused { .. } => self.counters.refused += 1,
+                Effect::Deferred { .. } => self.counters.deferred += 1,
+                Effect::Ignored { .. } => self.counters.ignored += 1,
+                Effect::Disconnect { .. } => self.counters.disconnects += 1,
+                Effect::Log(_) => {}
+            }
+        }
+    }
+
+    /// Tell `u`'s node the public channels of `peers` (what their replies may name, V05).
+    fn learn_neighbourhood(&mut self, u: u32, peers: &[u32]) {
+        let g = self.g;
+        let mut scids: Vec<ShortChannelId> = Vec::new();
+        for &p in peers {
+            scids.extend(
+                g.arcs(p)
+                    .iter()
+                    .map(|a| g.channels[(a.id / 2) as usize].scid),
+            );
+        }
+        self.nodes[u as usize].set_graph(scids);
+    }
+
+    /// Execute a planned cycle hop by hop: every hop but the initiator checks the zero-fee
+    /// forward; any refusal or missing balance fails the whole cycle.
+    fn execute(&mut self, b: &mut Balances, r: &CircularRebalance<u32>) -> bool {
+        let g = self.g;
+        let mut arcs = Vec::with_capacity(r.hops.len());
+        for h in &r.hops {
+            let Some(&ci) = self.scid_to_channel.get(&h.scid.to_u64()) else {
+                return false;
+            };
+            let c = &g.channels[ci as usize];
+            let arc = if (c.a, c.b) == (h.from, h.to) {
+                ci * 2
+            } else if (c.b, c.a) == (h.from, h.to) {
+                ci * 2 + 1
+            } else {
+                return false;
+            };
+            arcs.push(arc);
+        }
+        let amt = r.amount_msat;
+        let window = self.cfg.hop.budget_window_secs.max(1);
+        for i in 1..r.hops.len() {
+            let x = r.hops[i].from;
+            let upstream = r.hops[i - 1].from;
+            let used = match self.budget.get(&(x, upstream)) {
+                Some(&(start, used)) if self.now < start + window => used,
+                _ => 0,
+            };
+            let fwd = FeeFreeForward {
+                in_scid: r.hops[i - 1].scid,
+                out_scid: r.hops[i].scid,
+                amount_msat: amt,
+                offered_at: None,
+                budget_used_msat: used,
+            };
+            if check_fee_free_forward(&b.node_channels(g, x), &fwd, self.now, &self.cfg.hop)
+                .is_err()
+            {
+                return false;
+            }
+        }
+        if b.send_along(g, &arcs, amt).is_err() {
+            return false;
+        }
+        for i in 1..r.hops.len() {
+            let key = (r.hops[i].from, r.hops[i - 1].from);
+            let now = self.now;
+            let e = self.budget.entry(key).or_insert((now, 0));
+            if now >= e.0 + window {
+                *e = (now, 0);
+            }
+            e.1 += amt;
+        }
+        true
+    }
+
+    /// The peers `u` would query, with flow and amount: the largest deviations from target.
+    fn pick_queries(&self, b: &Balances, u: u32, max: usize) -> Vec<(u32, Flow, u64)> {
+        let g = self.g;
+        let chans = b.node_channels(g, u);
+        let Some(nu) = foaf_policy::target_ratio(&chans) else {
+            return Vec::new();
+        };
+        let mut push = Vec::new();
+        let mut recv = Vec::new();
+        for a in g.arcs(u) {
+            let cap = g.channels[(a.id / 2) as usize].capacity_msat;
+            let bal = b.arc_balance(g, a.id);
+            let target = (nu * cap as f64) as u64;
+            if bal > target && bal - target >= self.cfg.min_amount_msat {
+                push.push((bal - target, a.head));
+            } else if target > bal && target - bal >= self.cfg.min_amount_msat {
+                recv.push((target - bal, a.head));
+            }
+        }
+        if push.is_empty() || recv.is_empty() {
+            return Vec::new();
+        }
+        push.sort_unstable_by(|x, y| y.cmp(x));
+        recv.sort_unstable_by(|x, y| y.cmp(x));
+        let half = (max / 2).max(1);
+        let amt = |dev: u64| {
+            ((dev as f64 * self.cfg.query_fraction) as u64).max(self.cfg.min_amount_msat)
+        };
+        push.iter()
+            .take(half)
+            .map(|&(d, p)| (p, Flow::Push, amt(d)))
+            .chain(
+                recv.iter()
+                    .take(half)
+                    .map(|&(d, p)| (p, Flow::Receive, amt(d))),
+            )
+            .collect()
+    }
+
+    /// Send `u`'s queries and deliver everything until quiet.
+    fn exchange(
+        &mut self,
+        b: &Balances,
+        u: u32,
+        queries: &[(u32, Flow, u64)],
+        stats: &mut RoundStats,
+    ) {
+        let peers: Vec<u32> = queries.iter().map(|q| q.0).collect();
+        self.learn_neighbourhood(u, &peers);
+        for &(p, flow, amt) in queries {
+            let eff = self.nodes[u as usize].query(&p, flow, amt, self.now);
+            self.pump(b, u, eff, stats);
+        }
+    }
+
+    /// One proactive round (see the module docs).
+    pub fn round(&mut self, b: &mut Balances) -> RoundStats {
+        self.round += 1;
+        if self.round > 1 {
+            self.now += self.cfg.round_secs;
+        }
+        let g = self.g;
+        let mut order: Vec<u32> = (0..g.node_count() as u32).collect();
+        order.shuffle(&mut ChaCha20Rng::seed_from_u64(seed_for(
+            self.seed, 21, self.round,
+        )));
+        let mut stats = RoundStats::default();
+        for u in order {
+            self.sync(b, u);
+            let queries = self.pick_queries(b, u, self.cfg.max_queries_per_round);
+            if queries.is_empty() {
+                continue;
+            }
+            self.exchange(b, u, &queries, &mut stats);
+            let plan = self.nodes[u as usize].plan_rebalances(
+                &u,
+                &self.graph,
+                self.now,
+                &self.cfg.planner,
+            );
+            for r in &plan {
+                if self.execute(b, r) {
+                    stats.operations += 1;
+                    stats.volume_msat += r.amount_msat as u128;
+                } else {
+                    self.counters.failed_cycles += 1;
+                }
+            }
+            self.sync(b, u);
+            // Forget the neighbourhood (and the offers with it): memory stays bounded.
+            self.nodes[u as usize].set_graph([]);
+        }
+        stats
+    }
+
+    /// JIT routing: the tail of `arc` lacks `amt` to forward an HTLC. It asks the next peer
+    /// (flow Receive) and its peers above target (flow Push) for offers, then follows
+    /// [`Node::jit_decide`]. Returns the cost; `operations` is 1 when a rebalance ran.
+    pub fn jit(&mut self, b: &mut Balances, arc: u32, amt: u64) -> RoundStats {
+        let g = self.g;
+        let (x, y) = (g.tail(arc), g.head(arc));
+        let mut stats = RoundStats::default();
+        self.sync(b, x);
+        let balance = b.arc_balance(g, arc);
+        let shortfall = amt.saturating_sub(balance);
+        if shortfall == 0 {
+            return stats;
+        }
+        let ask = shortfall.saturating_mul(self.cfg.jit.overshoot_percent) / 100;
+        let mut queries = vec![(y, Flow::Receive, ask)];
+        queries.extend(
+            self.pick_queries(b, x, self.cfg.max_queries_per_round)
+                .into_iter()
+                .filter(|q| q.1 == Flow::Push && q.0 != y)
+                .map(|(p, f, _)| (p, f, ask)),
+        );
+        self.exchange(b, x, &queries, &mut stats);
+        let htlc = HtlcToForward {
+            out_scid: g.channels[(arc / 2) as usize].scid,
+            amount_msat: amt,
+            blocks_to_expiry: 144,
+            fee_free: false,
+        };
+        let d = self.nodes[x as usize].jit_decide(&x, &self.graph, self.now, &htlc, &self.cfg.jit);
+        if let JitDecision::Rebalance { rebalance, .. } = d {
+            if self.execute(b, &rebalance) {
+                stats.operations += 1;
+                stats.volume_msat += rebalance.amount_msat as u128;
+            } else {
+                self.counters.failed_cycles += 1;
+            }
+        }
+        self.sync(b, x);
+        self.nodes[x as usize].set_graph([]);
+        stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{mean, node_ginis};
+
+    #[test]
+    fn a_triangle_rebalances_through_real_messages() {
+        let g = crate::balances::tests::triangle();
+        // Capacities of 100 msat are below any sensible minimum: scale up.
+        let mut g = g;
+        for c in &mut g.channels {
+            c.capacity_msat = 10_000_000;
+        }
+        let mut b = Balances {
+            local_a: vec![10_000_000, 10_000_000, 0],
+        };
+        let funds = b.node_funds(&g);
+        let cfg = FoafConfig {
+            query_fraction: 1.0,
+            ..FoafConfig::default()
+        };
+        let mut net = FoafNetwork::new(&g, &b, cfg, 1);
+        let st = net.round(&mut b);
+        assert!(st.operations >= 1, "{st:?} {:?}", net.counters);
+        // Each query is answered: messages come in pairs.
+        assert!(st.messages >= 2 && st.messages.is_multiple_of(2), "{st:?}");
+        assert_eq!(b.node_funds(&g), funds);
+        assert_eq!(mean(&node_ginis(&g, &b)), 0.0, "{:?}", b.local_a);
+        assert_eq!(net.counters.disconnects, 0);
+    }
+
+    #[test]
+    fn foaf_rounds_lower_imbalance_and_conserve_funds() {
+        let g = Graph::barabasi_albert(200, 3, 2);
+        let mut b = Balances::initial(&g, crate::balances::InitialBalance::CoinFlip, 4);
+        let funds = b.node_funds(&g);
+        let before = mean(&node_ginis(&g, &b));
+        let mut net = FoafNetwork::new(&g, &b, FoafConfig::default(), 3);
+        let mut total = RoundStats::default();
+        for _ in 0..3 {
+            total.add(&net.round(&mut b));
+        }
+        assert!(total.operations > 0 && total.messages > 0, "{total:?}");
+        assert_eq!(b.node_funds(&g), funds);
+        assert!(mean(&node_ginis(&g, &b)) < before);
+        assert_eq!(net.counters.disconnects, 0);
+    }
+}
