@@ -122,6 +122,9 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     println!();
     println!("{}", report.summary_line());
     if let Some(path) = &args.junit {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
         std::fs::write(path, report.junit()).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(if report.failed() == 0 {

@@ -149,6 +149,8 @@ impl<C: FoafCore + 'static, S: ChannelSource + 'static> FoafNode<C, S> {
             tasks.push(tokio::spawn(async move {
                 loop {
                     let Ok((stream, _)) = listener.accept().await else {
+                        // E.g. out of file descriptors: back off instead of spinning.
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     };
                     let Ok(stream) = stream.into_std() else {

@@ -145,6 +145,10 @@ impl Session {
                 out.push(json!({"effect": "offers", "offers": offers}));
                 Vec::new()
             }
+            Op::Features => {
+                out.push(features_effect());
+                Vec::new()
+            }
             Op::Unknown(name) => {
                 out.push(json!({"effect": "unsupported", "op": name}));
                 Vec::new()
@@ -186,10 +190,28 @@ impl Session {
         self.now = init.now;
         self.node = Node::new(config, init.seed);
         self.node.set_graph(init.graph);
-        for ch in init.channels {
-            self.node.set_channel(ch, init.now);
-        }
+        // One batch: `set_channel` per channel rebuilds the node's indexes each time, which
+        // made an `init` with 1000+ channels quadratic (most of the conformance suite's time).
+        self.node.set_channels(init.channels, init.now);
     }
+}
+
+/// The `option_balance_sharing` pair this implementation advertises: the experimental 214/215
+/// pinned in docs/bolt14.md §2.1 (W06), with the odd (optional) bit set in `init`.
+pub const OPTION_BALANCE_SHARING_ODD_BIT: u16 = 215;
+
+/// The `features` effect: our `init` features (big-endian bit field, BOLT #1) and the even bit
+/// of the pair.
+fn features_effect() -> Value {
+    let bit = OPTION_BALANCE_SHARING_ODD_BIT;
+    let len = usize::from(bit / 8) + 1;
+    let mut init = vec![0u8; len];
+    init[len - 1 - usize::from(bit / 8)] |= 1 << (bit % 8);
+    json!({
+        "effect": "features",
+        "init_features": hex::encode(init),
+        "option_balance_sharing": bit & !1,
+    })
 }
 
 fn flow(v: u64) -> Option<Flow> {

@@ -94,6 +94,8 @@ pub enum Op {
     SetChannel(Channel<String>),
     /// Report the offers we hold.
     Offers,
+    /// Report our `init` features and the `option_balance_sharing` bit (project op, W06).
+    Features,
     /// An op this IUT does not know.
     Unknown(String),
 }
@@ -263,6 +265,7 @@ pub fn parse_op(line: &str) -> Result<Op, OpError> {
             "channel",
         )?),
         "offers" => Op::Offers,
+        "features" => Op::Features,
         other => Op::Unknown(other.to_string()),
     })
 }
