@@ -17,8 +17,10 @@ pub use foaf_wire::fuzzing::{replay_seeds, Target};
 /// Every target of this crate, by the name of its cargo-fuzz binary.
 pub const TARGETS: &[Target] = &[("pipe_session", session)];
 
-/// The effect words of the protocol (docs/conformance-pipe.md).
+/// The effect words of the protocol (docs/conformance-pipe.md), with the project's own
+/// extension `features` (the W06 `features` op).
 const EFFECTS: &[&str] = &[
+    "features",
     "send",
     "disconnect",
     "refused",
