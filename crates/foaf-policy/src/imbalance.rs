@@ -89,18 +89,7 @@ pub fn imbalance<'a, P: PeerKey + 'a>(channels: impl IntoIterator<Item = &'a Cha
 mod tests {
     use super::*;
     use crate::model::ChannelState;
-    use foaf_wire::ShortChannelId;
-
-    fn ch(peer: &str, n: u64, cap: u64, local: u64) -> Channel<String> {
-        Channel {
-            scid: ShortChannelId::from_u64(n),
-            peer: peer.into(),
-            capacity_msat: cap,
-            local_msat: local,
-            announced: true,
-            state: ChannelState::Normal,
-        }
-    }
+    use crate::test_support::ch;
 
     /// Brute-force definition, to check the sorted formula against.
     fn gini_pairs(v: &[f64]) -> f64 {

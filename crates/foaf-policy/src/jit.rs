@@ -226,23 +226,8 @@ pub fn jit_decide<P: PeerKey>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ChannelState;
+    use crate::test_support::{ch, scid};
     use foaf_wire::Flow;
-
-    fn scid(n: u64) -> ShortChannelId {
-        ShortChannelId::from_u64(n)
-    }
-
-    fn ch(peer: &str, n: u64, cap: u64, local: u64) -> Channel<String> {
-        Channel {
-            scid: scid(n),
-            peer: peer.into(),
-            capacity_msat: cap,
-            local_msat: local,
-            announced: true,
-            state: ChannelState::Normal,
-        }
-    }
 
     fn offer(peer: &str, n: u64, flow: Flow, amt: u64) -> Offer<String> {
         Offer {

@@ -26,3 +26,6 @@ pub use reply::{
     enforce_reply_invariants, ChannelSet, DefaultPolicy, Grouping, Obfuscation, ReplyPlan,
     ReplyPolicy, ReplyRequest,
 };
+
+#[cfg(test)]
+mod test_support;

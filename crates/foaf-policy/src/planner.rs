@@ -868,22 +868,7 @@ pub fn check_fee_free_forward<P: PeerKey>(
 mod tests {
     use super::*;
     use crate::imbalance::imbalance;
-    use crate::model::ChannelState;
-
-    fn scid(n: u64) -> ShortChannelId {
-        ShortChannelId::from_u64(n)
-    }
-
-    fn ch(peer: &str, n: u64, cap: u64, local: u64) -> Channel<String> {
-        Channel {
-            scid: scid(n),
-            peer: peer.into(),
-            capacity_msat: cap,
-            local_msat: local,
-            announced: true,
-            state: ChannelState::Normal,
-        }
-    }
+    use crate::test_support::{ch, scid};
 
     fn offer(peer: &str, n: u64, flow: Flow, amt: u64, ts: u64) -> Offer<String> {
         Offer {

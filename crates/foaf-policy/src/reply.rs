@@ -410,18 +410,8 @@ pub fn enforce_reply_invariants(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::ch;
     use rand::SeedableRng;
-
-    fn ch(peer: &str, n: u64, cap: u64, local: u64) -> Channel<String> {
-        Channel {
-            scid: ShortChannelId::from_u64(n),
-            peer: peer.into(),
-            capacity_msat: cap,
-            local_msat: local,
-            announced: true,
-            state: ChannelState::Normal,
-        }
-    }
 
     fn ask(
         chans: &[Channel<String>],
