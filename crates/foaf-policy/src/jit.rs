@@ -239,6 +239,24 @@ mod tests {
         }
     }
 
+    /// `jit_decide` as node "me" at time 100 with the default JIT config.
+    fn decide(
+        chans: &[Channel<String>],
+        offers: &[Offer<String>],
+        graph: &ChannelGraph<String>,
+        h: &HtlcToForward,
+    ) -> JitDecision<String> {
+        jit_decide(
+            &"me".into(),
+            chans,
+            offers,
+            graph,
+            100,
+            h,
+            &Default::default(),
+        )
+    }
+
     fn setup() -> (Vec<Channel<String>>, ChannelGraph<String>) {
         // us–a: a lot local (source); us–b: little local (the HTLC's outgoing channel).
         let chans = vec![
@@ -268,15 +286,7 @@ mod tests {
     #[test]
     fn enough_liquidity_forwards_at_once() {
         let (chans, graph) = setup();
-        let d = jit_decide(
-            &"me".into(),
-            &chans,
-            &[],
-            &graph,
-            100,
-            &htlc(100_000),
-            &Default::default(),
-        );
+        let d = decide(&chans, &[], &graph, &htlc(100_000));
         assert_eq!(d, JitDecision::Forward { scid: scid(2) });
     }
 
@@ -285,15 +295,7 @@ mod tests {
     fn shortfall_times_five_quarters_over_an_offered_cycle() {
         let (chans, graph) = setup();
         let offers = [offer("a", 3, Flow::Push, 1_000_000)];
-        let d = jit_decide(
-            &"me".into(),
-            &chans,
-            &offers,
-            &graph,
-            100,
-            &htlc(300_000),
-            &Default::default(),
-        );
+        let d = decide(&chans, &offers, &graph, &htlc(300_000));
         let JitDecision::Rebalance {
             rebalance,
             forward_on,
@@ -315,27 +317,11 @@ mod tests {
     fn offer_smaller_than_shortfall_means_no_cycle() {
         let (chans, graph) = setup();
         let offers = [offer("a", 3, Flow::Push, 199_999)];
-        let d = jit_decide(
-            &"me".into(),
-            &chans,
-            &offers,
-            &graph,
-            100,
-            &htlc(300_000),
-            &Default::default(),
-        );
+        let d = decide(&chans, &offers, &graph, &htlc(300_000));
         assert_eq!(d, JitDecision::Fail(JitFailure::NoCycle));
         // Between the shortfall and 1.25× it: the offer caps the amount.
         let offers = [offer("a", 3, Flow::Push, 210_000)];
-        let d = jit_decide(
-            &"me".into(),
-            &chans,
-            &offers,
-            &graph,
-            100,
-            &htlc(300_000),
-            &Default::default(),
-        );
+        let d = decide(&chans, &offers, &graph, &htlc(300_000));
         let JitDecision::Rebalance { rebalance, .. } = d else {
             panic!()
         };
@@ -351,15 +337,7 @@ mod tests {
             fee_free: true,
             ..htlc(300_000)
         };
-        let d = jit_decide(
-            &"me".into(),
-            &chans,
-            &offers,
-            &graph,
-            100,
-            &h,
-            &Default::default(),
-        );
+        let d = decide(&chans, &offers, &graph, &h);
         assert_eq!(d, JitDecision::Fail(JitFailure::NoRecursion));
     }
 
@@ -372,15 +350,7 @@ mod tests {
             blocks_to_expiry: 17,
             ..htlc(300_000)
         };
-        let d = jit_decide(
-            &"me".into(),
-            &chans,
-            &offers,
-            &graph,
-            100,
-            &h,
-            &Default::default(),
-        );
+        let d = decide(&chans, &offers, &graph, &h);
         assert_eq!(d, JitDecision::Fail(JitFailure::TooCloseToExpiry));
     }
 
@@ -394,25 +364,9 @@ mod tests {
         ];
         let (_, graph) = setup();
         let offers = [offer("a", 3, Flow::Push, 10_000_000)];
-        let d = jit_decide(
-            &"me".into(),
-            &chans,
-            &offers,
-            &graph,
-            100,
-            &htlc(550_000),
-            &Default::default(),
-        );
+        let d = decide(&chans, &offers, &graph, &htlc(550_000));
         assert_eq!(d, JitDecision::Fail(JitFailure::NoCycle));
-        let d = jit_decide(
-            &"me".into(),
-            &chans,
-            &offers,
-            &graph,
-            100,
-            &htlc(500_000),
-            &Default::default(),
-        );
+        let d = decide(&chans, &offers, &graph, &htlc(500_000));
         let JitDecision::Rebalance { rebalance, .. } = d else {
             panic!()
         };
@@ -424,15 +378,7 @@ mod tests {
     fn parallel_channel_to_the_same_peer_forwards() {
         let (mut chans, graph) = setup();
         chans.push(ch("b", 4, 1_000_000, 600_000));
-        let d = jit_decide(
-            &"me".into(),
-            &chans,
-            &[],
-            &graph,
-            100,
-            &htlc(300_000),
-            &Default::default(),
-        );
+        let d = decide(&chans, &[], &graph, &htlc(300_000));
         assert_eq!(d, JitDecision::Forward { scid: scid(4) });
     }
 
@@ -443,15 +389,7 @@ mod tests {
             out_scid: scid(99),
             ..htlc(1)
         };
-        let d = jit_decide(
-            &"me".into(),
-            &chans,
-            &[],
-            &graph,
-            100,
-            &h,
-            &Default::default(),
-        );
+        let d = decide(&chans, &[], &graph, &h);
         assert_eq!(d, JitDecision::Fail(JitFailure::UnknownChannel));
     }
 }
