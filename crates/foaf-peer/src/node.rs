@@ -212,7 +212,67 @@ impl<P: PeerKey> Node<P> {
         now: u64,
     ) -> Vec<Effect<P>> {
         self.advance(now);
+        let chans: Vec<Channel<P>> = chans.into_iter().collect();
         let mut touched = std::collections::BTreeSet::new();
+        // Only balances moved (the common case: payments, rebalances): update in place.
+        // Anything else (a new or closed channel, a new peer, announcement, capacity or state)
+        // rebuilds the grouped set and the V05 set from scratch.
+        let balance_only = chans.iter().all(|ch| {
+            self.channels.get(&ch.scid).is_some_and(|old| {
+                (&old.peer, old.capacity_msat, old.announced, old.state)
+                    == (&ch.peer, ch.capacity_msat, ch.announced, ch.state)
+            })
+        });
+        if balance_only {
+            for ch in chans {
+                let updated = self.set.set_local(&ch.peer, ch.scid, ch.local_msat);
+                debug_assert!(updated, "every channel of ours is in the set");
+                touched.insert(ch.peer.clone());
+                self.channels.insert(ch.scid, ch);
+            }
+        } else {
+            self.rebuild_channels(chans, &mut touched);
+        }
+        let mut effects = Vec::new();
+        for peer in touched {
+            let (active, all) = match self.set.group_of(&peer) {
+                Some(g) => {
+                    let members = self.set.members(&self.set.groups()[g]);
+                    (
+                        members.iter().filter(|c| c.is_active()).count(),
+                        members.len(),
+                    )
+                }
+                None => (0, 0),
+            };
+            let max = self.config.rate_limit.max;
+            let st = self
+                .peers
+                .entry(peer.clone())
+                .or_insert_with(|| PeerState::new(max));
+            st.active_channels = active;
+            st.channels = all;
+            if active == 0 && (!st.offers.is_empty() || !st.deferred.is_empty()) {
+                st.offers.clear();
+                st.deferred.clear();
+                effects.push(Effect::Log(format!(
+                    "{peer:?} has no active channel left: its offers are dropped"
+                )));
+            }
+            if st.is_idle(self.now, self.config.rate_limit.window_secs) {
+                self.peers.remove(&peer);
+            }
+        }
+        effects
+    }
+
+    /// The slow path of [`Node::set_channels`]: apply `chans`, then regroup every channel and
+    /// rebuild the V05 set of our announced channels.
+    fn rebuild_channels(
+        &mut self,
+        chans: Vec<Channel<P>>,
+        touched: &mut std::collections::BTreeSet<P>,
+    ) {
         for ch in chans {
             if let Some(old) = self.channels.get(&ch.scid) {
                 touched.insert(old.peer.clone());
@@ -252,37 +312,6 @@ impl<P: PeerKey> Node<P> {
                     .retain(|s, _| graph.contains(s) || own.contains(s));
             }
         }
-        let mut effects = Vec::new();
-        for peer in touched {
-            let (active, all) = match self.set.group_of(&peer) {
-                Some(g) => {
-                    let members = self.set.members(&self.set.groups()[g]);
-                    (
-                        members.iter().filter(|c| c.is_active()).count(),
-                        members.len(),
-                    )
-                }
-                None => (0, 0),
-            };
-            let max = self.config.rate_limit.max;
-            let st = self
-                .peers
-                .entry(peer.clone())
-                .or_insert_with(|| PeerState::new(max));
-            st.active_channels = active;
-            st.channels = all;
-            if active == 0 && (!st.offers.is_empty() || !st.deferred.is_empty()) {
-                st.offers.clear();
-                st.deferred.clear();
-                effects.push(Effect::Log(format!(
-                    "{peer:?} has no active channel left: its offers are dropped"
-                )));
-            }
-            if st.is_idle(self.now, self.config.rate_limit.window_secs) {
-                self.peers.remove(&peer);
-            }
-        }
-        effects
     }
 
     /// Our channels, by scid.

@@ -913,3 +913,51 @@ fn s05_limit_survives_losing_and_regaining_the_channel() {
         .sum();
     assert_eq!(n, 3, "5 replies to carol within 10 s");
 }
+
+/// A balance-only `set_channels` (payments, rebalances) takes a fast in-place path; a node
+/// updated that way must answer every query exactly as a node built with those balances.
+// R: A01, M02
+#[test]
+fn balance_updates_in_place_answer_like_a_fresh_node() {
+    let mut moved = H::new(None);
+    let balances = [
+        ("1x1x1", "alice", 950),
+        ("1x2x1", "bob", 50),
+        ("1x3x1", "carol", 100),
+    ];
+    moved
+        .node
+        .set_channels(balances.map(|(s, p, l)| ch(s, p, 1000, l, true)), T0);
+    let mut fresh = H::new(None);
+    let mut all: Vec<Channel<String>> = balances.map(|(s, p, l)| ch(s, p, 1000, l, true)).to_vec();
+    all.push(ch("1x4x1", "dave", 1000, 900, false));
+    // A channel that does not count (closing) makes this update structural: `fresh` takes
+    // the slow path and regroups everything from the new balances.
+    all.push(Channel {
+        state: ChannelState::Closing,
+        ..ch("9x9x9", "frank", 1000, 0, true)
+    });
+    fresh.node.set_channels(all, T0);
+    // The comparison is not vacuous: the moved balances change what is listed.
+    let mut unmoved = H::new(None);
+    let mut differs = false;
+    let mut answered = 0;
+    for (i, querier) in ["alice", "bob", "carol", "dave"].into_iter().enumerate() {
+        for flow in [0u8, 1] {
+            for amt in [10, 300, 800] {
+                moved.now += 11 * (i as u64 + 1);
+                fresh.now = moved.now;
+                let a = moved.recv_query(querier, flow, amt);
+                let b = fresh.recv_query(querier, flow, amt);
+                assert_eq!(a, b, "{querier} flow {flow} amt {amt}");
+                unmoved.now = moved.now;
+                differs |= unmoved.recv_query(querier, flow, amt) != a;
+                answered += a
+                    .iter()
+                    .filter(|e| matches!(e, Effect::Send { .. }))
+                    .count();
+            }
+        }
+    }
+    assert!(answered > 0 && differs);
+}

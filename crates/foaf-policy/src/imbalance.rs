@@ -59,12 +59,18 @@ pub fn relative_balances<'a, P: PeerKey + 'a>(
 
 /// The Gini coefficient of a list of values in [0, 1] (O(n log n), by sorting).
 pub fn gini(values: &[f64]) -> f64 {
-    let n = values.len();
+    let mut v: Vec<f64> = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    gini_of_sorted(&v)
+}
+
+/// [`gini`] of values already sorted ascending (by `f64::total_cmp`): O(n), no allocation.
+/// The same sorted list gives the same bits as [`gini`].
+pub(crate) fn gini_of_sorted(v: &[f64]) -> f64 {
+    let n = v.len();
     if n == 0 {
         return 0.0;
     }
-    let mut v: Vec<f64> = values.to_vec();
-    v.sort_by(f64::total_cmp);
     let sum: f64 = v.iter().sum();
     if sum <= 0.0 {
         return 0.0;

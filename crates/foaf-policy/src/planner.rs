@@ -40,7 +40,7 @@ use std::collections::BTreeMap;
 
 use foaf_wire::{Flow, ShortChannelId};
 
-use crate::imbalance::gini;
+use crate::imbalance::{gini, gini_of_sorted};
 use crate::model::{Channel, Offer, PeerKey};
 
 /// The endpoints of public channels, from BOLT #7 gossip: what the planner needs to close a
@@ -191,16 +191,14 @@ impl PlannerConfig {
     }
 }
 
-/// Identifies one stored offer: who offered, which channel, which direction (V04).
-pub(crate) type OfferKey<P> = (P, ShortChannelId, Flow);
-
 /// A directed use of a channel that is not ours, and the offers that allow it.
 #[derive(Debug, Clone)]
 pub(crate) struct ForeignEdge<P> {
     pub(crate) scid: ShortChannelId,
     pub(crate) to: P,
-    /// The offers covering this use (one or two: the sender's Push, the receiver's Receive).
-    pub(crate) offers: Vec<OfferKey<P>>,
+    /// The offers covering this use, as indices into [`State::remaining`] (one or two: the
+    /// sender's Push, the receiver's Receive; `u32::MAX` marks an empty slot).
+    pub(crate) offers: [u32; 2],
 }
 
 /// A path of one or two foreign edges, borrowed from the [`State`].
@@ -236,8 +234,8 @@ pub(crate) struct State<P> {
     pub(crate) totals: BTreeMap<P, (u64, u64)>,
     /// Per peer: its active channels as (scid, local, capacity), scid order.
     pub(crate) chans: BTreeMap<P, Vec<(ShortChannelId, u64, u64)>>,
-    /// Remaining amount per usable offer.
-    pub(crate) remaining: BTreeMap<OfferKey<P>, u64>,
+    /// Remaining amount per usable offer (indexed by [`ForeignEdge::offers`]).
+    pub(crate) remaining: Vec<u64>,
     /// Foreign edges by sending node.
     pub(crate) edges: BTreeMap<P, Vec<ForeignEdge<P>>>,
 }
@@ -276,50 +274,60 @@ impl<P: PeerKey> State<P> {
 
         // Newest offer per (peer, scid, flow) (V04: an equal timestamp replaces), then only
         // if it is fresh and offers something: a newer empty or stale reply still supersedes.
-        let mut newest: BTreeMap<OfferKey<P>, (u64, u64)> = BTreeMap::new();
-        for o in offers {
-            let key = (o.peer.clone(), o.scid, o.flow);
-            match newest.get(&key) {
-                Some((ts, _)) if *ts > o.timestamp => {}
-                _ => {
-                    newest.insert(key, (o.timestamp, o.amt_msat));
-                }
-            }
-        }
-        newest.retain(|_, (ts, amt)| *amt > 0 && cfg.is_fresh(*ts, now));
+        // A stable sort by (key, timestamp) leaves the winner last in each key's run (the
+        // later of two equal timestamps stays later). Sorted vectors, not maps: this runs for
+        // every plan, over hundreds of offers.
+        let mut sorted: Vec<&Offer<P>> = offers.iter().collect();
+        sorted.sort_by(|x, y| {
+            (&x.peer, x.scid, x.flow)
+                .cmp(&(&y.peer, y.scid, y.flow))
+                .then(x.timestamp.cmp(&y.timestamp))
+        });
+        let newest = sorted
+            .chunk_by(|x, y| (&x.peer, x.scid, x.flow) == (&y.peer, y.scid, y.flow))
+            .filter_map(|run| run.last())
+            .filter(|o| o.amt_msat > 0 && cfg.is_fresh(o.timestamp, now));
         // Each offer allows one directed use of a channel that is not ours; the offering peer
         // must be an endpoint (A10: a reply lists the sender's own channels) and must be one of
         // our peers (offers only come from peers we have channels with, S02/V01).
-        let mut by_use: BTreeMap<(P, P, ShortChannelId), Vec<OfferKey<P>>> = BTreeMap::new();
-        let mut remaining = BTreeMap::new();
-        for ((peer, scid, flow), (_, amt)) in newest {
-            let Some((a, b)) = graph.endpoints(scid) else {
+        let mut uses: Vec<(P, P, ShortChannelId, u32)> = Vec::new();
+        let mut remaining = Vec::new();
+        for o in newest {
+            let Some((a, b)) = graph.endpoints(o.scid) else {
                 continue; // V05: unknown channel
             };
-            if a == me || b == me || !totals.contains_key(&peer) {
+            if a == me || b == me || !totals.contains_key(&o.peer) {
                 continue;
             }
-            let other = if *a == peer {
+            let other = if *a == o.peer {
                 b.clone()
-            } else if *b == peer {
+            } else if *b == o.peer {
                 a.clone()
             } else {
                 continue; // not the offering peer's channel
             };
-            let (from, to) = match flow {
-                Flow::Push => (peer.clone(), other),
-                Flow::Receive => (other, peer.clone()),
+            let (from, to) = match o.flow {
+                Flow::Push => (o.peer.clone(), other),
+                Flow::Receive => (other, o.peer.clone()),
             };
-            let key = (peer, scid, flow);
-            remaining.insert(key.clone(), amt);
-            by_use.entry((from, to, scid)).or_default().push(key);
+            uses.push((from, to, o.scid, remaining.len() as u32));
+            remaining.push(o.amt_msat);
         }
+        // Stable: the offers covering one use stay in key order.
+        uses.sort_by(|x, y| (&x.0, &x.1, x.2).cmp(&(&y.0, &y.1, y.2)));
         let mut edges: BTreeMap<P, Vec<ForeignEdge<P>>> = BTreeMap::new();
-        for ((from, to, scid), offers) in by_use {
-            edges
-                .entry(from)
-                .or_default()
-                .push(ForeignEdge { scid, to, offers });
+        for run in uses.chunk_by(|x, y| (&x.0, &x.1, x.2) == (&y.0, &y.1, y.2)) {
+            let (from, to, scid, _) = &run[0];
+            // At most two offers cover a use: the sender's Push and the receiver's Receive.
+            let mut offers = [u32::MAX; 2];
+            for (slot, u) in offers.iter_mut().zip(run) {
+                *slot = u.3;
+            }
+            edges.entry(from.clone()).or_default().push(ForeignEdge {
+                scid: *scid,
+                to: to.clone(),
+                offers,
+            });
         }
         Some(Self {
             me: me.clone(),
@@ -378,7 +386,7 @@ impl<P: PeerKey> State<P> {
     pub(crate) fn edge_cap(&self, e: &ForeignEdge<P>) -> u64 {
         e.offers
             .iter()
-            .map(|k| self.remaining.get(k).copied().unwrap_or(0))
+            .filter_map(|&i| self.remaining.get(i as usize).copied())
             .min()
             .unwrap_or(0)
     }
@@ -433,8 +441,8 @@ impl<P: PeerKey> State<P> {
             }
         }
         for e in used {
-            for k in &e.offers {
-                if let Some(v) = self.remaining.get_mut(k) {
+            for &i in &e.offers {
+                if let Some(v) = self.remaining.get_mut(i as usize) {
                     *v = v.saturating_sub(amt);
                 }
             }
@@ -824,36 +832,54 @@ pub fn check_fee_free_forward<P: PeerKey>(
     {
         return Err(FeeFreeRefusal::NoFreshOffer);
     }
-    let totals =
-        crate::imbalance::per_peer_totals(channels, |c| c.is_active() && c.capacity_msat > 0);
-    let (sl, sc) = totals.values().fold((0u128, 0u128), |(l, k), (a, b)| {
-        (l + u128::from(*a), k + u128::from(*b))
+    // Merged per peer (M02). A sorted vector rather than a map, and one sort for G before and
+    // after: every hop of every rebalance runs this check.
+    let mut totals: Vec<(&P, u64, u64)> = channels
+        .iter()
+        .filter(|c| c.is_active() && c.capacity_msat > 0)
+        .map(|c| (&c.peer, c.local_msat.min(c.capacity_msat), c.capacity_msat))
+        .collect();
+    totals.sort_unstable_by(|x, y| x.0.cmp(y.0));
+    totals.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 = kept.1.saturating_add(later.1);
+            kept.2 = kept.2.saturating_add(later.2);
+        }
+        same
+    });
+    let (sl, sc) = totals.iter().fold((0u128, 0u128), |(l, k), t| {
+        (l + u128::from(t.1), k + u128::from(t.2))
     });
     let nu = sl as f64 / sc as f64;
-    let (il, ic) = totals[&cin.peer];
-    let (ol, oc) = totals[&cout.peer];
+    let merged = |p: &P| {
+        totals
+            .binary_search_by(|t| t.0.cmp(p))
+            .map(|i| (totals[i].1, totals[i].2))
+            .unwrap_or((0, 0))
+    };
+    let (il, ic) = merged(&cin.peer);
+    let (ol, oc) = merged(&cout.peer);
     let amt = fwd.amount_msat;
-    let in_after = il.saturating_add(amt) as f64;
-    let out_after = ol.saturating_sub(amt) as f64;
-    if in_after > nu * ic as f64 || out_after < nu * oc as f64 {
+    let in_after = il.saturating_add(amt);
+    let out_after = ol.saturating_sub(amt);
+    if in_after as f64 > nu * ic as f64 || (out_after as f64) < nu * oc as f64 {
         return Err(FeeFreeRefusal::AwayFromTarget);
     }
-    let z = |adj: &dyn Fn(&P, u64) -> u64| -> Vec<f64> {
-        totals
-            .iter()
-            .map(|(p, &(l, c))| adj(p, l) as f64 / c as f64)
-            .collect()
-    };
-    let before = gini(&z(&|_, l| l));
-    let after = gini(&z(&|p, l| {
-        if *p == cin.peer {
-            l + amt
-        } else if *p == cout.peer {
-            l - amt
-        } else {
-            l
+    let mut zeta: Vec<f64> = totals.iter().map(|t| t.1 as f64 / t.2 as f64).collect();
+    zeta.sort_by(f64::total_cmp);
+    let before = gini_of_sorted(&zeta);
+    // Only two peers' ζ change: swap them in place, keeping the list sorted.
+    let mut replace = |old: f64, new: f64| {
+        if let Ok(i) = zeta.binary_search_by(|z| z.total_cmp(&old)) {
+            zeta.remove(i);
         }
-    }));
+        let j = zeta.partition_point(|z| z.total_cmp(&new).is_lt());
+        zeta.insert(j, new);
+    };
+    replace(il as f64 / ic as f64, in_after as f64 / ic as f64);
+    replace(ol as f64 / oc as f64, out_after as f64 / oc as f64);
+    let after = gini_of_sorted(&zeta);
     if after >= before {
         return Err(FeeFreeRefusal::NoImprovement);
     }

@@ -153,6 +153,30 @@ impl<P: PeerKey> ChannelSet<P> {
             g.connected = connected;
         }
     }
+
+    /// Sets the local balance of our channel `scid` with `peer`, keeping the group's totals
+    /// and ν exact: the cheap update for a balance change (a payment or a rebalance), where
+    /// [`ChannelSet::new`] would regroup every channel. False when there is no such channel.
+    pub fn set_local(&mut self, peer: &P, scid: ShortChannelId, local_msat: u64) -> bool {
+        let Some(gi) = self.group_of(peer) else {
+            return false;
+        };
+        let g = &mut self.groups[gi];
+        let Ok(k) = self.channels[g.start..g.end].binary_search_by(|c| c.scid.cmp(&scid)) else {
+            return false;
+        };
+        let c = &mut self.channels[g.start + k];
+        let old = u128::from(c.local_msat.min(c.capacity_msat));
+        let new = u128::from(local_msat.min(c.capacity_msat));
+        c.local_msat = local_msat;
+        if c.state == ChannelState::Normal {
+            self.nu.0 = self.nu.0 - old + new;
+            if c.announced {
+                g.local = g.local - old + new;
+            }
+        }
+        true
+    }
 }
 
 fn totals<'a, P: 'a>(channels: impl Iterator<Item = &'a Channel<P>>) -> (u128, u128) {
@@ -410,8 +434,41 @@ pub fn enforce_reply_invariants(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::ch;
+    use crate::test_support::{ch, scid};
     use rand::SeedableRng;
+
+    /// The in-place balance update gives exactly the set a full rebuild gives: channel
+    /// copies, per-peer totals over `Normal` announced channels, and ν over `Normal` ones.
+    // R: M02
+    #[test]
+    fn set_local_matches_a_rebuild() {
+        let mut chans = vec![
+            ch("a", 1, 1_000, 900),
+            ch("a", 2, 3_000, 100), // parallel channel to a
+            ch("b", 3, 2_000, 2_000),
+            ch("c", 4, 500, 0),
+        ];
+        chans[3].announced = false;
+        chans.push(Channel {
+            state: ChannelState::Closing,
+            ..ch("b", 5, 700, 300)
+        });
+        let mut set = ChannelSet::new(chans.clone());
+        set.set_connected(&"a".to_string(), true);
+        for (i, new_local) in [(0, 100), (1, 2_900), (2, 0), (3, 500), (4, 0), (2, 5_000)] {
+            let c = &mut chans[i];
+            c.local_msat = new_local;
+            assert!(set.set_local(&c.peer.clone(), c.scid, new_local));
+            let mut fresh = ChannelSet::new(chans.clone());
+            fresh.set_connected(&"a".to_string(), true);
+            assert_eq!(set.channels(), fresh.channels());
+            assert_eq!(set.groups(), fresh.groups());
+            assert_eq!(set.nu(), fresh.nu());
+        }
+        // Not ours: nothing changes.
+        assert!(!set.set_local(&"a".to_string(), scid(3), 1));
+        assert!(!set.set_local(&"z".to_string(), scid(1), 1));
+    }
 
     fn ask(
         chans: &[Channel<String>],

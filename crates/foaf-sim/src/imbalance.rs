@@ -1,7 +1,10 @@
 //! The `imbalance` experiment (arXiv 1912.09555): seeded initial balances, metrics, rounds of
 //! rebalancing with each strategy, metrics again.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
+
+use rayon::prelude::*;
 
 use crate::balances::{Balances, InitialBalance};
 use crate::cycles::{CycleConfig, CycleSearch, RoundStats};
@@ -225,106 +228,178 @@ pub fn snapshot(g: &Graph, b: &Balances, routes: &Routes, amount_msat: u64) -> S
     }
 }
 
+/// A distribution's starting point, shared by every strategy run from it.
+struct Start {
+    initial: InitialBalance,
+    g: Graph,
+    b0: Balances,
+    /// The routes of a funded-SCC component (`None`: the shared ones of the connected graph).
+    own_routes: Option<Routes>,
+    before: Snapshot,
+    nu: Vec<f64>,
+}
+
 /// Run the experiment on `graph`.
+///
+/// The (distribution, strategy) runs are independent, so they run concurrently (rayon), the
+/// longest first (`foaf` is sequential inside: nodes act one after another on shared
+/// balances); results are gathered in a fixed order, so the output does not depend on thread
+/// timing. Each strategy's `seconds` is the wall time of its rounds while sharing the machine.
 pub fn run(graph: &Graph, cfg: &ImbalanceConfig) -> ImbalanceResult {
     let t0 = Instant::now();
-    let mut distributions = Vec::new();
     // The cheapest paths depend on the graph only: with the connected component they are
     // shared by every distribution.
     let shared_routes = (cfg.component == Component::Connected).then(|| routes_for(graph, cfg));
-    for (di, &initial) in cfg.initial.iter().enumerate() {
-        let b0 = Balances::initial(graph, initial, seed_for(cfg.seed, 1, di as u64));
-        let (g, b0, own_routes) = match cfg.component {
-            Component::Connected => (graph.clone(), b0, None),
-            Component::FundedScc => {
-                let (g, b) = funded_scc(graph, &b0);
-                let r = routes_for(&g, cfg);
-                (g, b, Some(r))
-            }
-        };
-        let routes = own_routes
-            .as_ref()
-            .or(shared_routes.as_ref())
-            .expect("routes exist for either component choice");
-        let before = snapshot(&g, &b0, routes, cfg.amount_msat);
-        let nu = target_ratios(&g, &b0);
-        let mut runs = Vec::new();
-        for &strategy in &cfg.strategies {
-            let pb = crate::progress::bar(
-                cfg.progress,
-                cfg.rounds as u64,
-                &format!("{} from {}", strategy.name(), initial.name()),
-            );
-            let mut b = b0.clone();
-            let mut totals = RoundStats::default();
-            let mut curve = vec![CurvePoint {
-                round: 0,
-                totals,
-                imbalance: before.imbalance,
-                success_rate: before.routing.success_rate,
-            }];
-            let mut seconds = 0.0;
-            let mut cycle_search;
-            let mut foaf_net;
-            enum Engine<'a, 'g> {
-                Cycles(&'a mut CycleSearch<'g>),
-                Foaf(&'a mut FoafNetwork<'g>),
-            }
-            let mut engine = match strategy {
-                Strategy::Cycles4 | Strategy::Cycles5 => {
-                    let c = if strategy == Strategy::Cycles4 {
-                        cfg.cycles4
-                    } else {
-                        cfg.cycles5
-                    };
-                    cycle_search = CycleSearch::new(&g, nu.clone(), c);
-                    Engine::Cycles(&mut cycle_search)
-                }
-                Strategy::Foaf => {
-                    foaf_net = FoafNetwork::new(&g, &b, cfg.foaf.clone(), seed_for(cfg.seed, 2, 0));
-                    Engine::Foaf(&mut foaf_net)
+    let starts: Vec<Start> = cfg
+        .initial
+        .iter()
+        .enumerate()
+        .map(|(di, &initial)| {
+            let b0 = Balances::initial(graph, initial, seed_for(cfg.seed, 1, di as u64));
+            let (g, b0, own_routes) = match cfg.component {
+                Component::Connected => (graph.clone(), b0, None),
+                Component::FundedScc => {
+                    let (g, b) = funded_scc(graph, &b0);
+                    let r = routes_for(&g, cfg);
+                    (g, b, Some(r))
                 }
             };
-            for round in 1..=cfg.rounds {
-                let t = Instant::now();
-                let rs = match &mut engine {
-                    Engine::Cycles(c) => c.round(&mut b, seed_for(cfg.seed, 3, round as u64)),
-                    Engine::Foaf(f) => f.round(&mut b),
-                };
-                seconds += t.elapsed().as_secs_f64();
-                totals.add(&rs);
-                let ginis = node_ginis(&g, &b);
-                curve.push(CurvePoint {
-                    round,
-                    totals,
-                    imbalance: crate::metrics::mean(&ginis),
-                    success_rate: routes.success_rate(&g, &b, cfg.amount_msat),
-                });
-                pb.inc(1);
-                if rs.operations == 0 {
-                    break;
-                }
+            let routes = own_routes
+                .as_ref()
+                .or(shared_routes.as_ref())
+                .expect("routes exist for either component choice");
+            let before = snapshot(&g, &b0, routes, cfg.amount_msat);
+            let nu = target_ratios(&g, &b0);
+            Start {
+                initial,
+                g,
+                b0,
+                own_routes,
+                before,
+                nu,
             }
-            pb.finish_and_clear();
-            runs.push(StrategyRun {
-                strategy,
-                after: snapshot(&g, &b, routes, cfg.amount_msat),
-                curve,
-                totals,
-                seconds,
-            });
-        }
-        distributions.push(DistributionRun {
-            initial,
-            nodes: g.node_count(),
-            channels: g.channel_count(),
-            before,
-            runs,
-        });
-    }
+        })
+        .collect();
+    let bars = crate::progress::Bars::new(cfg.progress);
+    let mut jobs: Vec<(usize, usize)> = (0..starts.len())
+        .flat_map(|di| (0..cfg.strategies.len()).map(move |si| (di, si)))
+        .collect();
+    // Longest first: FOAF runs dominate, start them before the cycle searches.
+    jobs.sort_by_key(|&(di, si)| (cfg.strategies[si] != Strategy::Foaf, di, si));
+    let bars_for: Vec<_> = jobs
+        .iter()
+        .map(|&(di, si)| {
+            bars.bar(
+                cfg.rounds as u64,
+                &format!(
+                    "{} from {}",
+                    cfg.strategies[si].name(),
+                    starts[di].initial.name()
+                ),
+            )
+        })
+        .collect();
+    let done: Vec<((usize, usize), StrategyRun)> = jobs
+        .par_iter()
+        .zip(bars_for.par_iter())
+        .with_max_len(1)
+        .map(|(&(di, si), pb)| {
+            let st = &starts[di];
+            let routes = st
+                .own_routes
+                .as_ref()
+                .or(shared_routes.as_ref())
+                .expect("routes exist for either component choice");
+            let run = run_strategy(st, routes, cfg.strategies[si], cfg, pb);
+            ((di, si), run)
+        })
+        .collect();
+    let mut by_job: BTreeMap<(usize, usize), StrategyRun> = done.into_iter().collect();
+    let distributions = starts
+        .into_iter()
+        .enumerate()
+        .map(|(di, st)| DistributionRun {
+            initial: st.initial,
+            nodes: st.g.node_count(),
+            channels: st.g.channel_count(),
+            before: st.before,
+            runs: (0..cfg.strategies.len())
+                .map(|si| by_job.remove(&(di, si)).expect("every job ran"))
+                .collect(),
+        })
+        .collect();
     ImbalanceResult {
         distributions,
         seconds: t0.elapsed().as_secs_f64(),
+    }
+}
+
+/// Rounds of one strategy from one distribution's start, with the metrics after each.
+fn run_strategy(
+    st: &Start,
+    routes: &Routes,
+    strategy: Strategy,
+    cfg: &ImbalanceConfig,
+    pb: &indicatif::ProgressBar,
+) -> StrategyRun {
+    let (g, before) = (&st.g, &st.before);
+    let mut b = st.b0.clone();
+    let mut totals = RoundStats::default();
+    let mut curve = vec![CurvePoint {
+        round: 0,
+        totals,
+        imbalance: before.imbalance,
+        success_rate: before.routing.success_rate,
+    }];
+    let mut seconds = 0.0;
+    let mut cycle_search;
+    let mut foaf_net;
+    enum Engine<'a, 'g> {
+        Cycles(&'a mut CycleSearch<'g>),
+        Foaf(&'a mut FoafNetwork<'g>),
+    }
+    let mut engine = match strategy {
+        Strategy::Cycles4 | Strategy::Cycles5 => {
+            let c = if strategy == Strategy::Cycles4 {
+                cfg.cycles4
+            } else {
+                cfg.cycles5
+            };
+            cycle_search = CycleSearch::new(g, st.nu.clone(), c);
+            Engine::Cycles(&mut cycle_search)
+        }
+        Strategy::Foaf => {
+            foaf_net = FoafNetwork::new(g, &b, cfg.foaf.clone(), seed_for(cfg.seed, 2, 0));
+            Engine::Foaf(&mut foaf_net)
+        }
+    };
+    for round in 1..=cfg.rounds {
+        let t = Instant::now();
+        let rs = match &mut engine {
+            Engine::Cycles(c) => c.round(&mut b, seed_for(cfg.seed, 3, round as u64)),
+            Engine::Foaf(f) => f.round(&mut b),
+        };
+        seconds += t.elapsed().as_secs_f64();
+        totals.add(&rs);
+        let ginis = node_ginis(g, &b);
+        curve.push(CurvePoint {
+            round,
+            totals,
+            imbalance: crate::metrics::mean(&ginis),
+            success_rate: routes.success_rate(g, &b, cfg.amount_msat),
+        });
+        pb.inc(1);
+        if rs.operations == 0 {
+            break;
+        }
+    }
+    pb.finish();
+    StrategyRun {
+        strategy,
+        after: snapshot(g, &b, routes, cfg.amount_msat),
+        curve,
+        totals,
+        seconds,
     }
 }
 
