@@ -9,12 +9,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod forward_aware;
 pub mod imbalance;
 pub mod jit;
 pub mod model;
 pub mod planner;
 pub mod reply;
 
+pub use forward_aware::ForwardAwarePolicy;
 pub use imbalance::{gini, imbalance, relative_balances, target_ratio};
 pub use jit::{jit_decide, HtlcToForward, JitConfig, JitDecision, JitFailure};
 pub use model::{Channel, ChannelState, Offer, PeerKey};

@@ -40,7 +40,7 @@ use std::collections::BTreeMap;
 
 use foaf_wire::{Flow, ShortChannelId};
 
-use crate::imbalance::{gini, gini_of_sorted};
+use crate::imbalance::{gini, gini_of_sorted, Spread};
 use crate::model::{Channel, Offer, PeerKey};
 
 /// The endpoints of public channels, from BOLT #7 gossip: what the planner needs to close a
@@ -236,8 +236,10 @@ pub(crate) struct State<P> {
     pub(crate) chans: BTreeMap<P, Vec<(ShortChannelId, u64, u64)>>,
     /// Remaining amount per usable offer (indexed by [`ForeignEdge::offers`]).
     pub(crate) remaining: Vec<u64>,
-    /// Foreign edges by sending node.
-    pub(crate) edges: BTreeMap<P, Vec<ForeignEdge<P>>>,
+    /// Every foreign edge, grouped by sending node (in node, receiver, scid order).
+    pub(crate) edge_list: Vec<ForeignEdge<P>>,
+    /// Per sending node, its edges' range in `edge_list`.
+    pub(crate) edges: BTreeMap<P, (usize, usize)>,
 }
 
 impl<P: PeerKey> State<P> {
@@ -315,7 +317,8 @@ impl<P: PeerKey> State<P> {
         }
         // Stable: the offers covering one use stay in key order.
         uses.sort_by(|x, y| (&x.0, &x.1, x.2).cmp(&(&y.0, &y.1, y.2)));
-        let mut edges: BTreeMap<P, Vec<ForeignEdge<P>>> = BTreeMap::new();
+        let mut edge_list: Vec<ForeignEdge<P>> = Vec::new();
+        let mut edges: BTreeMap<P, (usize, usize)> = BTreeMap::new();
         for run in uses.chunk_by(|x, y| (&x.0, &x.1, x.2) == (&y.0, &y.1, y.2)) {
             let (from, to, scid, _) = &run[0];
             // At most two offers cover a use: the sender's Push and the receiver's Receive.
@@ -323,7 +326,9 @@ impl<P: PeerKey> State<P> {
             for (slot, u) in offers.iter_mut().zip(run) {
                 *slot = u.3;
             }
-            edges.entry(from.clone()).or_default().push(ForeignEdge {
+            let at = edge_list.len();
+            edges.entry(from.clone()).or_insert((at, at)).1 = at + 1;
+            edge_list.push(ForeignEdge {
                 scid: *scid,
                 to: to.clone(),
                 offers,
@@ -336,6 +341,7 @@ impl<P: PeerKey> State<P> {
             totals,
             chans,
             remaining,
+            edge_list,
             edges,
         })
     }
@@ -449,45 +455,66 @@ impl<P: PeerKey> State<P> {
         }
     }
 
-    /// Every foreign path of one or two offered edges leaving `out` (the middle of a 4-cycle
-    /// is neither us nor `out`), with the node it ends at and its cap. Order: by end node, then
-    /// one-edge paths first, then by scids.
-    pub(crate) fn paths_from<'a>(&'a self, out: &P) -> Vec<PathRef<'a, P>> {
+    /// The indices in `edge_list` of the edges leaving `from`.
+    fn edges_from(&self, from: &P) -> std::ops::Range<usize> {
+        self.edges.get(from).map_or(0..0, |&(a, b)| a..b)
+    }
+
+    /// The shape of every foreign path of one or two offered edges leaving `out` (the middle
+    /// of a 4-cycle is neither us nor `out`), as indices into `edge_list` (`u32::MAX`: no
+    /// second edge), whatever the offers still allow. Order: by end node, then one-edge paths
+    /// first, then by scids. Shapes do not change while planning, so a plan computes them
+    /// once per peer; [`State::path`] adds the current cap.
+    pub(crate) fn path_ids_from(&self, out: &P) -> Vec<[u32; 2]> {
         let mut found = Vec::new();
-        let Some(first) = self.edges.get(out) else {
-            return found;
-        };
-        for e1 in first {
-            let c1 = self.edge_cap(e1);
-            if c1 == 0 || e1.to == self.me || e1.to == *out {
+        for i1 in self.edges_from(out) {
+            let e1 = &self.edge_list[i1];
+            if e1.to == self.me || e1.to == *out {
                 continue;
             }
-            found.push(PathRef {
-                end: &e1.to,
-                edges: [Some(e1), None],
-                cap: c1,
-            });
-            for e2 in self.edges.get(&e1.to).into_iter().flatten() {
+            found.push([i1 as u32, u32::MAX]);
+            for i2 in self.edges_from(&e1.to) {
+                let e2 = &self.edge_list[i2];
                 if e2.to == self.me || e2.to == *out || e2.scid == e1.scid {
                     continue;
                 }
-                let c2 = self.edge_cap(e2);
-                if c2 > 0 {
-                    found.push(PathRef {
-                        end: &e2.to,
-                        edges: [Some(e1), Some(e2)],
-                        cap: c1.min(c2),
-                    });
-                }
+                found.push([i1 as u32, i2 as u32]);
             }
         }
+        let edge = |i: u32| self.edge_list.get(i as usize);
+        let end = |ids: &[u32; 2]| &edge(ids[1]).or(edge(ids[0])).expect("a first edge").to;
+        let len = |ids: &[u32; 2]| if ids[1] == u32::MAX { 1 } else { 2 };
+        let scids = |ids: &[u32; 2]| ids.map(|i| edge(i).map(|e| e.scid));
         found.sort_by(|a, b| {
-            a.end
-                .cmp(b.end)
-                .then(a.len().cmp(&b.len()))
-                .then_with(|| a.edges().map(|e| e.scid).cmp(b.edges().map(|e| e.scid)))
+            end(a)
+                .cmp(end(b))
+                .then(len(a).cmp(&len(b)))
+                .then_with(|| scids(a).cmp(&scids(b)))
         });
         found
+    }
+
+    /// The path with edges `ids` and what the offers still allow on it; `None` when nothing.
+    pub(crate) fn path(&self, ids: &[u32; 2]) -> Option<PathRef<'_, P>> {
+        let e1 = self.edge_list.get(ids[0] as usize)?;
+        let e2 = self.edge_list.get(ids[1] as usize);
+        let cap = self
+            .edge_cap(e1)
+            .min(e2.map_or(u64::MAX, |e| self.edge_cap(e)));
+        (cap > 0).then(|| PathRef {
+            end: &e2.unwrap_or(e1).to,
+            edges: [Some(e1), e2],
+            cap,
+        })
+    }
+
+    /// Every foreign path leaving `out` that the offers still allow, with the node it ends at
+    /// and its cap, in the order of [`State::path_ids_from`].
+    pub(crate) fn paths_from(&self, out: &P) -> Vec<PathRef<'_, P>> {
+        self.path_ids_from(out)
+            .iter()
+            .filter_map(|ids| self.path(ids))
+            .collect()
     }
 
     /// The paths of [`State::paths_from`] `out` that end at `inp`.
@@ -526,20 +553,13 @@ impl<P: PeerKey> State<P> {
     }
 }
 
-/// Fast G-after evaluation for one planning step: moving funds between two peers changes only
-/// their rows of the pairwise sum Σᵢ Σⱼ |ζᵢ − ζⱼ|, and Σⱼ |x − ζⱼ| takes O(log n) with the ζ
-/// sorted and prefix sums. So each evaluation is O(log n) and allocation-free instead of a
-/// sort. The chosen step is re-checked with the exact [`gini`].
+/// Fast G-after evaluation for one planning step ([`Spread`]: O(log n) per candidate instead
+/// of a sort). The chosen step is re-checked with the exact [`gini`].
 struct GiniEval<'a, P> {
     st: &'a State<P>,
     index: BTreeMap<&'a P, usize>,
     zeta: Vec<f64>,
-    sorted: Vec<f64>,
-    /// prefix[k] = Σ of the k smallest ζ
-    prefix: Vec<f64>,
-    /// Σᵢ Σⱼ |ζᵢ − ζⱼ| (ordered pairs)
-    pairs: f64,
-    sum: f64,
+    spread: Spread,
 }
 
 impl<'a, P: PeerKey> GiniEval<'a, P> {
@@ -549,33 +569,12 @@ impl<'a, P: PeerKey> GiniEval<'a, P> {
             .values()
             .map(|&(l, c)| l as f64 / c as f64)
             .collect();
-        let mut sorted = zeta.clone();
-        sorted.sort_by(f64::total_cmp);
-        let mut prefix = Vec::with_capacity(sorted.len() + 1);
-        prefix.push(0.0);
-        for z in &sorted {
-            prefix.push(prefix[prefix.len() - 1] + z);
-        }
-        let mut ev = Self {
+        Self {
             st,
             index: st.totals.keys().enumerate().map(|(i, p)| (p, i)).collect(),
-            sum: prefix[sorted.len()],
+            spread: Spread::new(&zeta),
             zeta,
-            sorted,
-            prefix,
-            pairs: 0.0,
-        };
-        ev.pairs = ev.zeta.iter().map(|z| ev.abs_sum(*z)).sum();
-        ev
-    }
-
-    /// Σⱼ |x − ζⱼ| over all peers.
-    fn abs_sum(&self, x: f64) -> f64 {
-        let n = self.sorted.len();
-        let k = self.sorted.partition_point(|z| *z < x);
-        let below = self.prefix[k];
-        let above = self.prefix[n] - below;
-        x * k as f64 - below + above - x * (n - k) as f64
+        }
     }
 
     /// G if `amt` moves out to `out` and back in from `inp` (two different peers of ours).
@@ -583,29 +582,17 @@ impl<'a, P: PeerKey> GiniEval<'a, P> {
         let (a, b) = (self.index[out], self.index[inp]);
         let (la, ca) = self.st.totals[out];
         let (lb, cb) = self.st.totals[inp];
-        let (za, zb) = (self.zeta[a], self.zeta[b]);
         let za2 = (la - amt) as f64 / ca as f64;
         let zb2 = (lb + amt) as f64 / cb as f64;
-        // Rows of a and b: old ones out, new ones (against everyone else) in.
-        let old_a = self.abs_sum(za);
-        let old_b = self.abs_sum(zb);
-        let new_a = self.abs_sum(za2) - (za2 - za).abs() - (za2 - zb).abs();
-        let new_b = self.abs_sum(zb2) - (zb2 - za).abs() - (zb2 - zb).abs();
-        let pairs = self.pairs - 2.0 * (old_a + old_b - (za - zb).abs())
-            + 2.0 * (new_a + new_b + (za2 - zb2).abs());
-        let sum = self.sum - za - zb + za2 + zb2;
-        let n = self.zeta.len() as f64;
-        if sum <= 0.0 {
-            0.0
-        } else {
-            (pairs / (2.0 * n * sum)).max(0.0)
-        }
+        self.spread
+            .gini_after((self.zeta[a], za2), (self.zeta[b], zb2))
     }
 }
 
 /// The best rebalance for the current state, with the edges it uses, if any lowers G.
 fn best_step<P: PeerKey>(
     st: &State<P>,
+    paths: &mut BTreeMap<P, Vec<[u32; 2]>>,
     cfg: &PlannerConfig,
 ) -> Option<(CircularRebalance<P>, Vec<ForeignEdge<P>>)> {
     let g0 = st.gini();
@@ -627,7 +614,11 @@ fn best_step<P: PeerKey>(
             continue;
         };
         let out_cap = st.surplus(out).min(out_liq);
-        for path in st.paths_from(out) {
+        // Path shapes are computed once per plan, and only for peers we could send to.
+        let shapes = paths
+            .entry((*out).clone())
+            .or_insert_with(|| st.path_ids_from(out));
+        for path in shapes.iter().filter_map(|ids| st.path(ids)) {
             let inp = path.end;
             if inp == *out || st.deficit(inp) == 0 {
                 continue;
@@ -716,9 +707,10 @@ pub fn plan_rebalances<P: PeerKey>(
     let Some(mut st) = State::new(me, channels, offers, graph, now, cfg) else {
         return Vec::new();
     };
+    let mut paths = BTreeMap::new();
     let mut plan = Vec::new();
     while plan.len() < cfg.max_rebalances {
-        let Some((r, used)) = best_step(&st, cfg) else {
+        let Some((r, used)) = best_step(&st, &mut paths, cfg) else {
             break;
         };
         st.apply(&r, &used);
@@ -788,6 +780,10 @@ pub struct HopConfig {
     pub budget_percent_of_capacity: u64,
     /// The budget window, seconds. 3600.
     pub budget_window_secs: u64,
+    /// Refuse a move that does not strictly lower our G (R-REB-5). On by default and required
+    /// for conformance; turning it off (only "toward ν, not past it" is checked) exists for
+    /// experiments that measure what the G rule costs (`foaf sim … --lenient-hops`).
+    pub require_gini_drop: bool,
 }
 
 impl Default for HopConfig {
@@ -797,6 +793,7 @@ impl Default for HopConfig {
             max_offer_age_secs: 600,
             budget_percent_of_capacity: 100,
             budget_window_secs: 3600,
+            require_gini_drop: true,
         }
     }
 }
@@ -866,22 +863,24 @@ pub fn check_fee_free_forward<P: PeerKey>(
     if in_after as f64 > nu * ic as f64 || (out_after as f64) < nu * oc as f64 {
         return Err(FeeFreeRefusal::AwayFromTarget);
     }
-    let mut zeta: Vec<f64> = totals.iter().map(|t| t.1 as f64 / t.2 as f64).collect();
-    zeta.sort_by(f64::total_cmp);
-    let before = gini_of_sorted(&zeta);
-    // Only two peers' ζ change: swap them in place, keeping the list sorted.
-    let mut replace = |old: f64, new: f64| {
-        if let Ok(i) = zeta.binary_search_by(|z| z.total_cmp(&old)) {
-            zeta.remove(i);
+    if cfg.require_gini_drop {
+        let mut zeta: Vec<f64> = totals.iter().map(|t| t.1 as f64 / t.2 as f64).collect();
+        zeta.sort_by(f64::total_cmp);
+        let before = gini_of_sorted(&zeta);
+        // Only two peers' ζ change: swap them in place, keeping the list sorted.
+        let mut replace = |old: f64, new: f64| {
+            if let Ok(i) = zeta.binary_search_by(|z| z.total_cmp(&old)) {
+                zeta.remove(i);
+            }
+            let j = zeta.partition_point(|z| z.total_cmp(&new).is_lt());
+            zeta.insert(j, new);
+        };
+        replace(il as f64 / ic as f64, in_after as f64 / ic as f64);
+        replace(ol as f64 / oc as f64, out_after as f64 / oc as f64);
+        let after = gini_of_sorted(&zeta);
+        if after >= before {
+            return Err(FeeFreeRefusal::NoImprovement);
         }
-        let j = zeta.partition_point(|z| z.total_cmp(&new).is_lt());
-        zeta.insert(j, new);
-    };
-    replace(il as f64 / ic as f64, in_after as f64 / ic as f64);
-    replace(ol as f64 / oc as f64, out_after as f64 / oc as f64);
-    let after = gini_of_sorted(&zeta);
-    if after >= before {
-        return Err(FeeFreeRefusal::NoImprovement);
     }
     let budget = (u128::from(ic) * u128::from(cfg.budget_percent_of_capacity) / 100) as u64;
     if fwd.budget_used_msat.saturating_add(amt) > budget {
@@ -1068,6 +1067,12 @@ mod tests {
             check_fee_free_forward(&before, &fwd, 0, &HopConfig::default()),
             Err(FeeFreeRefusal::NoImprovement)
         );
+        // The experiment knob drops exactly that rule: the move is toward ν on both sides.
+        let lenient = HopConfig {
+            require_gini_drop: false,
+            ..HopConfig::default()
+        };
+        assert_eq!(check_fee_free_forward(&before, &fwd, 0, &lenient), Ok(()));
     }
 
     /// The O(n) evaluation the planner uses agrees with the exact Gini coefficient.

@@ -66,6 +66,12 @@ pub struct RoundStats {
     pub messages: u64,
     /// Bytes of those messages (FOAF only).
     pub message_bytes: u64,
+    /// Planned rebalances that did not run: a hop refused or lacked the balance (FOAF only).
+    pub failed: u64,
+    /// Of those, refused by a hop whose G would not strictly drop (R-REB-5).
+    pub refused_gini: u64,
+    /// Of those, refused by a hop because the move would go away from (or past) its ν.
+    pub refused_target: u64,
 }
 
 impl RoundStats {
@@ -75,6 +81,9 @@ impl RoundStats {
         self.volume_msat += o.volume_msat;
         self.messages += o.messages;
         self.message_bytes += o.message_bytes;
+        self.failed += o.failed;
+        self.refused_gini += o.refused_gini;
+        self.refused_target += o.refused_target;
     }
 }
 

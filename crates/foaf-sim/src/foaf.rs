@@ -26,8 +26,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use foaf_peer::{Config as PeerConfig, Effect, Node};
 use foaf_policy::{
-    check_fee_free_forward, ChannelGraph, CircularRebalance, FeeFreeForward, HopConfig,
-    HtlcToForward, JitConfig, JitDecision, PlannerConfig,
+    check_fee_free_forward, ChannelGraph, CircularRebalance, FeeFreeForward, FeeFreeRefusal,
+    ForwardAwarePolicy, HopConfig, HtlcToForward, JitConfig, JitDecision, PlannerConfig,
 };
 use foaf_wire::{Flow, ShortChannelId};
 use rand::seq::SliceRandom;
@@ -62,6 +62,19 @@ pub struct FoafConfig {
     pub hop: HopConfig,
     /// JIT settings.
     pub jit: JitConfig,
+    /// Which reply policy every node runs.
+    pub reply_policy: ReplyPolicyChoice,
+}
+
+/// The reply policy the simulated nodes run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyPolicyChoice {
+    /// The pinned default (A01): a channel is listed when the move brings it toward ν.
+    #[default]
+    Default,
+    /// [`foaf_policy::ForwardAwarePolicy`]: only moves the node's own zero-fee hop check would
+    /// accept, the querier's channel included.
+    ForwardAware,
 }
 
 impl Default for FoafConfig {
@@ -79,6 +92,7 @@ impl Default for FoafConfig {
             },
             hop: HopConfig::default(),
             jit: JitConfig::default(),
+            reply_policy: ReplyPolicyChoice::Default,
         }
     }
 }
@@ -94,8 +108,34 @@ pub struct FoafCounters {
     pub ignored: u64,
     /// Connections failed (should stay 0: every node is honest).
     pub disconnects: u64,
-    /// Planned cycles a hop refused or could not carry.
-    pub failed_cycles: u64,
+}
+
+/// Why a planned rebalance did not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// A hop's zero-fee check refused it (R-REB-5…7).
+    Refused(FeeFreeRefusal),
+    /// A channel of the plan is unknown, or lacked the balance when it ran.
+    Broken,
+}
+
+impl RoundStats {
+    fn count(&mut self, outcome: Result<u64, Failure>) {
+        match outcome {
+            Ok(amount) => {
+                self.operations += 1;
+                self.volume_msat += u128::from(amount);
+            }
+            Err(f) => {
+                self.failed += 1;
+                match f {
+                    Failure::Refused(FeeFreeRefusal::NoImprovement) => self.refused_gini += 1,
+                    Failure::Refused(FeeFreeRefusal::AwayFromTarget) => self.refused_target += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
 }
 
 /// The simulated FOAF network: one `foaf_peer::Node` per graph node.
@@ -129,7 +169,18 @@ impl<'g> FoafNetwork<'g> {
         let now = cfg.start_time;
         let nodes = (0..g.node_count() as u32)
             .map(|u| {
-                let mut n = Node::new(cfg.peer.clone(), seed_for(seed, 20, u as u64));
+                let node_seed = seed_for(seed, 20, u as u64);
+                let mut n = match cfg.reply_policy {
+                    ReplyPolicyChoice::Default => Node::new(cfg.peer.clone(), node_seed),
+                    ReplyPolicyChoice::ForwardAware => Node::with_policy(
+                        cfg.peer.clone(),
+                        node_seed,
+                        Box::new(ForwardAwarePolicy {
+                            hop: cfg.hop.clone(),
+                            ..ForwardAwarePolicy::default()
+                        }),
+                    ),
+                };
                 n.set_channels(b.node_channels(g, u), now);
                 for a in g.arcs(u) {
                     n.connect(a.head, now);
@@ -227,13 +278,13 @@ impl<'g> FoafNetwork<'g> {
     }
 
     /// Execute a planned cycle hop by hop: every hop but the initiator checks the zero-fee
-    /// forward; any refusal or missing balance fails the whole cycle.
-    fn execute(&mut self, b: &mut Balances, r: &CircularRebalance<u32>) -> bool {
+    /// forward; any refusal or missing balance fails the whole cycle. Ok: the amount moved.
+    fn execute(&mut self, b: &mut Balances, r: &CircularRebalance<u32>) -> Result<u64, Failure> {
         let g = self.g;
         let mut arcs = Vec::with_capacity(r.hops.len());
         for h in &r.hops {
             let Some(&ci) = self.scid_to_channel.get(&h.scid.to_u64()) else {
-                return false;
+                return Err(Failure::Broken);
             };
             let c = &g.channels[ci as usize];
             let arc = if (c.a, c.b) == (h.from, h.to) {
@@ -241,7 +292,7 @@ impl<'g> FoafNetwork<'g> {
             } else if (c.b, c.a) == (h.from, h.to) {
                 ci * 2 + 1
             } else {
-                return false;
+                return Err(Failure::Broken);
             };
             arcs.push(arc);
         }
@@ -261,14 +312,11 @@ impl<'g> FoafNetwork<'g> {
                 offered_at: None,
                 budget_used_msat: used,
             };
-            if check_fee_free_forward(&b.node_channels(g, x), &fwd, self.now, &self.cfg.hop)
-                .is_err()
-            {
-                return false;
-            }
+            check_fee_free_forward(&b.node_channels(g, x), &fwd, self.now, &self.cfg.hop)
+                .map_err(Failure::Refused)?;
         }
         if b.send_along(g, &arcs, amt).is_err() {
-            return false;
+            return Err(Failure::Broken);
         }
         for i in 1..r.hops.len() {
             let key = (r.hops[i].from, r.hops[i - 1].from);
@@ -279,7 +327,7 @@ impl<'g> FoafNetwork<'g> {
             }
             e.1 += amt;
         }
-        true
+        Ok(amt)
     }
 
     /// The peers `u` would query, with flow and amount: the largest deviations from target.
@@ -363,12 +411,8 @@ impl<'g> FoafNetwork<'g> {
                 &self.cfg.planner,
             );
             for r in &plan {
-                if self.execute(b, r) {
-                    stats.operations += 1;
-                    stats.volume_msat += r.amount_msat as u128;
-                } else {
-                    self.counters.failed_cycles += 1;
-                }
+                let outcome = self.execute(b, r);
+                stats.count(outcome);
             }
             self.sync(b, u);
             // Forget the neighbourhood (and the offers with it): memory stays bounded.
@@ -407,12 +451,8 @@ impl<'g> FoafNetwork<'g> {
         };
         let d = self.nodes[x as usize].jit_decide(&x, &self.graph, self.now, &htlc, &self.cfg.jit);
         if let JitDecision::Rebalance { rebalance, .. } = d {
-            if self.execute(b, &rebalance) {
-                stats.operations += 1;
-                stats.volume_msat += rebalance.amount_msat as u128;
-            } else {
-                self.counters.failed_cycles += 1;
-            }
+            let outcome = self.execute(b, &rebalance);
+            stats.count(outcome);
         }
         self.sync(b, x);
         self.nodes[x as usize].set_graph([]);

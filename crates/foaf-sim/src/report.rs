@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
+use crate::cycles::RoundStats;
 use crate::imbalance::{ImbalanceResult, Snapshot};
 use crate::payments::PaymentsResult;
 
@@ -63,13 +64,14 @@ pub fn imbalance_table(r: &ImbalanceResult) -> String {
         );
         let _ = writeln!(
             out,
-            "{:<9} {:>22} {:>14} {:>8} {:>8} {:>9} {:>10} {:>12} {:>8}",
+            "{:<9} {:>22} {:>14} {:>8} {:>8} {:>9} {:>8} {:>10} {:>12} {:>8}",
             "strategy",
             "success",
             "median [sat]",
             "med. G",
             "G",
             "ops",
+            "failed",
             "messages",
             "moved [BTC]",
             "time [s]"
@@ -78,18 +80,20 @@ pub fn imbalance_table(r: &ImbalanceResult) -> String {
                    name: &str,
                    s: &Snapshot,
                    ops: String,
+                   failed: String,
                    msgs: String,
                    vol: String,
                    t: String| {
             let _ = writeln!(
                 out,
-                "{:<9} {:>22} {:>14} {:>8.3} {:>8.3} {:>9} {:>10} {:>12} {:>8}",
+                "{:<9} {:>22} {:>14} {:>8.3} {:>8.3} {:>9} {:>8} {:>10} {:>12} {:>8}",
                 name,
                 routing_cell(s),
                 sat(s.routing.median_payable_msat),
                 s.median_gini,
                 s.imbalance,
                 ops,
+                failed,
                 msgs,
                 vol,
                 t
@@ -103,6 +107,7 @@ pub fn imbalance_table(r: &ImbalanceResult) -> String {
             "-".into(),
             "-".into(),
             "-".into(),
+            "-".into(),
         );
         for run in &d.runs {
             row(
@@ -110,6 +115,7 @@ pub fn imbalance_table(r: &ImbalanceResult) -> String {
                 run.strategy.name(),
                 &run.after,
                 run.totals.operations.to_string(),
+                run.totals.failed.to_string(),
                 run.totals.messages.to_string(),
                 format!("{:.3}", run.totals.volume_msat as f64 / 1e11),
                 format!("{:.1}", run.seconds),
@@ -132,9 +138,9 @@ pub fn imbalance_csv(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, Re
     let mut w = create(&summary)?;
     let io = err(&summary);
     (|| -> std::io::Result<()> {
-        writeln!(w, "initial,strategy,nodes,channels,pairs,success_rate,ci95_low,ci95_high,median_payable_msat,median_gini,network_imbalance,operations,messages,message_bytes,volume_msat,seconds")?;
+        writeln!(w, "initial,strategy,nodes,channels,pairs,success_rate,ci95_low,ci95_high,median_payable_msat,median_gini,network_imbalance,operations,messages,message_bytes,volume_msat,failed,refused_gini,refused_target,seconds")?;
         for d in &r.distributions {
-            let mut line = |name: &str, s: &Snapshot, ops: u64, msgs: u64, bytes: u64, vol: u128, secs: f64| {
+            let mut line = |name: &str, s: &Snapshot, t: &RoundStats, secs: f64| {
                 let (lo, hi) = s
                     .routing
                     .ci95
@@ -142,7 +148,7 @@ pub fn imbalance_csv(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, Re
                     .unwrap_or_default();
                 writeln!(
                     w,
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3}",
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3}",
                     d.initial.name(),
                     name,
                     d.nodes,
@@ -154,25 +160,19 @@ pub fn imbalance_csv(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, Re
                     s.routing.median_payable_msat,
                     s.median_gini,
                     s.imbalance,
-                    ops,
-                    msgs,
-                    bytes,
-                    vol,
-                    secs
-                )
-            };
-            line("before", &d.before, 0, 0, 0, 0, 0.0)?;
-            for run in &d.runs {
-                let t = &run.totals;
-                line(
-                    run.strategy.name(),
-                    &run.after,
                     t.operations,
                     t.messages,
                     t.message_bytes,
                     t.volume_msat,
-                    run.seconds,
-                )?;
+                    t.failed,
+                    t.refused_gini,
+                    t.refused_target,
+                    secs
+                )
+            };
+            line("before", &d.before, &RoundStats::default(), 0.0)?;
+            for run in &d.runs {
+                line(run.strategy.name(), &run.after, &run.totals, run.seconds)?;
             }
         }
         w.flush()
@@ -184,20 +184,21 @@ pub fn imbalance_csv(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, Re
     (|| -> std::io::Result<()> {
         writeln!(
             w,
-            "initial,strategy,round,operations,messages,volume_msat,network_imbalance,success_rate"
+            "initial,strategy,round,operations,messages,volume_msat,failed,network_imbalance,success_rate"
         )?;
         for d in &r.distributions {
             for run in &d.runs {
                 for p in &run.curve {
                     writeln!(
                         w,
-                        "{},{},{},{},{},{},{},{}",
+                        "{},{},{},{},{},{},{},{},{}",
                         d.initial.name(),
                         run.strategy.name(),
                         p.round,
                         p.totals.operations,
                         p.totals.messages,
                         p.totals.volume_msat,
+                        p.totals.failed,
                         p.imbalance,
                         p.success_rate
                     )?;

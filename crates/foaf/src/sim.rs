@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Subcommand, ValueEnum};
+use foaf_sim::foaf::{FoafConfig, ReplyPolicyChoice};
 use foaf_sim::imbalance::{Component, ImbalanceConfig, Strategy};
 use foaf_sim::payments::{Mode, PaymentsConfig};
 use foaf_sim::{report, Graph, InitialBalance, LoadOptions};
@@ -139,6 +140,41 @@ struct ImbalanceArgs {
     /// coinflip --non-strict.
     #[arg(long)]
     paper: bool,
+    #[command(flatten)]
+    foaf: FoafArgs,
+}
+
+/// How the simulated FOAF nodes behave (both experiments).
+#[derive(clap::Args)]
+struct FoafArgs {
+    /// The reply policy every node runs: the pinned default (A01), or forward-aware (list only
+    /// moves the node's own zero-fee hop check would accept, its channel with the querier
+    /// included).
+    #[arg(long, value_enum, default_value_t = ReplyPolicyArg::Default)]
+    reply_policy: ReplyPolicyArg,
+    /// Experiment, not conformant: hops forward a rebalance when it moves both their channels
+    /// toward their target ratio, without also demanding that their imbalance G strictly drops
+    /// (R-REB-5). Measures what that rule costs.
+    #[arg(long)]
+    lenient_hops: bool,
+}
+
+impl FoafArgs {
+    fn apply(&self, cfg: &mut FoafConfig) {
+        cfg.hop.require_gini_drop = !self.lenient_hops;
+        cfg.reply_policy = match self.reply_policy {
+            ReplyPolicyArg::Default => ReplyPolicyChoice::Default,
+            ReplyPolicyArg::ForwardAware => ReplyPolicyChoice::ForwardAware,
+        };
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReplyPolicyArg {
+    /// The pinned default policy (A01)
+    Default,
+    /// Only moves this node would forward at zero fee
+    ForwardAware,
 }
 
 /// Arguments of `foaf sim payments`.
@@ -167,6 +203,8 @@ struct PaymentsArgs {
     /// Modes to compare.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [ModeArg::None, ModeArg::Foaf, ModeArg::Jit, ModeArg::Both])]
     modes: Vec<ModeArg>,
+    #[command(flatten)]
+    foaf: FoafArgs,
 }
 
 impl std::fmt::Display for StrategyArg {
@@ -285,6 +323,7 @@ fn imbalance(mut a: ImbalanceArgs) -> Result<(), CliError> {
     cfg.cycles5.max_cycles_per_channel = a.max_cycles;
     cfg.cycles4.strict = !a.non_strict;
     cfg.cycles5.strict = !a.non_strict;
+    a.foaf.apply(&mut cfg.foaf);
     if !a.graph.quiet {
         eprintln!(
             "graph: {} nodes, {} channels, {:.2} BTC",
@@ -313,7 +352,7 @@ fn payments(a: PaymentsArgs) -> Result<(), CliError> {
         return Err(CliError::BadInput("need 0 < --min-sat <= --max-sat".into()));
     }
     let g = load(&a.graph)?;
-    let cfg = PaymentsConfig {
+    let mut cfg = PaymentsConfig {
         count: a.payments,
         min_sat: a.min_sat,
         max_sat: a.max_sat,
@@ -334,6 +373,7 @@ fn payments(a: PaymentsArgs) -> Result<(), CliError> {
         progress: !a.graph.quiet,
         ..PaymentsConfig::default()
     };
+    a.foaf.apply(&mut cfg.foaf);
     let r = foaf_sim::payments::run(&g, &cfg);
     print!("{}", report::payments_table(&r));
     println!("seed {}", cfg.seed);

@@ -1,0 +1,244 @@
+//! A reply policy that offers only the moves this node would itself carry at zero fee.
+//!
+//! The pinned default (A01) lists a channel when moving the queried amount over it brings
+//! *that* channel toward our target ratio ν. The rebalance that follows also uses our channel
+//! with the querier: it comes in on it (flow Push: querier → us → listed peer) or leaves on it
+//! (flow Receive: listed peer → us → querier), and our zero-fee hop check (R-REB-5) looks at
+//! both legs and at our imbalance G. In simulations most cycles planned from default replies
+//! die at such a hop (docs/simulation.md, "Why FOAF trails"). [`ForwardAwarePolicy`] keeps
+//! from the default's eligible list only the channels for which the whole move passes the
+//! test the hop will apply, so the querier plans with moves we would carry.
+//!
+//! A01 asks for "the channels on which it is willing to rebalance"; this policy lists exactly
+//! those, so it is a conformant choice an operator can plug into `foaf-peer`'s node. It is not
+//! the pinned default: conformance vectors expect the default's list. The hop check stays the
+//! authority when the HTLC arrives (balances may have moved; the budget is not known here).
+
+use foaf_wire::{Flow, ShortChannelId};
+use rand_chacha::ChaCha20Rng;
+
+use crate::imbalance::Spread;
+use crate::model::PeerKey;
+use crate::planner::HopConfig;
+use crate::reply::{eligible, sample_uniform, Grouping, ReplyPlan, ReplyPolicy, ReplyRequest};
+
+/// The default's eligibility, filtered by our own zero-fee forwarding test (module docs).
+/// No obfuscation: an added ineligible channel is one we would not forward over.
+#[derive(Debug, Clone)]
+pub struct ForwardAwarePolicy {
+    /// M02 grouping for eligibility (default: per peer).
+    pub grouping: Grouping,
+    /// Most scids listed (A06).
+    pub max_scids: usize,
+    /// The hop rules to anticipate: `require_gini_drop` as our hop applies it.
+    pub hop: HopConfig,
+}
+
+impl Default for ForwardAwarePolicy {
+    fn default() -> Self {
+        Self {
+            grouping: Grouping::PerPeer,
+            max_scids: foaf_wire::MAX_REPLY_SCIDS,
+            hop: HopConfig::default(),
+        }
+    }
+}
+
+/// Per peer (merged, M02, over active channels with capacity): (Σ local, Σ capacity, most
+/// local on one channel, most room on one channel), in peer order.
+fn merged<'a, P: PeerKey>(req: &ReplyRequest<'a, P>) -> Vec<(&'a P, u64, u64, u64, u64)> {
+    let mut rows: Vec<(&P, u64, u64, u64, u64)> = req
+        .channels
+        .channels()
+        .iter()
+        .filter(|c| c.is_active() && c.capacity_msat > 0)
+        .map(|c| {
+            let l = c.local_msat.min(c.capacity_msat);
+            (&c.peer, l, c.capacity_msat, l, c.capacity_msat - l)
+        })
+        .collect();
+    rows.sort_unstable_by(|x, y| x.0.cmp(y.0));
+    rows.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 = kept.1.saturating_add(later.1);
+            kept.2 = kept.2.saturating_add(later.2);
+            kept.3 = kept.3.max(later.3);
+            kept.4 = kept.4.max(later.4);
+        }
+        same
+    });
+    rows
+}
+
+impl ForwardAwarePolicy {
+    /// The eligible channels we would forward the queried move over.
+    pub fn willing<P: PeerKey>(&self, req: &ReplyRequest<'_, P>) -> Vec<ShortChannelId> {
+        let rows = merged(req);
+        let find = |p: &P| rows.binary_search_by(|r| r.0.cmp(p)).ok().map(|i| rows[i]);
+        let Some(q) = find(req.querier) else {
+            return Vec::new(); // no channel with the querier: no leg to forward on
+        };
+        let (sl, sc) = rows.iter().fold((0u128, 0u128), |(l, k), r| {
+            (l + u128::from(r.1), k + u128::from(r.2))
+        });
+        let nu = sl as f64 / sc as f64;
+        let amt = req.amt_msat;
+        let zeta = |l: u64, c: u64| l as f64 / c as f64;
+        // The querier's leg: toward ν and not past it (as R-REB-5), and room to move.
+        let (q_after, q_ok) = match req.flow {
+            Flow::Push => {
+                let after = q.1.saturating_add(amt);
+                (after, after as f64 <= nu * q.2 as f64 && q.4 >= amt)
+            }
+            Flow::Receive => {
+                let after = q.1.saturating_sub(amt);
+                (after, after as f64 >= nu * q.2 as f64 && q.3 >= amt)
+            }
+        };
+        if !q_ok {
+            return Vec::new();
+        }
+        let spread = Spread::new(&rows.iter().map(|r| zeta(r.1, r.2)).collect::<Vec<_>>());
+        let g0 = spread.gini();
+        let by_scid = |s: ShortChannelId| {
+            req.channels
+                .channels()
+                .iter()
+                .find(|c| c.scid == s && c.is_active())
+        };
+        eligible(req, self.grouping)
+            .into_iter()
+            .filter(|&s| {
+                let Some(c) = by_scid(s) else {
+                    return false;
+                };
+                let Some(p) = find(&c.peer) else {
+                    return false;
+                };
+                let p_after = match req.flow {
+                    // We push on to the listed peer: our side of that channel must hold amt.
+                    Flow::Push => {
+                        if c.local_msat.min(c.capacity_msat) < amt {
+                            return false;
+                        }
+                        p.1.saturating_sub(amt)
+                    }
+                    Flow::Receive => p.1.saturating_add(amt),
+                };
+                !self.hop.require_gini_drop
+                    || spread.gini_after(
+                        (zeta(q.1, q.2), zeta(q_after, q.2)),
+                        (zeta(p.1, p.2), zeta(p_after, p.2)),
+                    ) < g0
+            })
+            .collect()
+    }
+}
+
+impl<P: PeerKey> ReplyPolicy<P> for ForwardAwarePolicy {
+    fn reply(&self, req: &ReplyRequest<'_, P>, rng: &mut ChaCha20Rng) -> ReplyPlan {
+        ReplyPlan {
+            amt_msat: req.amt_msat,
+            scids: sample_uniform(self.willing(req), self.max_scids, rng),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::planner::{check_fee_free_forward, FeeFreeForward};
+    use crate::reply::{ChannelSet, DefaultPolicy};
+    use crate::test_support::ch;
+    use crate::Channel;
+    use rand::SeedableRng;
+
+    fn ask(
+        chans: &[Channel<String>],
+        querier: &str,
+        flow: Flow,
+        amt: u64,
+    ) -> (Vec<ShortChannelId>, Vec<ShortChannelId>) {
+        let mut set = ChannelSet::new(chans.to_vec());
+        set.set_all_connected(true);
+        let q = querier.to_string();
+        let req = ReplyRequest {
+            channels: &set,
+            querier: &q,
+            flow,
+            amt_msat: amt,
+        };
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let default = DefaultPolicy::new().reply(&req, &mut rng).scids;
+        let aware = ForwardAwarePolicy::default().reply(&req, &mut rng).scids;
+        (default, aware)
+    }
+
+    /// Every channel it lists passes the hop check for the whole move; every eligible channel
+    /// it leaves out fails it. So the querier plans with exactly what we would forward.
+    // R: A01, R-REB-5
+    #[test]
+    fn lists_exactly_the_moves_the_hop_check_accepts() {
+        // ν = 5_000 / 10_000 = 0.5. The querier "q" sits below ν (room to come in), "r" above.
+        let chans = vec![
+            ch("q", 1, 2_000, 200),
+            ch("r", 2, 2_000, 1_800),
+            ch("a", 3, 1_000, 900),
+            ch("b", 4, 1_000, 950),
+            ch("c", 5, 1_000, 100),
+            ch("d", 6, 2_000, 1_000),
+            ch("e", 7, 1_000, 50),
+        ];
+        let mut checked = 0;
+        for (querier, flow) in [
+            ("q", Flow::Push),
+            ("r", Flow::Receive),
+            ("q", Flow::Receive),
+            ("r", Flow::Push),
+        ] {
+            for amt in [50, 200, 400] {
+                let (default, aware) = ask(&chans, querier, flow, amt);
+                let q_scid = chans.iter().find(|c| c.peer == querier).unwrap().scid;
+                for s in &default {
+                    let fwd = match flow {
+                        Flow::Push => (q_scid, *s),
+                        Flow::Receive => (*s, q_scid),
+                    };
+                    let ok = check_fee_free_forward(
+                        &chans,
+                        &FeeFreeForward {
+                            in_scid: fwd.0,
+                            out_scid: fwd.1,
+                            amount_msat: amt,
+                            offered_at: None,
+                            budget_used_msat: 0,
+                        },
+                        0,
+                        &HopConfig::default(),
+                    )
+                    .is_ok();
+                    assert_eq!(aware.contains(s), ok, "{querier} {flow:?} {amt} {s}");
+                    checked += 1;
+                }
+                assert!(aware.iter().all(|s| default.contains(s)));
+            }
+        }
+        assert!(checked > 10, "{checked}");
+    }
+
+    /// When the querier's own leg would move away from ν, nothing is listed, though the
+    /// default lists channels.
+    // R: A01
+    #[test]
+    fn nothing_when_the_querier_leg_goes_the_wrong_way() {
+        let chans = vec![
+            ch("q", 1, 2_000, 1_900), // above ν: taking more in from q goes away from ν
+            ch("a", 2, 1_000, 900),
+            ch("c", 3, 1_000, 0),
+        ];
+        let (default, aware) = ask(&chans, "q", Flow::Push, 100);
+        assert!(!default.is_empty());
+        assert!(aware.is_empty());
+    }
+}
