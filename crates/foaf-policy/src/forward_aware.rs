@@ -17,7 +17,7 @@
 use foaf_wire::{Flow, ShortChannelId};
 use rand_chacha::ChaCha20Rng;
 
-use crate::imbalance::Spread;
+use crate::imbalance::{merged_by_peer, Spread};
 use crate::model::PeerKey;
 use crate::planner::HopConfig;
 use crate::reply::{eligible, sample_uniform, Grouping, ReplyPlan, ReplyPolicy, ReplyRequest};
@@ -44,41 +44,24 @@ impl Default for ForwardAwarePolicy {
     }
 }
 
-/// Per peer (merged, M02, over active channels with capacity): (Σ local, Σ capacity, most
-/// local on one channel, most room on one channel), in peer order.
-fn merged<'a, P: PeerKey>(req: &ReplyRequest<'a, P>) -> Vec<(&'a P, u64, u64, u64, u64)> {
-    let mut rows: Vec<(&P, u64, u64, u64, u64)> = req
-        .channels
-        .channels()
-        .iter()
-        .filter(|c| c.is_active() && c.capacity_msat > 0)
-        .map(|c| {
-            let l = c.local_msat.min(c.capacity_msat);
-            (&c.peer, l, c.capacity_msat, l, c.capacity_msat - l)
-        })
-        .collect();
-    rows.sort_unstable_by(|x, y| x.0.cmp(y.0));
-    rows.dedup_by(|later, kept| {
-        let same = later.0 == kept.0;
-        if same {
-            kept.1 = kept.1.saturating_add(later.1);
-            kept.2 = kept.2.saturating_add(later.2);
-            kept.3 = kept.3.max(later.3);
-            kept.4 = kept.4.max(later.4);
-        }
-        same
-    });
-    rows
-}
-
 impl ForwardAwarePolicy {
     /// The eligible channels we would forward the queried move over.
     pub fn willing<P: PeerKey>(&self, req: &ReplyRequest<'_, P>) -> Vec<ShortChannelId> {
-        let rows = merged(req);
+        let chans = req.channels.channels();
+        let rows = merged_by_peer(chans);
         let find = |p: &P| rows.binary_search_by(|r| r.0.cmp(p)).ok().map(|i| rows[i]);
         let Some(q) = find(req.querier) else {
             return Vec::new(); // no channel with the querier: no leg to forward on
         };
+        // The HTLC uses one channel with the querier: the best one for the direction.
+        let (most_local, most_room) = chans
+            .iter()
+            .filter(|c| c.peer == *req.querier && c.is_active())
+            .map(|c| {
+                let l = c.local_msat.min(c.capacity_msat);
+                (l, c.capacity_msat - l)
+            })
+            .fold((0, 0), |(a, b), (l, r)| (a.max(l), b.max(r)));
         let (sl, sc) = rows.iter().fold((0u128, 0u128), |(l, k), r| {
             (l + u128::from(r.1), k + u128::from(r.2))
         });
@@ -89,11 +72,11 @@ impl ForwardAwarePolicy {
         let (q_after, q_ok) = match req.flow {
             Flow::Push => {
                 let after = q.1.saturating_add(amt);
-                (after, after as f64 <= nu * q.2 as f64 && q.4 >= amt)
+                (after, after as f64 <= nu * q.2 as f64 && most_room >= amt)
             }
             Flow::Receive => {
                 let after = q.1.saturating_sub(amt);
-                (after, after as f64 >= nu * q.2 as f64 && q.3 >= amt)
+                (after, after as f64 >= nu * q.2 as f64 && most_local >= amt)
             }
         };
         if !q_ok {
@@ -101,12 +84,7 @@ impl ForwardAwarePolicy {
         }
         let spread = Spread::new(&rows.iter().map(|r| zeta(r.1, r.2)).collect::<Vec<_>>());
         let g0 = spread.gini();
-        let by_scid = |s: ShortChannelId| {
-            req.channels
-                .channels()
-                .iter()
-                .find(|c| c.scid == s && c.is_active())
-        };
+        let by_scid = |s: ShortChannelId| chans.iter().find(|c| c.scid == s && c.is_active());
         eligible(req, self.grouping)
             .into_iter()
             .filter(|&s| {

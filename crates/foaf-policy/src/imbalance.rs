@@ -91,6 +91,27 @@ pub fn imbalance<'a, P: PeerKey + 'a>(channels: impl IntoIterator<Item = &'a Cha
     gini(&zeta)
 }
 
+/// [`per_peer_totals`] over active channels with capacity, as a vector sorted by peer:
+/// (peer, Σ local, Σ capacity). For checks that run per HTLC or per reply, where a map per
+/// call would dominate; look a peer up with a binary search on the first field.
+pub(crate) fn merged_by_peer<P: PeerKey>(channels: &[Channel<P>]) -> Vec<(&P, u64, u64)> {
+    let mut totals: Vec<(&P, u64, u64)> = channels
+        .iter()
+        .filter(|c| c.is_active() && c.capacity_msat > 0)
+        .map(|c| (&c.peer, c.local_msat.min(c.capacity_msat), c.capacity_msat))
+        .collect();
+    totals.sort_unstable_by(|x, y| x.0.cmp(y.0));
+    totals.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 = kept.1.saturating_add(later.1);
+            kept.2 = kept.2.saturating_add(later.2);
+        }
+        same
+    });
+    totals
+}
+
 /// G of a list of values, and G after two of them change, in O(log n) per evaluation:
 /// changing two values only changes their rows of Σᵢ Σⱼ |xᵢ − xⱼ|, and Σⱼ |x − xⱼ| takes a
 /// binary search over the sorted values and their prefix sums. For policies that must try

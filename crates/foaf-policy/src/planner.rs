@@ -40,7 +40,7 @@ use std::collections::BTreeMap;
 
 use foaf_wire::{Flow, ShortChannelId};
 
-use crate::imbalance::{gini, gini_of_sorted, Spread};
+use crate::imbalance::{gini, gini_of_sorted, merged_by_peer, Spread};
 use crate::model::{Channel, Offer, PeerKey};
 
 /// The endpoints of public channels, from BOLT #7 gossip: what the planner needs to close a
@@ -831,20 +831,7 @@ pub fn check_fee_free_forward<P: PeerKey>(
     }
     // Merged per peer (M02). A sorted vector rather than a map, and one sort for G before and
     // after: every hop of every rebalance runs this check.
-    let mut totals: Vec<(&P, u64, u64)> = channels
-        .iter()
-        .filter(|c| c.is_active() && c.capacity_msat > 0)
-        .map(|c| (&c.peer, c.local_msat.min(c.capacity_msat), c.capacity_msat))
-        .collect();
-    totals.sort_unstable_by(|x, y| x.0.cmp(y.0));
-    totals.dedup_by(|later, kept| {
-        let same = later.0 == kept.0;
-        if same {
-            kept.1 = kept.1.saturating_add(later.1);
-            kept.2 = kept.2.saturating_add(later.2);
-        }
-        same
-    });
+    let totals = merged_by_peer(channels);
     let (sl, sc) = totals.iter().fold((0u128, 0u128), |(l, k), t| {
         (l + u128::from(t.1), k + u128::from(t.2))
     });
