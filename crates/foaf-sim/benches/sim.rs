@@ -1,12 +1,15 @@
 //! The simulator's core loops on a seeded 1,000-node scale-free graph:
 //! - evaluating the all-pairs success rate from precomputed cheapest-path trees, against the
 //!   peer approach of recomputing the cheapest paths (one Dijkstra per source) each time;
-//! - one round of the cycles ≤ 5 strategy from coin-flip balances.
+//! - one round of the cycles ≤ 5 strategy from coin-flip balances;
+//! - one FOAF round (every node queries, answers, plans and executes through real
+//!   `foaf_peer::Node`s) from coin-flip balances.
 //!
 //! `cargo bench -p foaf-sim --bench sim`
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use foaf_sim::cycles::{CycleConfig, CycleSearch};
+use foaf_sim::foaf::{FoafConfig, FoafNetwork};
 use foaf_sim::metrics::{target_ratios, Routes};
 use foaf_sim::{Balances, Graph, InitialBalance};
 
@@ -31,6 +34,21 @@ fn bench(c: &mut Criterion) {
         bench.iter_batched(
             || b.clone(),
             |mut bb| CycleSearch::new(&g, nu.clone(), CycleConfig::cycles5()).round(&mut bb, 1),
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("foaf_round_1000_nodes");
+    group.sample_size(10);
+    group.bench_function("round", |bench| {
+        bench.iter_batched(
+            || {
+                let bb = b.clone();
+                let net = FoafNetwork::new(&g, &bb, FoafConfig::default(), 1);
+                (bb, net)
+            },
+            |(mut bb, mut net)| net.round(&mut bb),
             criterion::BatchSize::LargeInput,
         )
     });

@@ -188,9 +188,16 @@ pub fn run(g: &Graph, cfg: &PaymentsConfig) -> PaymentsResult {
     let mut modes = cfg.modes.clone();
     modes.sort();
     modes.dedup();
+    // The modes run at the same time: one progress line each.
+    let bars = crate::progress::Bars::new(cfg.progress);
+    let pbs: Vec<_> = modes
+        .iter()
+        .map(|m| bars.bar(payments.len() as u64, &format!("payments, {}", m.name())))
+        .collect();
     let runs: Vec<ModeRun> = modes
         .par_iter()
-        .map(|&mode| run_mode(g, &b0, &payments, cfg, mode))
+        .zip(pbs.par_iter())
+        .map(|(&mode, pb)| run_mode(g, &b0, &payments, cfg, mode, pb))
         .collect();
     PaymentsResult {
         payments: payments.len(),
@@ -209,17 +216,13 @@ fn run_mode(
     payments: &[Payment],
     cfg: &PaymentsConfig,
     mode: Mode,
+    pb: &indicatif::ProgressBar,
 ) -> ModeRun {
     let t0 = Instant::now();
     let mut b = b0.clone();
     let mut foaf = (mode != Mode::None)
         .then(|| FoafNetwork::new(g, &b, cfg.foaf.clone(), seed_for(cfg.seed, 12, mode as u64)));
     let mut router = Router::new(g);
-    let pb = crate::progress::bar(
-        cfg.progress,
-        payments.len() as u64,
-        &format!("payments, {}", mode.name()),
-    );
     let mut out = ModeRun {
         mode,
         succeeded: 0,

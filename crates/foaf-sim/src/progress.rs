@@ -31,17 +31,3 @@ fn style(pb: &ProgressBar, what: &str) {
     );
     pb.set_message(what.to_string());
 }
-
-/// Make a bar of `len` steps; hidden unless `show`.
-pub fn bar(show: bool, len: u64, what: &str) -> ProgressBar {
-    let pb = ProgressBar::with_draw_target(
-        Some(len),
-        if show {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    style(&pb, what);
-    pb
-}
