@@ -507,4 +507,38 @@ mod tests {
         assert!(mean(&node_ginis(&g, &b)) < before);
         assert_eq!(net.counters.disconnects, 0);
     }
+
+    /// Planned rebalances that a hop refuses are counted by reason; with `require_gini_drop`
+    /// off no hop refuses for G, and the forward-aware policy wastes fewer plans.
+    // R: R-REB-5
+    #[test]
+    fn refused_plans_are_counted_by_reason() {
+        let g = Graph::barabasi_albert(200, 3, 2);
+        let b0 = Balances::initial(&g, crate::balances::InitialBalance::CoinFlip, 4);
+        let run = |cfg: FoafConfig| {
+            let mut b = b0.clone();
+            let mut net = FoafNetwork::new(&g, &b, cfg, 3);
+            let mut total = RoundStats::default();
+            for _ in 0..3 {
+                total.add(&net.round(&mut b));
+            }
+            total
+        };
+        let strict = run(FoafConfig::default());
+        assert!(strict.failed > 0 && strict.refused_gini > 0, "{strict:?}");
+        assert!(strict.failed >= strict.refused_gini + strict.refused_target);
+        let mut lenient_cfg = FoafConfig::default();
+        lenient_cfg.hop.require_gini_drop = false;
+        let lenient = run(lenient_cfg);
+        assert_eq!(lenient.refused_gini, 0, "{lenient:?}");
+        assert!(lenient.operations > 0);
+        let aware = run(FoafConfig {
+            reply_policy: ReplyPolicyChoice::ForwardAware,
+            ..FoafConfig::default()
+        });
+        assert!(
+            aware.operations > 0 && aware.failed < strict.failed,
+            "{aware:?} {strict:?}"
+        );
+    }
 }
