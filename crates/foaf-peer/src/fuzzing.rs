@@ -314,6 +314,7 @@ fn drive(config: &Config, seed: u64, bulk: Option<(u16, u16)>, steps: Vec<Step>)
             effects, twin_effects,
             "same seed, same inputs, other effects"
         );
+        node.assert_consistent();
 
         if let Some(p) = receiving_peer {
             // A message proves the transport is up (the node marks the peer connected).

@@ -314,6 +314,22 @@ impl<P: PeerKey> Node<P> {
         }
     }
 
+    /// Panics unless the grouped channel set the reply policy reads equals one rebuilt from
+    /// our channels: the balance-only fast path of [`Node::set_channels`] must never drift.
+    /// For the fuzz targets (O(n) per call).
+    #[cfg(feature = "fuzzing")]
+    pub fn assert_consistent(&self) {
+        let mut fresh = ChannelSet::new(self.channels.values().cloned().collect());
+        for (peer, st) in &self.peers {
+            if st.connected {
+                fresh.set_connected(peer, true);
+            }
+        }
+        assert_eq!(self.set.channels(), fresh.channels(), "channel set drifted");
+        assert_eq!(self.set.groups(), fresh.groups(), "group totals drifted");
+        assert_eq!(self.set.nu(), fresh.nu(), "ν drifted");
+    }
+
     /// Our channels, by scid.
     pub fn channels(&self) -> impl Iterator<Item = &Channel<P>> {
         self.channels.values()
