@@ -255,12 +255,6 @@ fn run_target(fuzz_dir: &Path, target: &str, args: &Args) -> Result<TargetRun, S
     let log_path = fuzz_dir.join("artifacts").join(format!("{target}.log"));
     let _ = fs::create_dir_all(log_path.parent().unwrap());
     let _ = fs::write(&log_path, log.as_bytes());
-    let stat = |key: &str| -> u64 {
-        log.lines()
-            .filter_map(|l| l.strip_prefix(&format!("stat::{key}:")))
-            .filter_map(|v| v.trim().parse::<u64>().ok())
-            .sum()
-    };
     let mut findings: Vec<String> = files_in(&artifacts)
         .difference(&before)
         .map(|p| p.display().to_string())
@@ -269,34 +263,110 @@ fn run_target(fuzz_dir: &Path, target: &str, args: &Args) -> Result<TargetRun, S
         // A failure that left no artifact (a build error, a crash while loading the corpus).
         findings.push(format!("exit {} (see {})", out.status, log_path.display()));
     }
-    // libFuzzer's last status line: "#N DONE cov: C ft: F corp: K/..." (or the last pulse).
-    let last = log
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('#') && l.contains("cov:"))
-        .unwrap_or("");
-    let field = |name: &str| -> u64 {
-        last.split_whitespace()
-            .skip_while(|w| *w != name)
-            .nth(1)
-            .and_then(|v| v.split('/').next()?.parse().ok())
-            .unwrap_or(0)
-    };
+    let figures = LogFigures::parse(&log);
     Ok(TargetRun {
-        // "Done N runs in S second(s)": the time libFuzzer actually ran.
-        seconds: log
-            .lines()
-            .rev()
-            .filter_map(|l| l.strip_prefix("Done "))
-            .filter_map(|l| l.split(" in ").nth(1)?.split(' ').next()?.parse().ok())
-            .next()
-            .unwrap_or(seconds),
+        seconds: figures.seconds.unwrap_or(seconds),
         cpu,
-        execs: stat("number_of_executed_units"),
-        corpus: field("corp:"),
-        coverage: field("cov:"),
+        execs: figures.execs,
+        corpus: figures.corpus,
+        coverage: figures.coverage,
         findings,
     })
+}
+
+/// What a libFuzzer log says about a run.
+#[derive(Debug, PartialEq)]
+struct LogFigures {
+    /// "Done N runs in S second(s)": the time libFuzzer actually ran (absent in fork mode).
+    seconds: Option<u64>,
+    execs: u64,
+    corpus: u64,
+    coverage: u64,
+}
+
+impl LogFigures {
+    fn parse(log: &str) -> Self {
+        let stat = |key: &str| -> u64 {
+            log.lines()
+                .filter_map(|l| l.strip_prefix(&format!("stat::{key}:")))
+                .filter_map(|v| v.trim().parse::<u64>().ok())
+                .sum()
+        };
+        // libFuzzer's last status line: "#N DONE cov: C ft: F corp: K/..." (or the last
+        // pulse; in fork mode "#N: cov: C ft: F corp: K ...").
+        let last = log
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('#') && l.contains("cov:"))
+            .unwrap_or("");
+        let field = |name: &str| -> u64 {
+            last.split_whitespace()
+                .skip_while(|w| *w != name)
+                .nth(1)
+                .and_then(|v| v.split('/').next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        LogFigures {
+            seconds: log
+                .lines()
+                .rev()
+                .filter_map(|l| l.strip_prefix("Done "))
+                .filter_map(|l| l.split(" in ").nth(1)?.split(' ').next()?.parse().ok())
+                .next(),
+            // Fork mode (--jobs > 1) prints no final stats; its status lines carry the
+            // executions of all workers.
+            execs: match stat("number_of_executed_units") {
+                0 => last
+                    .trim_start_matches('#')
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0),
+                n => n,
+            },
+            corpus: field("corp:"),
+            coverage: field("cov:"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogFigures;
+
+    #[test]
+    fn reads_a_single_process_log() {
+        let log = "#2\tINITED cov: 10 ft: 11 corp: 3/30b exec/s: 0 rss: 30Mb\n\
+                   #9000\tDONE   cov: 111 ft: 155 corp: 15/99b lim: 9 exec/s: 3000 rss: 31Mb\n\
+                   Done 9000 runs in 3 second(s)\n\
+                   stat::number_of_executed_units: 9000\n";
+        assert_eq!(
+            LogFigures::parse(log),
+            LogFigures {
+                seconds: Some(3),
+                execs: 9000,
+                corpus: 15,
+                coverage: 111
+            }
+        );
+    }
+
+    #[test]
+    fn reads_a_fork_mode_log() {
+        let log = "INFO: -fork=2: fuzzing in separate process(s)\n\
+                   #559479584: cov: 111 ft: 155 corp: 15 exec/s: 583756 oom/timeout/crash: 0/0/0 time: 575s job: 46 dft_time: 0\n\
+                   #586716844: cov: 112 ft: 155 corp: 16 exec/s: 567442 oom/timeout/crash: 0/0/0 time: 600s job: 47 dft_time: 0\n\
+                   INFO: fuzzed for 600 seconds, wrapping up soon\n";
+        assert_eq!(
+            LogFigures::parse(log),
+            LogFigures {
+                seconds: None,
+                execs: 586_716_844,
+                corpus: 16,
+                coverage: 112
+            }
+        );
+    }
 }
 
 /// User + system CPU seconds of this process's reaped children (`/proc/self/stat` fields 16
