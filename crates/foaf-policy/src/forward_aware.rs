@@ -84,11 +84,11 @@ impl ForwardAwarePolicy {
         }
         let spread = Spread::new(&rows.iter().map(|r| zeta(r.1, r.2)).collect::<Vec<_>>());
         let g0 = spread.gini();
-        let by_scid = |s: ShortChannelId| chans.iter().find(|c| c.scid == s && c.is_active());
         eligible(req, self.grouping)
             .into_iter()
             .filter(|&s| {
-                let Some(c) = by_scid(s) else {
+                // Eligible channels are listable ones: the set's scid index finds them.
+                let Some(c) = req.channels.listable_channel(s) else {
                     return false;
                 };
                 let Some(p) = find(&c.peer) else {

@@ -133,6 +133,16 @@ impl<P: PeerKey> ChannelSet<P> {
         self.nu
     }
 
+    /// Our listable channel `scid` (`Normal`, announced), found through the scid index.
+    pub fn listable_channel(&self, scid: ShortChannelId) -> Option<&Channel<P>> {
+        let s = scid.to_u64();
+        let i = self.listable.binary_search_by_key(&s, |&(x, _)| x).ok()?;
+        let g = &self.groups[self.listable[i].1 as usize];
+        let members = &self.channels[g.start..g.end];
+        let k = members.binary_search_by(|c| c.scid.cmp(&scid)).ok()?;
+        Some(&members[k])
+    }
+
     /// Index of `peer`'s group.
     pub fn group_of(&self, peer: &P) -> Option<usize> {
         self.groups
@@ -468,6 +478,12 @@ mod tests {
         // Not ours: nothing changes.
         assert!(!set.set_local(&"a".to_string(), scid(3), 1));
         assert!(!set.set_local(&"z".to_string(), scid(1), 1));
+        // The scid index finds listable channels only (normal and announced).
+        assert_eq!(set.listable_channel(scid(2)), Some(&chans[1]));
+        assert_eq!(set.listable_channel(scid(3)), Some(&chans[2]));
+        for not_listable in [4, 5, 9] {
+            assert_eq!(set.listable_channel(scid(not_listable)), None);
+        }
     }
 
     fn ask(

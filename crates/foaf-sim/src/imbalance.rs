@@ -239,6 +239,13 @@ struct Start {
     nu: Vec<f64>,
 }
 
+/// The routes a distribution's runs are measured on: its own (funded SCC), else the shared
+/// ones of the connected graph.
+fn routes_of<'a>(own: Option<&'a Routes>, shared: Option<&'a Routes>) -> &'a Routes {
+    own.or(shared)
+        .expect("routes exist for either component choice")
+}
+
 /// Run the experiment on `graph`.
 ///
 /// The (distribution, strategy) runs are independent, so they run concurrently (rayon), the
@@ -264,10 +271,7 @@ pub fn run(graph: &Graph, cfg: &ImbalanceConfig) -> ImbalanceResult {
                     (g, b, Some(r))
                 }
             };
-            let routes = own_routes
-                .as_ref()
-                .or(shared_routes.as_ref())
-                .expect("routes exist for either component choice");
+            let routes = routes_of(own_routes.as_ref(), shared_routes.as_ref());
             let before = snapshot(&g, &b0, routes, cfg.amount_msat);
             let nu = target_ratios(&g, &b0);
             Start {
@@ -305,11 +309,7 @@ pub fn run(graph: &Graph, cfg: &ImbalanceConfig) -> ImbalanceResult {
         .with_max_len(1)
         .map(|(&(di, si), pb)| {
             let st = &starts[di];
-            let routes = st
-                .own_routes
-                .as_ref()
-                .or(shared_routes.as_ref())
-                .expect("routes exist for either component choice");
+            let routes = routes_of(st.own_routes.as_ref(), shared_routes.as_ref());
             let run = run_strategy(st, routes, cfg.strategies[si], cfg, pb);
             ((di, si), run)
         })
