@@ -17,9 +17,9 @@
 use foaf_wire::{Flow, ShortChannelId};
 use rand_chacha::ChaCha20Rng;
 
+use crate::hop_check::HopConfig;
 use crate::imbalance::{merged_by_peer, Spread};
 use crate::model::PeerKey;
-use crate::planner::HopConfig;
 use crate::reply::{eligible, sample_uniform, Grouping, ReplyPlan, ReplyPolicy, ReplyRequest};
 
 /// The default's eligibility, filtered by our own zero-fee forwarding test (module docs).
@@ -126,8 +126,9 @@ impl<P: PeerKey> ReplyPolicy<P> for ForwardAwarePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::planner::{check_fee_free_forward, FeeFreeForward};
-    use crate::reply::{ChannelSet, DefaultPolicy};
+    use crate::channel_set::ChannelSet;
+    use crate::hop_check::{check_fee_free_forward, FeeFreeForward};
+    use crate::reply::DefaultPolicy;
     use crate::test_support::ch;
     use crate::Channel;
     use rand::SeedableRng;

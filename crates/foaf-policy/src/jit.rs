@@ -23,8 +23,9 @@
 
 use foaf_wire::ShortChannelId;
 
+use crate::graph::ChannelGraph;
 use crate::model::{Channel, Offer, PeerKey};
-use crate::planner::{ChannelGraph, CircularRebalance, PlannerConfig, State};
+use crate::planner::{CircularRebalance, PlannerConfig, State};
 
 /// Knobs of the JIT decision. `Default` gives the values docs/bolt14.md pins.
 #[derive(Debug, Clone, PartialEq, Eq)]

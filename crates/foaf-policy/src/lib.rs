@@ -9,24 +9,27 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod channel_set;
 pub mod forward_aware;
+pub mod graph;
+pub mod hop_check;
 pub mod imbalance;
 pub mod jit;
 pub mod model;
 pub mod planner;
 pub mod reply;
 
+pub use channel_set::{ChannelSet, Group};
 pub use forward_aware::ForwardAwarePolicy;
+pub use graph::ChannelGraph;
+pub use hop_check::{check_fee_free_forward, FeeFreeForward, FeeFreeRefusal, HopConfig};
 pub use imbalance::{gini, imbalance, relative_balances, target_ratio};
 pub use jit::{jit_decide, HtlcToForward, JitConfig, JitDecision, JitFailure};
 pub use model::{Channel, ChannelState, Offer, PeerKey};
-pub use planner::{
-    apply_rebalance, check_fee_free_forward, plan_rebalances, ChannelGraph, CircularRebalance,
-    FeeFreeForward, FeeFreeRefusal, Hop, HopConfig, PlannerConfig,
-};
+pub use planner::{apply_rebalance, plan_rebalances, CircularRebalance, Hop, PlannerConfig};
 pub use reply::{
-    enforce_reply_invariants, ChannelSet, DefaultPolicy, Grouping, Obfuscation, ReplyPlan,
-    ReplyPolicy, ReplyRequest,
+    enforce_reply_invariants, DefaultPolicy, Grouping, Obfuscation, ReplyPlan, ReplyPolicy,
+    ReplyRequest,
 };
 
 #[cfg(test)]
