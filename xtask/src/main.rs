@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod conformance;
+mod csv;
 mod fuzz;
 mod vectors;
 
@@ -21,6 +22,9 @@ struct Cli {
 enum Task {
     /// Generate the conformance vectors under vectors/ (or check they are up to date).
     Vectors(vectors::Args),
+    /// Extract the message formats of docs/bolt14.md into interop/bolt14.csv (or check it is
+    /// up to date).
+    Csv(csv::Args),
     /// Replay the conformance vectors against an implementation over the pipe protocol.
     Conformance(conformance::Args),
     /// Build and run the cargo-fuzz targets.
@@ -34,6 +38,7 @@ enum Task {
 fn main() -> ExitCode {
     let result = match Cli::parse().task {
         Task::Vectors(a) => vectors::run(a),
+        Task::Csv(a) => csv::run(a),
         Task::Conformance(a) => conformance::run(a),
         Task::Fuzz(a) => fuzz::run(a),
         Task::FuzzCorpus(a) => fuzz::corpus(a),
