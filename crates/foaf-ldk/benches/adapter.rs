@@ -5,7 +5,7 @@
 //! - `node_receive`: `foaf_peer::Node::receive` on the bytes (the peer: the state machine alone);
 //! - `handler_read_handle_drain`: what `PeerManager` does with the same bytes through
 //!   [`FoafHandler`]: `CustomMessageReader::read`, `handle_custom_message`,
-//!   `get_and_clear_pending_msg` (decode for the log, lock, state machine, queue, log events).
+//!   `get_and_clear_pending_msg` (the one decode, lock, state machine, queue, log events).
 //!
 //! The clock moves 11 s per iteration in both, so the V07 window never holds an answer back.
 //! The ratio of the two is the figure reported in docs/performance.md.

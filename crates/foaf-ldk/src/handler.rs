@@ -2,13 +2,14 @@
 //!
 //! | LDK calls | we do |
 //! |---|---|
-//! | `CustomMessageReader::read` (our two types) | wrap the bytes and foaf-wire's decoding in a [`FoafMessage`]; other types are not ours (`Ok(None)`) |
-//! | `handle_custom_message` | `core.receive`; its sends are queued, its disconnects become LDK `HandleError` events |
+//! | `CustomMessageReader::read` (our two types) | copy the bytes into a [`FoafMessage`] (bounded); other types are not ours (`Ok(None)`) |
+//! | `handle_custom_message` | decode once, `core.receive` the result; the core's sends are queued, its disconnects become LDK `HandleError` events |
 //! | `peer_connected` / `peer_disconnected` | `core.connect` / `core.disconnect` |
 //! | `get_and_clear_pending_msg` | hand the queued sends to LDK (and log each one) |
 //! | `provided_init_features` | our experimental feature bit (W06), if configured |
 //!
-//! A disconnect asked for by the core is emitted as a `HandleError` with
+//! The core's [`Effect`]s are carried out as they are: the core alone decides what fails a
+//! connection (V01, V08, ...), the handler only does it. A disconnect asked for by the core is emitted as a `HandleError` with
 //! `DisconnectPeerWithWarning` through LDK's send-only handler slot, so `PeerManager` writes a
 //! BOLT #1 `warning` (best effort) before closing the socket (V08 "send a warning first where the
 //! transport allows"). Returning `Err` from `handle_custom_message` would close the connection too,
@@ -18,6 +19,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use foaf_peer::Effect;
 use foaf_policy::{Channel, ChannelState, Offer};
 use foaf_wire::{DecodeError, Flow, Message, MessageTypes, ShortChannelId};
 use lightning::bitcoin::secp256k1::PublicKey;
@@ -32,9 +34,9 @@ use lightning::ln::wire::CustomMessageReader;
 use lightning::types::features::{InitFeatures, NodeFeatures};
 use lightning::util::ser::LengthLimitedRead;
 
-use crate::core::{Action, FoafCore};
 use crate::message::FoafMessage;
 use crate::source::ChannelSource;
+use crate::state_machine::FoafCore;
 
 /// Sets the odd bit of `bit`'s pair: LDK takes bits below 256 as BOLT #9 bits and from 256 up as
 /// custom (bLIP 2) bits, through two different setters. (A macro: LDK's feature contexts are
@@ -113,8 +115,9 @@ pub enum FoafEvent {
     Sent {
         /// The recipient.
         peer: PublicKey,
-        /// The message.
-        msg: Message,
+        /// The whole BOLT #1 message as the state machine encoded it. The adapter never decodes
+        /// what it sends; a log that shows the content decodes it ([`FoafEvent::sent_message`]).
+        bytes: Vec<u8>,
     },
     /// We are failing the connection to a peer.
     Disconnecting {
@@ -134,6 +137,16 @@ pub enum FoafEvent {
     },
     /// Free text from the state machine or the adapter.
     Log(String),
+}
+
+impl FoafEvent {
+    /// For [`FoafEvent::Sent`], the message decoded with `types` (for display); `None` otherwise.
+    pub fn sent_message(&self, types: MessageTypes) -> Option<Result<Message, DecodeError>> {
+        match self {
+            FoafEvent::Sent { bytes, .. } => Some(Message::decode_with(bytes, types)),
+            _ => None,
+        }
+    }
 }
 
 /// Receives every [`FoafEvent`]; must be quick (it runs on LDK's threads).
@@ -240,7 +253,7 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
             out.extend(st.core.set_channel(c, now));
         }
         st.channels = channels;
-        let _ = self.apply(&mut st, out, None);
+        let _ = self.apply(&mut st, out);
     }
 
     /// Advances the core's clock (deferred sends may go out) after refreshing the channels.
@@ -249,7 +262,7 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
         let now = (self.clock)();
         let mut st = self.lock();
         let out = st.core.tick(now);
-        let _ = self.apply(&mut st, out, None);
+        let _ = self.apply(&mut st, out);
     }
 
     /// True when the feature gate lets us send to `peer`.
@@ -278,7 +291,7 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
         let mut st = self.lock();
         self.gate(&st, "query", peer)?;
         let out = st.core.query(peer, flow, amt_msat, now);
-        self.apply(&mut st, out, Some(("query", *peer)))
+        self.apply(&mut st, out)
     }
 
     /// Asks the core to send an unsolicited `reply_foaf_balances` (A09).
@@ -287,7 +300,7 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
         let mut st = self.lock();
         self.gate(&st, "offer", peer)?;
         let out = st.core.offer(peer, flow, amt_msat, now);
-        self.apply(&mut st, out, Some(("offer", *peer)))
+        self.apply(&mut st, out)
     }
 
     /// The offers we hold (from replies peers sent us).
@@ -295,73 +308,81 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
         self.lock().core.offers()
     }
 
-    /// Carries out the core's actions; returns the first refusal, if any.
-    fn apply(
-        &self,
-        st: &mut State<C>,
-        actions: Vec<Action>,
-        op: Option<(&'static str, PublicKey)>,
-    ) -> Result<(), String> {
+    /// Carries out the core's effects; returns the first refusal, if any.
+    fn apply(&self, st: &mut State<C>, effects: Vec<Effect<PublicKey>>) -> Result<(), String> {
         let mut result = Ok(());
-        for a in actions {
-            match a {
-                Action::Send { peer, bytes } => {
-                    if st.failing.contains(&peer) {
-                        continue;
-                    }
-                    if !self.may_send(st, &peer) {
-                        // Typically the answer to a query from a peer that did not advertise
-                        // the feature: bolt14.md §2.1 forbids sending it.
-                        self.emit(FoafEvent::Log(format!(
-                            "not sent to {peer}: its init does not advertise option_balance_sharing"
-                        )));
-                        continue;
-                    }
-                    if st.outbox.len() >= MAX_OUTBOX {
-                        self.emit(FoafEvent::Log(format!(
-                            "outbox full ({MAX_OUTBOX}): dropped a message to {peer}"
-                        )));
-                        continue;
-                    }
-                    st.outbox
-                        .push_back((peer, FoafMessage::from_bytes(bytes, self.config.types)));
+        for e in effects {
+            match e {
+                Effect::Send { peer, bytes } => self.queue(st, peer, bytes),
+                Effect::Disconnect { peer, reason } => {
+                    self.fail_connection(st, peer, reason.as_str().to_string())
                 }
-                Action::Disconnect { peer, reason } => {
-                    if st.failing.insert(peer) {
-                        self.emit(FoafEvent::Disconnecting {
-                            peer,
-                            reason: reason.clone(),
-                        });
-                        st.outbox.retain(|(p, _)| *p != peer);
-                        st.errors.push(MessageSendEvent::HandleError {
-                            node_id: peer,
-                            action: ErrorAction::DisconnectPeerWithWarning {
-                                msg: WarningMessage {
-                                    channel_id: ChannelId::new_zero(),
-                                    data: format!("BOLT #14: {reason}"),
-                                },
-                            },
-                        });
-                    }
-                }
-                Action::Refused { reason } => {
-                    if let Some((op, peer)) = op {
-                        self.emit(FoafEvent::Refused {
-                            op,
-                            peer,
-                            reason: reason.clone(),
-                        });
-                    } else {
-                        self.emit(FoafEvent::Log(format!("refused: {reason}")));
-                    }
+                Effect::Refused { op, peer, reason } => {
+                    let reason = reason.as_str().to_string();
+                    self.emit(FoafEvent::Refused {
+                        op: op.as_str(),
+                        peer,
+                        reason: reason.clone(),
+                    });
                     if result.is_ok() {
                         result = Err(reason);
                     }
                 }
-                Action::Log(text) => self.emit(FoafEvent::Log(text)),
+                Effect::Ignored { peer, reason } => self.emit(FoafEvent::Log(format!(
+                    "ignored a message from {peer}: {reason}"
+                ))),
+                Effect::Deferred { peer } => self.emit(FoafEvent::Log(format!(
+                    "answer to {peer} deferred by the S05 limit"
+                ))),
+                Effect::Log(text) => self.emit(FoafEvent::Log(text)),
             }
         }
         result
+    }
+
+    /// Queues a send for LDK, unless the peer is being failed or the feature gate closes it.
+    fn queue(&self, st: &mut State<C>, peer: PublicKey, bytes: Vec<u8>) {
+        if st.failing.contains(&peer) {
+            return;
+        }
+        if !self.may_send(st, &peer) {
+            // Typically the answer to a query from a peer that did not advertise the feature:
+            // bolt14.md §2.1 forbids sending it.
+            self.emit(FoafEvent::Log(format!(
+                "not sent to {peer}: its init does not advertise option_balance_sharing"
+            )));
+            return;
+        }
+        if st.outbox.len() >= MAX_OUTBOX {
+            self.emit(FoafEvent::Log(format!(
+                "outbox full ({MAX_OUTBOX}): dropped a message to {peer}"
+            )));
+            return;
+        }
+        st.outbox.push_back((peer, FoafMessage::new(bytes)));
+    }
+
+    /// Fails the connection to `peer` the way LDK can: a `HandleError` event asking
+    /// `PeerManager` to send a warning and close (module docs). Anything still queued for the
+    /// peer is dropped (including a `warning` the core queued itself: LDK sends its own).
+    fn fail_connection(&self, st: &mut State<C>, peer: PublicKey, reason: String) {
+        if !st.failing.insert(peer) {
+            return;
+        }
+        self.emit(FoafEvent::Disconnecting {
+            peer,
+            reason: reason.clone(),
+        });
+        st.outbox.retain(|(p, _)| *p != peer);
+        st.errors.push(MessageSendEvent::HandleError {
+            node_id: peer,
+            action: ErrorAction::DisconnectPeerWithWarning {
+                msg: WarningMessage {
+                    channel_id: ChannelId::new_zero(),
+                    data: format!("BOLT #14: {reason}"),
+                },
+            },
+        });
     }
 }
 
@@ -386,7 +407,7 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageReader for FoafHandler<C, S> {
         bytes.extend_from_slice(&message_type.to_be_bytes());
         bytes.resize(2 + len, 0);
         io::Read::read_exact(buffer, &mut bytes[2..]).map_err(|_| msgs::DecodeError::ShortRead)?;
-        Ok(Some(FoafMessage::from_bytes(bytes, types)))
+        Ok(Some(FoafMessage::new(bytes)))
     }
 }
 
@@ -401,41 +422,26 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
         if st.failing.contains(&sender_node_id) {
             return Ok(());
         }
+        // The one decode of this message: the log gets a copy, the core the value (and with an
+        // error, the V08 decision).
+        let decoded = Message::decode_with(&msg.bytes, self.config.types);
         self.emit(FoafEvent::Received {
             peer: sender_node_id,
             msg_type: msg.msg_type(),
-            decoded: msg.decoded.clone(),
+            decoded: decoded.clone(),
         });
-        let out = st.core.receive(&sender_node_id, &msg.bytes, now);
-        let _ = self.apply(&mut st, out, None);
-        if let Err(e) = &msg.decoded {
-            // V08 (pinned): a message that fails to decode fails the connection, whatever the
-            // core made of it.
-            let reason = format!("malformed ({e})");
-            let _ = self.apply(
-                &mut st,
-                vec![Action::Disconnect {
-                    peer: sender_node_id,
-                    reason,
-                }],
-                None,
-            );
-        }
+        let out = st.core.receive(&sender_node_id, decoded, now);
+        let _ = self.apply(&mut st, out);
         Ok(())
     }
 
     fn get_and_clear_pending_msg(&self) -> Vec<(PublicKey, FoafMessage)> {
         let out: Vec<_> = self.lock().outbox.drain(..).collect();
         for (peer, m) in &out {
-            match &m.decoded {
-                Ok(msg) => self.emit(FoafEvent::Sent {
-                    peer: *peer,
-                    msg: msg.clone(),
-                }),
-                Err(e) => self.emit(FoafEvent::Log(format!(
-                    "sending a message to {peer} that does not decode: {e}"
-                ))),
-            }
+            self.emit(FoafEvent::Sent {
+                peer: *peer,
+                bytes: m.bytes.clone(),
+            });
         }
         out
     }
@@ -447,7 +453,7 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
         st.speaks_foaf.remove(&their_node_id);
         st.outbox.retain(|(p, _)| *p != their_node_id);
         let out = st.core.disconnect(&their_node_id, now);
-        let _ = self.apply(&mut st, out, None);
+        let _ = self.apply(&mut st, out);
         // A disconnect the core asks for now has nothing left to close.
         st.failing.remove(&their_node_id);
         st.errors.retain(|e| {
@@ -487,7 +493,7 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
             inbound,
             supports_foaf,
         });
-        let _ = self.apply(&mut st, out, None);
+        let _ = self.apply(&mut st, out);
         Ok(())
     }
 

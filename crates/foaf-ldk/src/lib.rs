@@ -2,8 +2,8 @@
 //!
 //! LDK (`lightning` 0.2) hands every message type it does not handle itself to a
 //! `CustomMessageReader`/`CustomMessageHandler`. This crate implements those traits on top of the
-//! sans-IO BOLT #14 node: incoming `query_foaf_balances`/`reply_foaf_balances` are decoded by
-//! `foaf-wire` and fed to the state machine, whose effects become LDK sends and disconnects.
+//! sans-IO BOLT #14 node: incoming `query_foaf_balances`/`reply_foaf_balances` are decoded once
+//! by `foaf-wire` and fed to the state machine, whose effects become LDK sends and disconnects.
 //!
 //! - [`FoafHandler`]: the custom message handler, for any LDK application's `PeerManager`.
 //! - [`ChannelSource`]: where our channels and the public graph come from; implemented for LDK's
@@ -16,14 +16,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod core;
 pub mod handler;
 pub mod message;
-pub mod peer_core;
 pub mod runtime;
 pub mod source;
+pub mod state_machine;
 
-pub use crate::core::{Action, FoafCore};
+pub use foaf_peer::Effect;
 pub use handler::{
     check_feature_bit, has_feature_pair, init_features, system_clock, AdapterConfig, Clock,
     EventSink, FoafEvent, FoafHandler, DEFAULT_FEATURE_BIT,
@@ -36,3 +35,4 @@ pub use source::{
     channel_from_details, graph_scids, parse_node_id, ChannelSource, LdkChannels, SourceError,
     StaticChannels,
 };
+pub use state_machine::FoafCore;

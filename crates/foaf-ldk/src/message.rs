@@ -1,32 +1,29 @@
-//! The custom message LDK hands us: one of our two types, as raw bytes plus foaf-wire's decoding.
+//! The custom message LDK carries for us: one of our two types, as the raw BOLT #1 bytes.
 //!
-//! LDK's `CustomMessageReader` does not tell the reader which peer sent the bytes, so a message
-//! that fails to decode is *not* rejected here: it is carried to the handler (which knows the
-//! peer) as a [`FoafMessage`] whose [`decoded`](FoafMessage::decoded) is an error, where the
-//! state machine fails the connection (V08) and the failure is logged against the right peer.
+//! Nothing is decoded here. LDK's `CustomMessageReader` does not tell the reader which peer sent
+//! the bytes, so decoding (and judging a decode error, V08) waits for `handle_custom_message`,
+//! which knows the peer: the handler decodes a received message exactly once and hands the result
+//! to the state machine. What we send is already encoded by the state machine and is never
+//! decoded again.
 
-use foaf_wire::{DecodeError, Message, MessageTypes};
 use lightning::io;
 use lightning::ln::wire::Type;
 use lightning::util::ser::{Writeable, Writer};
 
 /// A `query_foaf_balances` or `reply_foaf_balances` as it crosses LDK's `PeerManager`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoafMessage {
     /// The whole BOLT #1 message: 2-byte type, payload, TLV stream.
     pub bytes: Vec<u8>,
-    /// What foaf-wire made of `bytes`.
-    pub decoded: Result<Message, DecodeError>,
 }
 
 impl FoafMessage {
-    /// Wraps a whole message (type included) and decodes it with `types`.
-    pub fn from_bytes(bytes: Vec<u8>, types: MessageTypes) -> Self {
-        let decoded = Message::decode_with(&bytes, types);
-        Self { bytes, decoded }
+    /// Wraps a whole message (type included).
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self { bytes }
     }
 
-    /// The BOLT #1 type (0 when fewer than two bytes, which LDK never hands us).
+    /// The BOLT #1 type (0 when fewer than two bytes, which neither LDK nor the node produces).
     pub fn msg_type(&self) -> u16 {
         match self.bytes.as_slice() {
             [a, b, ..] => u16::from_be_bytes([*a, *b]),
@@ -51,7 +48,7 @@ impl Type for FoafMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use foaf_wire::{ChainHash, QueryFoafBalances, TlvStream};
+    use foaf_wire::{ChainHash, Message, QueryFoafBalances, TlvStream};
 
     #[test]
     fn ldk_framing_round_trips_our_bytes() {
@@ -63,18 +60,15 @@ mod tests {
             tlvs: TlvStream::new(),
         });
         let bytes = q.encode().unwrap();
-        let m = FoafMessage::from_bytes(bytes.clone(), MessageTypes::default());
-        assert_eq!(m.decoded.as_ref().unwrap(), &q);
+        let m = FoafMessage::new(bytes.clone());
         let mut out = m.type_id().to_be_bytes().to_vec();
         out.extend(m.encode());
         assert_eq!(out, bytes);
     }
 
     #[test]
-    fn truncated_message_carries_its_error() {
-        // R: V08: the error travels to the handler instead of being dropped.
-        let m = FoafMessage::from_bytes(vec![0x01, 0x5d, 0, 1], MessageTypes::default());
-        assert_eq!(m.msg_type(), 349);
-        assert_eq!(m.decoded.unwrap_err().code(), "truncated");
+    fn type_of_a_short_message_is_zero() {
+        assert_eq!(FoafMessage::new(vec![0x01, 0x5d, 0, 1]).msg_type(), 349);
+        assert_eq!(FoafMessage::new(vec![1]).msg_type(), 0);
     }
 }

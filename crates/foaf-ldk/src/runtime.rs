@@ -21,9 +21,9 @@ use lightning_net_tokio::SocketDescriptor;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::core::FoafCore;
 use crate::handler::{check_feature_bit, AdapterConfig, Clock, EventSink, FoafHandler};
 use crate::source::ChannelSource;
+use crate::state_machine::FoafCore;
 
 /// LDK's log lines at or above a level, on stderr (off by default: our own log is the product).
 pub struct StderrLogger(pub Option<Level>);

@@ -431,8 +431,21 @@ impl<P: PeerKey> Node<P> {
     /// A whole BOLT #1 message arrived from `peer`. A message proves the transport is up, so a
     /// peer not marked connected becomes connected.
     pub fn receive(&mut self, peer: &P, bytes: &[u8], now: u64) -> Vec<Effect<P>> {
+        let decoded = Message::decode_with(bytes, self.config.message_types);
+        self.receive_decoded(peer, decoded, now)
+    }
+
+    /// [`Node::receive`] for a transport that already decoded the bytes (with this node's
+    /// `message_types`), so they are decoded once: foaf-ldk decodes in its LDK handler, which
+    /// logs the result against the peer. A decode error is judged here, as for raw bytes (V08).
+    pub fn receive_decoded(
+        &mut self,
+        peer: &P,
+        decoded: Result<Message, DecodeError>,
+        now: u64,
+    ) -> Vec<Effect<P>> {
         let now = self.advance(now);
-        let msg = match Message::decode_with(bytes, self.config.message_types) {
+        let msg = match decoded {
             Ok(m) => m,
             Err(e) => return self.on_malformed(peer, &e),
         };

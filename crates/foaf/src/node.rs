@@ -17,7 +17,7 @@ use foaf_ldk::{
 };
 use foaf_peer::{Config, Node};
 use foaf_wire::json::to_json;
-use foaf_wire::{ChainHash, Flow, Message};
+use foaf_wire::{ChainHash, Flow, Message, MessageTypes};
 use serde_json::{json, Value};
 
 use crate::CliError;
@@ -185,8 +185,10 @@ fn parse_level(s: &str) -> Result<LdkLevel, String> {
     })
 }
 
-/// One line of the log, text or JSON.
-fn render(e: &FoafEvent, as_json: bool) -> String {
+/// One line of the log, text or JSON. `types` decode a sent message for display (the adapter
+/// hands us its bytes; it never decodes what it sends).
+fn render(e: &FoafEvent, as_json: bool, types: MessageTypes) -> String {
+    let sent = e.sent_message(types);
     if as_json {
         let v = match e {
             FoafEvent::PeerConnected {
@@ -210,9 +212,12 @@ fn render(e: &FoafEvent, as_json: bool) -> String {
                 decoded: Err(err),
             } => json!({"event": "recv_malformed", "peer": peer.to_string(),
                         "msg_type": msg_type, "error": err.code(), "detail": err.to_string()}),
-            FoafEvent::Sent { peer, msg } => {
-                json!({"event": "send", "peer": peer.to_string(), "msg": to_json(msg)})
-            }
+            FoafEvent::Sent { peer, bytes } => match sent {
+                Some(Ok(m)) => {
+                    json!({"event": "send", "peer": peer.to_string(), "msg": to_json(&m)})
+                }
+                _ => json!({"event": "send", "peer": peer.to_string(), "hex": hex::encode(bytes)}),
+            },
             FoafEvent::Disconnecting { peer, reason } => {
                 json!({"event": "disconnecting", "peer": peer.to_string(), "reason": reason})
             }
@@ -248,7 +253,10 @@ fn render(e: &FoafEvent, as_json: bool) -> String {
             msg_type,
             decoded: Err(err),
         } => format!("recv         {peer} malformed type {msg_type}: {err}"),
-        FoafEvent::Sent { peer, msg } => format!("send         {peer} {}", describe(msg)),
+        FoafEvent::Sent { peer, bytes } => match sent {
+            Some(Ok(m)) => format!("send         {peer} {}", describe(&m)),
+            _ => format!("send         {peer} {}", hex::encode(bytes)),
+        },
         FoafEvent::Disconnecting { peer, reason } => format!("disconnect   {peer} {reason}"),
         FoafEvent::Refused { op, peer, reason } => format!("refused      {op} to {peer}: {reason}"),
         FoafEvent::Log(text) => format!("log          {text}"),
@@ -358,7 +366,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     config.ldk_log = ldk_log;
 
     let as_json = args.json;
-    let events: EventSink = Arc::new(move |e: &FoafEvent| print_line(&render(e, as_json)));
+    let events: EventSink = Arc::new(move |e: &FoafEvent| print_line(&render(e, as_json, types)));
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -390,7 +398,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         }
         for t in &targets {
             if let Err(e) = node.connect(t.id, t.addr, Duration::from_secs(10)).await {
-                print_line(&render(&FoafEvent::Log(e), as_json));
+                print_line(&render(&FoafEvent::Log(e), as_json, types));
             }
         }
         let schedule = async {
@@ -403,7 +411,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
                 for t in &targets {
                     if !node.is_connected(&t.id) {
                         if let Err(e) = node.connect(t.id, t.addr, Duration::from_secs(5)).await {
-                            print_line(&render(&FoafEvent::Log(e), as_json));
+                            print_line(&render(&FoafEvent::Log(e), as_json, types));
                             continue;
                         }
                     }
