@@ -55,7 +55,7 @@ macro_rules! set_optional {
 /// The draft asks for 20/21, but BOLT #9 assigns those to `option_anchor_outputs` (W06).
 /// `docs/bolt14.md` §2.1 pins an experimental pair, 214/215, until one is assigned; we set the
 /// odd bit only. Configurable: see [`AdapterConfig::feature_bit`].
-pub const DEFAULT_FEATURE_BIT: usize = 215;
+pub const DEFAULT_FEATURE_BIT: usize = foaf_wire::features::OPTION_BALANCE_SHARING_ODD_BIT as usize;
 
 /// At most this many sends wait for LDK at once; more are dropped and logged. The core's own
 /// rate limits (S05) keep the real number far below; this only bounds a misbehaving core.

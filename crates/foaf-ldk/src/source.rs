@@ -60,7 +60,8 @@ impl core::fmt::Display for SourceError {
 impl std::error::Error for SourceError {}
 
 impl StaticChannels {
-    /// Parses a JSON list of channel objects in the conformance pipe protocol's shape:
+    /// Parses a JSON list of channel objects in the one shape of
+    /// [`foaf_policy::channel_json`] (the pipe protocol's), the peer a node id:
     /// `{"scid":"BxTxO","peer":"<33-byte node id hex>","capacity":msat,"local":msat,
     /// "announced":bool,"state":"normal"|"closing"}`.
     pub fn channels_from_json(value: &Value) -> Result<Vec<Channel<PublicKey>>, SourceError> {
@@ -94,42 +95,7 @@ impl StaticChannels {
 }
 
 fn channel_from_json(v: &Value) -> Result<Channel<PublicKey>, String> {
-    let obj = v.as_object().ok_or("expected an object")?;
-    let field = |k: &str| obj.get(k).ok_or_else(|| format!("missing \"{k}\""));
-    let uint = |k: &str| {
-        field(k)?
-            .as_u64()
-            .ok_or_else(|| format!("\"{k}\" must be a non-negative integer (msat)"))
-    };
-    let scid_s = field("scid")?.as_str().ok_or("\"scid\" must be a string")?;
-    let scid: ShortChannelId = scid_s
-        .parse()
-        .map_err(|e| format!("\"scid\" {scid_s:?}: {e}"))?;
-    let peer_s = field("peer")?.as_str().ok_or("\"peer\" must be a string")?;
-    let peer = parse_node_id(peer_s)?;
-    let capacity_msat = uint("capacity")?;
-    let local_msat = uint("local")?;
-    if local_msat > capacity_msat {
-        return Err(format!(
-            "\"local\" {local_msat} exceeds \"capacity\" {capacity_msat}"
-        ));
-    }
-    let announced = field("announced")?
-        .as_bool()
-        .ok_or("\"announced\" must be true or false")?;
-    let state = match field("state")?.as_str() {
-        Some("normal") => ChannelState::Normal,
-        Some("closing") => ChannelState::Closing,
-        _ => return Err("\"state\" must be \"normal\" or \"closing\"".into()),
-    };
-    Ok(Channel {
-        scid,
-        peer,
-        capacity_msat,
-        local_msat,
-        announced,
-        state,
-    })
+    foaf_policy::channel_json::channel_from_json(v, parse_node_id).map_err(|e| e.to_string())
 }
 
 /// Parses a node id: 33 bytes, compressed secp256k1 point, hex.
@@ -367,7 +333,7 @@ mod tests {
         };
         assert!(bad("scid", json!("1x1")).contains("\"scid\""));
         assert!(bad("peer", json!("02ab")).contains("node id"));
-        assert!(bad("local", json!(11)).contains("exceeds"));
+        assert!(bad("local", json!(11)).contains("at most capacity"));
         assert!(bad("state", json!("open")).contains("\"state\""));
         assert!(bad("capacity", json!(-1)).contains("\"capacity\""));
         assert!(StaticChannels::graph_from_json(&json!(["1x2"])).is_err());

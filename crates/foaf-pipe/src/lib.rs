@@ -196,9 +196,9 @@ impl Session {
     }
 }
 
-/// The `option_balance_sharing` pair this implementation advertises: the experimental 214/215
-/// pinned in docs/bolt14.md §2.1 (W06), with the odd (optional) bit set in `init`.
-pub const OPTION_BALANCE_SHARING_ODD_BIT: u16 = 215;
+/// The `option_balance_sharing` pair this implementation advertises (W06): the odd
+/// (optional) bit is set in `init`.
+pub use foaf_wire::features::OPTION_BALANCE_SHARING_ODD_BIT;
 
 /// The `features` effect: our `init` features (big-endian bit field, BOLT #1) and the even bit
 /// of the pair.

@@ -3,7 +3,7 @@
 use core::fmt;
 
 use foaf_peer::Fault;
-use foaf_policy::{Channel, ChannelState};
+use foaf_policy::Channel;
 use foaf_wire::{ChainHash, ShortChannelId};
 use serde_json::{Map, Value};
 
@@ -277,48 +277,13 @@ fn parse_scid(v: &Value, field: &str) -> Result<ShortChannelId, OpError> {
 }
 
 fn parse_channel(v: &Value, field: &str) -> Result<Channel<String>, OpError> {
-    let Some(m) = v.as_object() else {
-        return Err(invalid(field, "a channel object"));
-    };
-    let get = |k: &str| {
-        m.get(k)
-            .ok_or_else(|| invalid(format!("{field}.{k}"), "a value (missing)"))
-    };
-    let num = |k: &str| {
-        get(k)?
-            .as_u64()
-            .ok_or_else(|| invalid(format!("{field}.{k}"), "an integer"))
-    };
-    let scid = parse_scid(get("scid")?, &format!("{field}.scid"))?;
-    let peer = get("peer")?
-        .as_str()
-        .ok_or_else(|| invalid(format!("{field}.peer"), "a string"))?
-        .to_string();
-    let capacity_msat = num("capacity")?;
-    let local_msat = num("local")?;
-    if local_msat > capacity_msat {
-        return Err(invalid(format!("{field}.local"), "at most capacity"));
-    }
-    let announced = get("announced")?
-        .as_bool()
-        .ok_or_else(|| invalid(format!("{field}.announced"), "true or false"))?;
-    let state = match get("state")?.as_str() {
-        Some("normal") => ChannelState::Normal,
-        Some("closing") => ChannelState::Closing,
-        _ => {
-            return Err(invalid(
-                format!("{field}.state"),
-                "\"normal\" or \"closing\"",
-            ))
-        }
-    };
-    Ok(Channel {
-        scid,
-        peer,
-        capacity_msat,
-        local_msat,
-        announced,
-        state,
+    foaf_policy::channel_json::channel_from_json(v, |s| Ok(s.to_owned())).map_err(|e| {
+        let path = if e.field.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{field}.{}", e.field)
+        };
+        invalid(path, e.expected)
     })
 }
 

@@ -9,6 +9,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "json")]
+pub mod channel_json;
 pub mod channel_set;
 pub mod forward_aware;
 pub mod graph;

@@ -37,7 +37,7 @@ use rand_chacha::ChaCha20Rng;
 use crate::balances::Balances;
 use crate::cycles::RoundStats;
 use crate::graph::Graph;
-use crate::imbalance::seed_for;
+use crate::seed::seed_for;
 
 /// FOAF settings.
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@ use crate::cycles::{CycleConfig, CycleSearch, RoundStats};
 use crate::foaf::{FoafConfig, FoafNetwork};
 use crate::graph::Graph;
 use crate::metrics::{median_f64, node_ginis, target_ratios, Routes, RoutingStats};
+use crate::seed::seed_for;
 
 /// A rebalancing strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -409,17 +410,6 @@ fn routes_for(g: &Graph, cfg: &ImbalanceConfig) -> Routes {
         .filter(|&k| k < g.node_count())
         .map(|k| Routes::sample_sources(g, k, seed_for(cfg.seed, 4, 0)));
     Routes::compute(g, sources)
-}
-
-/// A sub-seed for one purpose, so changing one part of a run never shifts another's RNG.
-pub fn seed_for(master: u64, purpose: u64, index: u64) -> u64 {
-    // SplitMix64 finaliser over the three inputs.
-    let mut z = master
-        .wrapping_add(purpose.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        .wrapping_add(index.wrapping_mul(0xD1B5_4A32_D192_ED03));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

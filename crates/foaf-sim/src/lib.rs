@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod payments;
 pub mod progress;
 pub mod report;
+pub mod seed;
 
 pub use balances::{Balances, InitialBalance};
 pub use graph::{Graph, GraphError, LoadOptions};

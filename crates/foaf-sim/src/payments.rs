@@ -19,7 +19,7 @@ use crate::balances::{Balances, InitialBalance};
 use crate::cycles::RoundStats;
 use crate::foaf::{FoafConfig, FoafNetwork};
 use crate::graph::Graph;
-use crate::imbalance::seed_for;
+use crate::seed::seed_for;
 
 /// Which rebalancing runs alongside the payments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

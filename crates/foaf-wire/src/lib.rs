@@ -29,6 +29,7 @@
 pub mod bigsize;
 pub mod chain;
 pub mod error;
+pub mod features;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 #[cfg(feature = "json")]

@@ -13,16 +13,18 @@
 //!   "graph":    [{"scid": "800100x7x1", "node_1": "alice", "node_2": "bob"}] }
 //! ```
 //!
-//! `graph` lists the endpoints of the channels the offers name (our own channels are added from
-//! `channels`). `announced` (default true) and `state` (default "normal") may be left out.
+//! `node` and `channels` are required; `offers` and `graph` may be left out (empty), and so may
+//! `now` when `--now` is given. `graph` lists the endpoints of the channels the offers name (our
+//! own channels are added from `channels`). A channel object has the one shape of
+//! `foaf_policy::channel_json` (`announced` defaults to false, `state` to "normal").
 //! Output: a table, or one JSON object with `--json`. Bad input: exit status 2, one line.
 
 use std::io::Read;
 
+use foaf_policy::channel_json::channel_from_json;
 use foaf_policy::{
     imbalance, jit_decide, plan_rebalances, relative_balances, target_ratio, Channel, ChannelGraph,
-    ChannelState, CircularRebalance, HtlcToForward, JitConfig, JitDecision, JitFailure, Offer,
-    PlannerConfig,
+    CircularRebalance, HtlcToForward, JitConfig, JitDecision, JitFailure, Offer, PlannerConfig,
 };
 use foaf_wire::{Flow, ShortChannelId};
 use serde_json::{json, Map, Value};
@@ -65,39 +67,61 @@ fn bad(path: &str, what: &str) -> CliError {
     CliError::BadInput(format!("{path}: {what}"))
 }
 
+/// `path.key`, or `key` at the top level.
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
 fn field<'a>(obj: &'a Map<String, Value>, path: &str, key: &str) -> Result<&'a Value, CliError> {
-    obj.get(key)
-        .ok_or_else(|| bad(&format!("{path}.{key}"), "missing"))
+    obj.get(key).ok_or_else(|| bad(&join(path, key), "missing"))
 }
 
 fn str_field(obj: &Map<String, Value>, path: &str, key: &str) -> Result<String, CliError> {
     field(obj, path, key)?
         .as_str()
         .map(str::to_owned)
-        .ok_or_else(|| bad(&format!("{path}.{key}"), "expected a string"))
+        .ok_or_else(|| bad(&join(path, key), "expected a string"))
 }
 
 fn u64_field(obj: &Map<String, Value>, path: &str, key: &str) -> Result<u64, CliError> {
     field(obj, path, key)?
         .as_u64()
-        .ok_or_else(|| bad(&format!("{path}.{key}"), "expected an integer ≥ 0"))
+        .ok_or_else(|| bad(&join(path, key), "expected an integer ≥ 0"))
 }
 
 fn scid_field(obj: &Map<String, Value>, path: &str, key: &str) -> Result<ShortChannelId, CliError> {
     let s = str_field(obj, path, key)?;
     s.parse()
-        .map_err(|e| bad(&format!("{path}.{key}"), &format!("{s:?}: {e}")))
+        .map_err(|e| bad(&join(path, key), &format!("{s:?}: {e}")))
 }
 
 /// A JSON object with the path it was found at (for error messages).
 type Located<'a> = (String, &'a Map<String, Value>);
 
+/// The list at `key`: required (missing is an error naming it) or optional (missing is empty).
+fn list<'a>(
+    root: &'a Map<String, Value>,
+    key: &str,
+    required: bool,
+) -> Result<&'a [Value], CliError> {
+    match root.get(key) {
+        None if required => Err(bad(key, "missing (a list is required)")),
+        None => Ok(&[]),
+        Some(v) => v
+            .as_array()
+            .map(Vec::as_slice)
+            .ok_or_else(|| bad(key, "expected a list")),
+    }
+}
+
+/// The optional list of objects at `key`, each with its path.
 fn objects<'a>(root: &'a Map<String, Value>, key: &str) -> Result<Vec<Located<'a>>, CliError> {
-    let Some(v) = root.get(key) else {
-        return Ok(Vec::new());
-    };
-    let arr = v.as_array().ok_or_else(|| bad(key, "expected a list"))?;
-    arr.iter()
+    list(root, key, false)?
+        .iter()
         .enumerate()
         .map(|(i, v)| {
             let path = format!("{key}[{i}]");
@@ -114,13 +138,7 @@ fn parse_node(text: &str) -> Result<NodeFile, CliError> {
     let root = root
         .as_object()
         .ok_or_else(|| CliError::BadInput("expected a JSON object".into()))?;
-    let me = match root.get("node") {
-        None => "me".to_owned(),
-        Some(v) => v
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| bad("node", "expected a string"))?,
-    };
+    let me = str_field(root, "", "node")?;
     let now = match root.get("now") {
         None => None,
         Some(v) => Some(
@@ -130,45 +148,19 @@ fn parse_node(text: &str) -> Result<NodeFile, CliError> {
     };
     let mut graph = ChannelGraph::new();
     let mut channels = Vec::new();
-    for (path, o) in objects(root, "channels")? {
-        let scid = scid_field(o, &path, "scid")?;
-        let peer = str_field(o, &path, "peer")?;
-        if peer == me {
+    for (path, v) in list(root, "channels", true)?.iter().enumerate() {
+        let path = format!("channels[{path}]");
+        let c = channel_from_json(v, |s| Ok(s.to_owned()))
+            .map_err(|e| bad(&join(&path, e.field), &format!("expected {}", e.expected)))?;
+        if c.peer == me {
             return Err(bad(&format!("{path}.peer"), "a channel to ourselves"));
         }
-        let capacity = u64_field(o, &path, "capacity")?;
-        let local = u64_field(o, &path, "local")?;
-        if local > capacity {
-            return Err(bad(&format!("{path}.local"), "larger than the capacity"));
-        }
-        let announced = match o.get("announced") {
-            None => true,
-            Some(v) => v
-                .as_bool()
-                .ok_or_else(|| bad(&format!("{path}.announced"), "expected true or false"))?,
-        };
-        let state = match o.get("state").map(|v| v.as_str()) {
-            None | Some(Some("normal")) => ChannelState::Normal,
-            Some(Some("closing")) => ChannelState::Closing,
-            _ => {
-                return Err(bad(
-                    &format!("{path}.state"),
-                    "expected \"normal\" or \"closing\"",
-                ))
-            }
-        };
+        let scid = c.scid;
         if channels.iter().any(|c: &Channel<String>| c.scid == scid) {
             return Err(bad(&format!("{path}.scid"), "listed twice"));
         }
-        graph.insert(scid, me.clone(), peer.clone());
-        channels.push(Channel {
-            scid,
-            peer,
-            capacity_msat: capacity,
-            local_msat: local,
-            announced,
-            state,
-        });
+        graph.insert(scid, me.clone(), c.peer.clone());
+        channels.push(c);
     }
     for (path, o) in objects(root, "graph")? {
         let scid = scid_field(o, &path, "scid")?;

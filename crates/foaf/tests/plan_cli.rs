@@ -133,21 +133,34 @@ fn table_output() {
 fn bad_input_is_exit_2_with_one_line() {
     let dir = std::env::temp_dir().join(format!("foaf-plan-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    // Each case names the field it must report; required fields (node, channels, and a
+    // channel's scid, peer, capacity, local) are never defaulted (issue: a file without
+    // "channels" planned an empty node, a missing "node" became "me").
     let cases = [
         ("not json", "not JSON"),
         (
-            r#"{"now": 1, "channels": [{"scid": "1x2", "peer": "a", "capacity": 1, "local": 0}]}"#,
+            r#"{"node": "me", "now": 1, "channels": [{"scid": "1x2", "peer": "a", "capacity": 1, "local": 0}]}"#,
             "channels[0].scid",
         ),
         (
-            r#"{"now": 1, "channels": [{"scid": "1x2x3", "peer": "a", "capacity": 1, "local": 2}]}"#,
+            r#"{"node": "me", "now": 1, "channels": [{"scid": "1x2x3", "peer": "a", "capacity": 1, "local": 2}]}"#,
             "channels[0].local",
         ),
         (
-            r#"{"now": 1, "offers": [{"peer": "a", "scid": "1x2x3", "flow_value": 2, "amt": 1, "timestamp": 1}]}"#,
+            r#"{"node": "me", "now": 1, "channels": [{"scid": "1x2x3", "peer": "a", "local": 0}]}"#,
+            "channels[0].capacity",
+        ),
+        (
+            r#"{"node": "me", "now": 1, "channels": [], "offers": [{"peer": "a", "scid": "1x2x3", "flow_value": 2, "amt": 1, "timestamp": 1}]}"#,
             "flow_value",
         ),
-        (r#"{"channels": []}"#, "no time"),
+        (r#"{"node": "me", "channels": []}"#, "no time"),
+        (r#"{"node": "me", "now": 1}"#, "channels: missing"),
+        (
+            r#"{"node": "me", "now": 1, "channels": {}}"#,
+            "channels: expected a list",
+        ),
+        (r#"{"now": 1, "channels": []}"#, "node: missing"),
     ];
     for (i, (text, expect)) in cases.iter().enumerate() {
         let f = dir.join(format!("{i}.json"));
