@@ -9,9 +9,10 @@ use foaf_wire::{
 };
 use serde_json::{json, Value};
 
+use crate::requirements::Level;
 use crate::vector::{
-    Invariant, OfferEntry, Pattern, QueryCheck, ReplyCheck, ScidCheck, Step, Vector,
-    FORMAT_VERSION, GENERATED,
+    Check, Invariant, OfferEntry, Pattern, QueryCheck, ReplyCheck, SameEffects, ScidCheck, Step,
+    Vector, FORMAT_VERSION, GENERATED,
 };
 
 /// The default clock of every scenario (unix seconds).
@@ -320,6 +321,9 @@ pub fn offers_op() -> Value {
 /// A send of exactly these bytes.
 pub fn sends(peer: &str, msg: &[u8]) -> Pattern {
     Pattern::Send {
+        id: String::new(),
+        level: None,
+        also: Vec::new(),
         peer: peer.into(),
         msg: Some(hex::encode(msg)),
         query: None,
@@ -330,6 +334,9 @@ pub fn sends(peer: &str, msg: &[u8]) -> Pattern {
 /// A send of a reply passing `check`.
 pub fn sends_reply(peer: &str, check: ReplyCheck) -> Pattern {
     Pattern::Send {
+        id: String::new(),
+        level: None,
+        also: Vec::new(),
         peer: peer.into(),
         msg: None,
         query: None,
@@ -340,6 +347,9 @@ pub fn sends_reply(peer: &str, check: ReplyCheck) -> Pattern {
 /// A send of a query passing `check`.
 pub fn sends_query(peer: &str, check: QueryCheck) -> Pattern {
     Pattern::Send {
+        id: String::new(),
+        level: None,
+        also: Vec::new(),
         peer: peer.into(),
         msg: None,
         query: Some(check),
@@ -359,9 +369,123 @@ pub fn optional(mut p: Pattern) -> Pattern {
     }
     p
 }
+/// The same pattern, checking requirement `id` (instead of the scenario's current one).
+pub fn checks(mut p: Pattern, id: &str) -> Pattern {
+    p.set_id(id, None);
+    p
+}
+
+/// The same pattern, checking `id` at level *pinned*: what our reference policy fixes where the
+/// draft leaves room.
+pub fn pinned(mut p: Pattern, id: &str) -> Pattern {
+    p.set_id(id, Some(Level::Pinned));
+    p
+}
+
+/// The same send pattern with a further check on the message it matched, reported against
+/// `id` (at `level`, when given).
+pub fn also(mut p: Pattern, id: &str, level: Option<Level>, reply: ReplyCheck) -> Pattern {
+    match &mut p {
+        Pattern::Send { also, .. } => also.push(Check {
+            id: id.into(),
+            level,
+            msg: None,
+            query: None,
+            reply: Some(Box::new(reply)),
+        }),
+        _ => panic!("`also` checks apply to send patterns only"),
+    }
+    p
+}
+
+/// Ids whose point is the exact scid set a reply lists (channel management, and A05's "no
+/// obfuscation when off"): an exact-set check in their vectors is theirs; anywhere else it is
+/// A01's.
+const EXACT_SET_IDS: &[&str] = &["A01", "A05", "M01", "M02", "R-CM-1", "R-CM-2", "R-CM-3"];
+
+/// An exact scid set in a reply pattern is what our reference policy lists, a choice the draft
+/// leaves open: it moves into an `also` check at level *pinned* (against the pattern's id for
+/// the channel-management ids, else A01), so that an implementation with another legal policy
+/// fails only pinned checks, never the MUST or SHOULD the pattern is about.
+fn split_exact_set(p: &mut Pattern) {
+    let Pattern::Send {
+        id,
+        reply: Some(r),
+        also,
+        ..
+    } = p
+    else {
+        return;
+    };
+    let Some(set) = r.scids.equals.take() else {
+        return;
+    };
+    let target = if EXACT_SET_IDS.contains(&id.as_str()) {
+        id.clone()
+    } else {
+        "A01".to_string()
+    };
+    also.push(Check {
+        id: target,
+        level: Some(Level::Pinned),
+        msg: None,
+        query: None,
+        reply: Some(Box::new(ReplyCheck {
+            scids: ScidCheck {
+                equals: Some(set),
+                ..ScidCheck::default()
+            },
+            ..ReplyCheck::default()
+        })),
+    });
+}
+
+/// The answer to `querier`'s query (`flow`, `amt`) checked as A01 asks, whatever the policy:
+/// at A01's own level the `flow_value` echoes the query's and the scids are only our own
+/// announced channels whose peer is connected and that are not closing, never the querier's,
+/// at most 1000; at level *pinned* (as `pinned_id`) the set is exactly `exact`, what our
+/// reference policy lists.
+pub fn policy_reply(
+    node: &Node,
+    connected: &[&str],
+    querier: &str,
+    flow: u8,
+    exact: Vec<String>,
+    pinned_id: &str,
+) -> Pattern {
+    let allowed: Vec<String> = node
+        .channels
+        .iter()
+        .filter(|c| c.announced && !c.closing && c.peer != querier)
+        .filter(|c| connected.contains(&c.peer.as_str()))
+        .map(|c| c.scid.to_string())
+        .collect();
+    let draft = ReplyCheck {
+        flow_value: Some(flow),
+        scids: ScidCheck {
+            subset_of: Some(allowed),
+            max_len: Some(1000),
+            ..ScidCheck::default()
+        },
+        ..ReplyCheck::default()
+    };
+    let exact = ReplyCheck {
+        scids: equals(exact),
+        ..ReplyCheck::default()
+    };
+    also(
+        checks(sends_reply(querier, draft), "A01"),
+        pinned_id,
+        Some(Level::Pinned),
+        exact,
+    )
+}
+
 /// A disconnect of `peer`.
 pub fn disconnects(peer: &str) -> Pattern {
     Pattern::Disconnect {
+        id: String::new(),
+        level: None,
         peer: peer.into(),
         optional: false,
     }
@@ -369,6 +493,8 @@ pub fn disconnects(peer: &str) -> Pattern {
 /// A refusal of `op`.
 pub fn refuses(op: &str) -> Pattern {
     Pattern::Refused {
+        id: String::new(),
+        level: None,
         op: op.into(),
         optional: false,
     }
@@ -376,6 +502,8 @@ pub fn refuses(op: &str) -> Pattern {
 /// The offers held equal `offers`.
 pub fn holds(offers: Vec<OfferEntry>) -> Pattern {
     Pattern::Offers {
+        id: String::new(),
+        level: None,
         offers,
         may_include: Vec::new(),
     }
@@ -425,6 +553,8 @@ pub fn subset_of(ids: Vec<String>) -> ScidCheck {
 pub struct Scenario {
     v: Vector,
     now: u64,
+    /// The id the next steps' expectations check unless a pattern names its own.
+    id: String,
 }
 
 impl Scenario {
@@ -443,7 +573,20 @@ impl Scenario {
                 steps: Vec::new(),
             },
             now: 0,
+            id: requirements
+                .first()
+                .expect("a scenario tests something")
+                .to_string(),
         }
+    }
+    /// Expectations of the following steps check `id` (unless a pattern names its own).
+    pub fn checking(&mut self, id: &str) -> &mut Self {
+        self.id = id.to_owned();
+        self
+    }
+    /// The id the following steps check.
+    pub fn current_id(&self) -> &str {
+        &self.id
     }
     /// The clock as of the last `init`/`tick` step.
     pub fn now(&self) -> u64 {
@@ -454,8 +597,15 @@ impl Scenario {
         self.v.sets.insert(name.into(), ids);
         self
     }
-    /// Adds an invariant.
-    pub fn invariant(&mut self, inv: Invariant) -> &mut Self {
+    /// Adds an invariant (one naming no id checks the scenario's current one).
+    pub fn invariant(&mut self, mut inv: Invariant) -> &mut Self {
+        match &mut inv {
+            Invariant::RateLimit { id, .. } | Invariant::RepliesCover { id, .. } => {
+                if id.is_empty() {
+                    *id = self.id.clone();
+                }
+            }
+        }
         self.v.invariants.push(inv);
         self
     }
@@ -481,23 +631,32 @@ impl Scenario {
         note: &str,
     ) -> &mut Self {
         self.push(op, expect, Some(note));
+        let id = self.id.clone();
         self.v
             .steps
             .last_mut()
             .expect("just pushed")
-            .same_effects_as = Some(index);
+            .same_effects_as = Some(SameEffects { step: index, id });
         self
     }
     /// Index of the next step.
     pub fn next_index(&self) -> usize {
         self.v.steps.len()
     }
-    fn push(&mut self, op: Value, expect: Vec<Pattern>, note: Option<&str>) -> &mut Self {
+    fn push(&mut self, op: Value, mut expect: Vec<Pattern>, note: Option<&str>) -> &mut Self {
         if let Some(t) = op.get("now").and_then(Value::as_u64) {
             self.now = t;
         }
+        for p in &mut expect {
+            if p.id().is_empty() {
+                let level = p.level();
+                p.set_id(&self.id, level);
+            }
+            split_exact_set(p);
+        }
         self.v.steps.push(Step {
             op,
+            id: self.id.clone(),
             expect,
             same_effects_as: None,
             note: note.map(str::to_owned),
@@ -512,8 +671,23 @@ impl Scenario {
         }
         self
     }
-    /// The finished vector.
+    /// The finished vector: its `requirements` are the declared ids followed by any other id
+    /// an expectation checks (A01 for exact reply sets). Panics (a scenario bug) when a
+    /// declared id is checked by no expectation.
     pub fn build(&mut self) -> Vector {
+        let used = self.v.expectation_ids();
+        for id in &self.v.requirements {
+            assert!(
+                used.contains(id),
+                "{}: declares {id} but no expectation checks it",
+                self.v.name
+            );
+        }
+        for id in used {
+            if !self.v.requirements.contains(&id) {
+                self.v.requirements.push(id);
+            }
+        }
         self.v.clone()
     }
 }

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use foaf_wire::{Message, ShortChannelId};
 
 use crate::effect::{describe_msg, Effect};
-use crate::vector::{Invariant, OfferEntry, Pattern, QueryCheck, ReplyCheck, ScidCheck};
+use crate::requirements::Level;
+use crate::vector::{Check, Invariant, OfferEntry, Pattern, QueryCheck, ReplyCheck, ScidCheck};
 
 /// BOLT #1 `warning` message type.
 pub const WARNING_TYPE: u16 = 1;
@@ -39,13 +40,76 @@ fn parse_scid(s: &str) -> Result<ShortChannelId, String> {
         .map_err(|e| format!("vector holds a bad short_channel_id {s:?}: {e}"))
 }
 
-/// Checks one step. `Ok(())` when the effects match, else every reason they do not.
+/// The result of one expectation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// It held.
+    Pass,
+    /// It did not; why.
+    Fail(String),
+    /// It could not be evaluated (an earlier step crashed, the message it checks never came).
+    NotRun(String),
+}
+
+/// One expectation of a step, evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The requirement it checks.
+    pub id: String,
+    /// Level override of the expectation.
+    pub level: Option<Level>,
+    /// What it checks, in a few words.
+    pub check: String,
+    /// Whether it held.
+    pub verdict: Verdict,
+}
+
+impl Finding {
+    fn new(id: &str, level: Option<Level>, check: String, verdict: Verdict) -> Self {
+        Finding {
+            id: id.to_owned(),
+            level,
+            check,
+            verdict,
+        }
+    }
+}
+
+/// The description of the step-wide expectation "no effect besides the expected ones".
+pub const NOTHING_ELSE: &str = "no effect besides the expected ones";
+
+/// The expectations of one step, without evaluating them (for steps that could not run).
+pub fn step_expectations(step_id: &str, patterns: &[Pattern], why: &str) -> Vec<Finding> {
+    let not_run = || Verdict::NotRun(why.to_owned());
+    let mut out = Vec::new();
+    for p in patterns {
+        out.push(Finding::new(
+            p.id(),
+            p.level(),
+            describe_pattern(p),
+            not_run(),
+        ));
+        if let Pattern::Send { also, .. } = p {
+            for c in also {
+                out.push(Finding::new(&c.id, c.level, describe_check(c), not_run()));
+            }
+        }
+    }
+    out.push(Finding::new(step_id, None, NOTHING_ELSE.into(), not_run()));
+    out
+}
+
+/// Checks one step: one [`Finding`] per pattern (it matched an effect), per `also` check of a
+/// send pattern, and one for "no effect besides the expected ones", reported against
+/// `step_id`. A sent message that looks like what a pattern expects (same kind, same peer) but
+/// fails its checks is reported against that pattern's id only.
 pub fn check_step(
     effects: &[Effect],
     patterns: &[Pattern],
     sets: &Sets<'_>,
-) -> Result<(), Vec<String>> {
-    let mut problems = Vec::new();
+    step_id: &str,
+) -> Vec<Finding> {
+    let mut stray: Vec<String> = Vec::new();
     let disconnected: BTreeSet<&str> = effects
         .iter()
         .filter_map(|e| match e {
@@ -55,85 +119,133 @@ pub fn check_step(
         .collect();
     // A warning sent to a peer we disconnect in the same op belongs to the disconnect.
     let mut relevant: Vec<&Effect> = Vec::new();
+    let mut bad_warnings: BTreeMap<&str, String> = BTreeMap::new();
     for e in effects.iter().filter(|e| !e.is_ignored()) {
         if let Effect::Send { peer, msg } = e {
             if disconnected.contains(peer.as_str()) && msg_type(msg) == Some(WARNING_TYPE) {
                 if let Err(why) = check_warning(msg) {
-                    problems.push(format!("warning to {peer} is malformed: {why}"));
+                    bad_warnings.insert(peer, format!("warning to {peer} is malformed: {why}"));
                 }
                 continue;
             }
         }
         relevant.push(e);
     }
+    // verdicts[e][p]: Ok, Err("~") for "another kind of effect", Err(why) for a near miss.
     let verdicts: Vec<Vec<Result<(), String>>> = relevant
         .iter()
         .map(|e| patterns.iter().map(|p| accepts(p, e, sets)).collect())
         .collect();
-    let mut used = vec![false; patterns.len()];
-    if !problems.is_empty() || !assign(&verdicts, 0, &mut used, patterns) {
-        problems.extend(explain(&relevant, patterns, &verdicts));
-        if problems.is_empty() {
-            problems.push("effects do not match the expected ones".into());
+    let matched = match_effects(&verdicts, patterns);
+    let mut out = Vec::new();
+    let mut explained = vec![false; relevant.len()];
+    for (j, p) in patterns.iter().enumerate() {
+        let got = matched.iter().position(|m| *m == Some(j));
+        let mut verdict = match got {
+            Some(_) => Verdict::Pass,
+            None if is_optional(p) => Verdict::Pass,
+            None => {
+                // Near misses: unmatched effects of the same kind and peer, with why.
+                let mut why: Vec<String> = Vec::new();
+                for (i, e) in relevant.iter().enumerate() {
+                    if matched[i].is_none() {
+                        if let Err(w) = &verdicts[i][j] {
+                            if !w.starts_with('~') {
+                                why.push(format!("{}: {w}", e.describe()));
+                                explained[i] = true;
+                            }
+                        }
+                    }
+                }
+                if why.is_empty() {
+                    Verdict::Fail(format!("missing effect: {}", describe_pattern(p)))
+                } else {
+                    Verdict::Fail(why.join("; "))
+                }
+            }
+        };
+        if let (Pattern::Disconnect { peer, .. }, Verdict::Pass) = (p, &verdict) {
+            if let Some(w) = bad_warnings.remove(peer.as_str()) {
+                verdict = Verdict::Fail(w);
+            }
         }
-        return Err(problems);
+        out.push(Finding::new(
+            p.id(),
+            p.level(),
+            describe_pattern(p),
+            verdict,
+        ));
+        if let Pattern::Send { also, .. } = p {
+            for c in also {
+                let v = match got.map(|i| relevant[i]) {
+                    Some(Effect::Send { msg, .. }) => {
+                        match check_fields(
+                            c.msg.as_deref(),
+                            c.query.as_ref(),
+                            c.reply.as_deref(),
+                            msg,
+                            sets,
+                        ) {
+                            Ok(()) => Verdict::Pass,
+                            Err(w) => Verdict::Fail(w),
+                        }
+                    }
+                    _ if is_optional(p) => Verdict::Pass,
+                    _ => Verdict::NotRun("the message it checks was not sent".into()),
+                };
+                out.push(Finding::new(&c.id, c.level, describe_check(c), v));
+            }
+        }
     }
-    Ok(())
+    for (i, e) in relevant.iter().enumerate() {
+        if matched[i].is_none() && !explained[i] {
+            stray.push(format!("unexpected effect: {}", e.describe()));
+        }
+    }
+    stray.extend(bad_warnings.into_values());
+    let verdict = if stray.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(stray.join("; "))
+    };
+    out.push(Finding::new(step_id, None, NOTHING_ELSE.into(), verdict));
+    out
 }
 
-/// Backtracking search for a one-to-one assignment of effects to patterns in which every
-/// non-optional pattern is used.
-fn assign(
-    verdicts: &[Vec<Result<(), String>>],
-    i: usize,
-    used: &mut [bool],
-    patterns: &[Pattern],
-) -> bool {
-    if i == verdicts.len() {
-        return patterns
-            .iter()
-            .zip(used.iter())
-            .all(|(p, u)| *u || is_optional(p));
+/// A maximum one-to-one matching of effects to patterns (Kuhn's augmenting paths), trying the
+/// non-optional patterns first so that an optional one never takes an effect a required one
+/// needs. `result[effect]` is the pattern it matched.
+fn match_effects(verdicts: &[Vec<Result<(), String>>], patterns: &[Pattern]) -> Vec<Option<usize>> {
+    let mut of_effect: Vec<Option<usize>> = vec![None; verdicts.len()];
+    let mut order: Vec<usize> = (0..patterns.len()).collect();
+    order.sort_by_key(|&j| is_optional(&patterns[j]));
+    for j in order {
+        let mut seen = vec![false; verdicts.len()];
+        augment(j, verdicts, &mut of_effect, &mut seen);
     }
-    for j in 0..patterns.len() {
-        if !used[j] && verdicts[i][j].is_ok() {
-            used[j] = true;
-            if assign(verdicts, i + 1, used, patterns) {
+    of_effect
+}
+
+fn augment(
+    j: usize,
+    verdicts: &[Vec<Result<(), String>>],
+    of_effect: &mut [Option<usize>],
+    seen: &mut [bool],
+) -> bool {
+    for i in 0..verdicts.len() {
+        if verdicts[i][j].is_ok() && !seen[i] {
+            seen[i] = true;
+            let free = match of_effect[i] {
+                None => true,
+                Some(k) => augment(k, verdicts, of_effect, seen),
+            };
+            if free {
+                of_effect[i] = Some(j);
                 return true;
             }
-            used[j] = false;
         }
     }
     false
-}
-
-fn explain(
-    effects: &[&Effect],
-    patterns: &[Pattern],
-    verdicts: &[Vec<Result<(), String>>],
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for (i, e) in effects.iter().enumerate() {
-        if verdicts[i].iter().all(Result::is_err) {
-            let why: Vec<&str> = verdicts[i]
-                .iter()
-                .filter_map(|r| r.as_ref().err())
-                .filter(|w| !w.starts_with('~'))
-                .map(String::as_str)
-                .collect();
-            if why.is_empty() {
-                out.push(format!("unexpected effect: {}", e.describe()));
-            } else {
-                out.push(format!("{}: {}", e.describe(), why.join("; ")));
-            }
-        }
-    }
-    for (j, p) in patterns.iter().enumerate() {
-        if !is_optional(p) && verdicts.iter().all(|v| v[j].is_err()) {
-            out.push(format!("missing effect: {}", describe_pattern(p)));
-        }
-    }
-    out
 }
 
 fn is_optional(p: &Pattern) -> bool {
@@ -143,6 +255,52 @@ fn is_optional(p: &Pattern) -> bool {
         | Pattern::Refused { optional, .. } => *optional,
         Pattern::Offers { .. } | Pattern::Features { .. } => false,
     }
+}
+
+/// A short rendering of an `also` check.
+pub fn describe_check(c: &Check) -> String {
+    if c.msg.is_some() {
+        "exact message bytes".into()
+    } else if let Some(r) = &c.reply {
+        describe_reply_check(r)
+    } else if c.query.is_some() {
+        "query fields".into()
+    } else {
+        "message".into()
+    }
+}
+
+fn describe_reply_check(r: &ReplyCheck) -> String {
+    let mut parts = Vec::new();
+    if r.chain_hash.is_some() {
+        parts.push("chain_hash");
+    }
+    if r.flow_value.is_some() {
+        parts.push("flow_value");
+    }
+    if r.timestamp.is_some() {
+        parts.push("timestamp");
+    }
+    if r.amt_min.is_some() || r.amt_max.is_some() {
+        parts.push("amount");
+    }
+    let s = &r.scids;
+    if s.equals.is_some() {
+        parts.push("exact scid set");
+    }
+    if s.subset_of.is_some() {
+        parts.push("scids allowed");
+    }
+    if !s.disjoint_from.is_empty() {
+        parts.push("scids excluded");
+    }
+    if !s.includes.is_empty() || !s.intersects_each.is_empty() || s.min_len.is_some() {
+        parts.push("scids present");
+    }
+    if s.max_len.is_some() {
+        parts.push("scid count");
+    }
+    format!("reply: {}", parts.join(", "))
 }
 
 /// A short rendering of a pattern for failure messages.
@@ -190,22 +348,13 @@ fn accepts(p: &Pattern, e: &Effect, sets: &Sets<'_>) -> Result<(), String> {
             if want_peer != peer {
                 return other();
             }
-            if let Some(want) = msg {
-                let got = hex::encode(bytes);
-                if *want != got {
-                    return Err(format!(
-                        "expected exactly {} = {want}, got {got}",
-                        describe_msg(&hex::decode(want).unwrap_or_default())
-                    ));
-                }
-            }
-            if let Some(q) = query {
-                check_query(q, bytes)?;
-            }
-            if let Some(r) = reply {
-                check_reply(r, bytes, sets)?;
-            }
-            Ok(())
+            check_fields(
+                msg.as_deref(),
+                query.as_ref(),
+                reply.as_deref(),
+                bytes,
+                sets,
+            )
         }
         (Pattern::Disconnect { peer: want, .. }, Effect::Disconnect { peer, .. }) => {
             if want == peer {
@@ -225,14 +374,41 @@ fn accepts(p: &Pattern, e: &Effect, sets: &Sets<'_>) -> Result<(), String> {
             Pattern::Offers {
                 offers,
                 may_include,
+                ..
             },
             Effect::Offers(got),
         ) => check_offers(offers, may_include, got),
-        (Pattern::Features { taken_bits }, Effect::Features { init_features, bit }) => {
+        (Pattern::Features { taken_bits, .. }, Effect::Features { init_features, bit }) => {
             check_features(taken_bits, init_features, *bit)
         }
         _ => other(),
     }
+}
+
+/// The checks of a send pattern or an `also` check on the bytes sent.
+fn check_fields(
+    msg: Option<&str>,
+    query: Option<&QueryCheck>,
+    reply: Option<&ReplyCheck>,
+    bytes: &[u8],
+    sets: &Sets<'_>,
+) -> Result<(), String> {
+    if let Some(want) = msg {
+        let got = hex::encode(bytes);
+        if want != got {
+            return Err(format!(
+                "expected exactly {} = {want}, got {got}",
+                describe_msg(&hex::decode(want).unwrap_or_default())
+            ));
+        }
+    }
+    if let Some(q) = query {
+        check_query(q, bytes)?;
+    }
+    if let Some(r) = reply {
+        check_reply(r, bytes, sets)?;
+    }
+    Ok(())
 }
 
 fn msg_type(msg: &[u8]) -> Option<u16> {
@@ -458,79 +634,107 @@ fn check_features(taken: &[u16], init: &[u8], bit: u16) -> Result<(), String> {
 /// One message the implementation sent during a run, for the invariants.
 #[derive(Debug, Clone)]
 pub struct SentRecord {
-    /// Runner clock when it was sent.
-    pub now: u64,
+    /// Runner clock when it was sent, in milliseconds (the pipe's `now` may carry a fraction
+    /// of a second).
+    pub now_ms: u64,
     /// Peer.
     pub peer: String,
     /// Bytes.
     pub msg: Vec<u8>,
 }
 
-/// Checks the run-wide invariants.
+/// Checks the run-wide invariants: one [`Finding`] each.
 pub fn check_invariants(
     invariants: &[Invariant],
     sent: &[SentRecord],
     sets: &Sets<'_>,
-) -> Vec<String> {
-    let mut problems = Vec::new();
-    for inv in invariants {
-        match inv {
-            Invariant::RateLimit {
-                peer,
-                kind,
-                max,
-                window,
-            } => {
-                let want_type = match kind.as_str() {
-                    "query" => 347,
-                    _ => 349,
-                };
-                let times: Vec<u64> = sent
-                    .iter()
-                    .filter(|s| s.peer == *peer && msg_type(&s.msg) == Some(want_type))
-                    .map(|s| s.now)
-                    .collect();
-                // Times are non-decreasing (the clock never goes back): a window [t, t+w)
-                // holds more than `max` sends iff some send and the one `max` later are
-                // less than `window` apart.
-                if let Some(i) = (0..times.len().saturating_sub(*max))
-                    .find(|&i| times[i + max] < times[i] + window)
-                {
-                    problems.push(format!(
-                        "{} {kind} messages sent to {peer} between t={} and t={} (less than {window} s apart); at most {max} allowed",
-                        max + 1,
-                        times[i],
-                        times[i + max]
-                    ));
-                }
-            }
-            Invariant::RepliesCover { scids } => {
-                let need = match sets.resolve(scids) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        problems.push(e);
-                        continue;
-                    }
-                };
-                let mut seen = BTreeSet::new();
-                for s in sent {
-                    if let Ok(Message::Reply(r)) = Message::decode(&s.msg) {
-                        seen.extend(r.short_channel_ids);
-                    }
-                }
-                let missing: BTreeSet<_> = need.difference(&seen).copied().collect();
-                if !missing.is_empty() {
-                    problems.push(format!(
-                        "{} of {} eligible channels never appeared in any reply (a uniform sample reaches each one): {}",
-                        missing.len(),
-                        need.len(),
-                        list(&missing)
-                    ));
-                }
-            }
+) -> Vec<Finding> {
+    invariants
+        .iter()
+        .map(|inv| {
+            let (check, result) = match inv {
+                Invariant::RateLimit {
+                    peer,
+                    kind,
+                    max,
+                    window,
+                    ..
+                } => (
+                    format!("at most {max} {kind} messages to {peer} in any {window} s"),
+                    rate_limit(sent, peer, kind, *max, *window),
+                ),
+                Invariant::RepliesCover { scids, .. } => (
+                    "replies together reach every eligible channel".to_string(),
+                    replies_cover(sent, scids, sets),
+                ),
+            };
+            let verdict = match result {
+                Ok(()) => Verdict::Pass,
+                Err(w) => Verdict::Fail(w),
+            };
+            Finding::new(inv.id(), None, check, verdict)
+        })
+        .collect()
+}
+
+fn rate_limit(
+    sent: &[SentRecord],
+    peer: &str,
+    kind: &str,
+    max: usize,
+    window: u64,
+) -> Result<(), String> {
+    let want_type = match kind {
+        "query" => 347,
+        _ => 349,
+    };
+    let times: Vec<u64> = sent
+        .iter()
+        .filter(|s| s.peer == peer && msg_type(&s.msg) == Some(want_type))
+        .map(|s| s.now_ms)
+        .collect();
+    // Times are non-decreasing (the clock never goes back): a window [t, t+w) holds more than
+    // `max` sends iff some send and the one `max` later are less than `window` apart.
+    let w = window.saturating_mul(1000);
+    match (0..times.len().saturating_sub(max)).find(|&i| times[i + max] < times[i].saturating_add(w)) {
+        None => Ok(()),
+        Some(i) => Err(format!(
+            "{} {kind} messages sent to {peer} between t={} and t={} (less than {window} s apart); at most {max} allowed",
+            max + 1,
+            secs(times[i]),
+            secs(times[i + max])
+        )),
+    }
+}
+
+/// Milliseconds as seconds, without a fraction when there is none.
+fn secs(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        (ms / 1000).to_string()
+    } else {
+        format!("{}.{:03}", ms / 1000, ms % 1000)
+    }
+}
+
+fn replies_cover(sent: &[SentRecord], scids: &[String], sets: &Sets<'_>) -> Result<(), String> {
+    let need = sets.resolve(scids)?;
+    let mut seen = BTreeSet::new();
+    for s in sent {
+        if let Ok(Message::Reply(r)) = Message::decode(&s.msg) {
+            seen.extend(r.short_channel_ids);
         }
     }
-    problems
+    let missing: BTreeSet<_> = need.difference(&seen).copied().collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} of {} eligible channels never appeared in any reply (a uniform sample reaches each one): {}",
+            missing.len(),
+            need.len(),
+            list(&missing)
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -552,6 +756,9 @@ mod tests {
         w.extend(b"bad");
         w
     }
+    fn ok(f: Vec<Finding>) -> bool {
+        f.iter().all(|f| f.verdict == Verdict::Pass)
+    }
     fn disc(peer: &str) -> Effect {
         Effect::Disconnect {
             peer: peer.into(),
@@ -564,13 +771,28 @@ mod tests {
         let empty = BTreeMap::new();
         let sets = Sets(&empty);
         let p = vec![disconnects("eve")];
-        assert!(check_step(&[send("eve", warning()), disc("eve")], &p, &sets).is_ok());
-        assert!(check_step(&[disc("eve")], &p, &sets).is_ok());
+        assert!(ok(check_step(
+            &[send("eve", warning()), disc("eve")],
+            &p,
+            &sets,
+            "V08"
+        )));
+        assert!(ok(check_step(&[disc("eve")], &p, &sets, "X")));
         let mut bad = warning();
         bad.pop();
-        assert!(check_step(&[send("eve", bad), disc("eve")], &p, &sets).is_err());
+        assert!(!ok(check_step(
+            &[send("eve", bad), disc("eve")],
+            &p,
+            &sets,
+            "X"
+        )));
         // A warning to a peer that is not disconnected is an unexpected send.
-        assert!(check_step(&[send("bob", warning()), disc("eve")], &p, &sets).is_err());
+        assert!(!ok(check_step(
+            &[send("bob", warning()), disc("eve")],
+            &p,
+            &sets,
+            "X"
+        )));
     }
 
     #[test]
@@ -579,13 +801,23 @@ mod tests {
         let sets = Sets(&empty);
         let q = query_msg(CHAIN, 1, 5);
         let p = vec![sends("a", &q), optional(refuses("query"))];
-        assert!(check_step(&[send("a", q.clone())], &p, &sets).is_ok());
-        assert!(check_step(&[send("a", q.clone()), send("a", q.clone())], &p, &sets).is_err());
-        assert!(check_step(&[], &p, &sets).is_err());
-        assert!(check_step(&[Effect::Log("hi".into()), send("a", q.clone())], &p, &sets).is_ok());
-        assert!(check_step(&[send("b", q)], &p, &sets).is_err());
+        assert!(ok(check_step(&[send("a", q.clone())], &p, &sets, "X")));
+        assert!(!ok(check_step(
+            &[send("a", q.clone()), send("a", q.clone())],
+            &p,
+            &sets,
+            "X"
+        )));
+        assert!(!ok(check_step(&[], &p, &sets, "X")));
+        assert!(ok(check_step(
+            &[Effect::Log("hi".into()), send("a", q.clone())],
+            &p,
+            &sets,
+            "X"
+        )));
+        assert!(!ok(check_step(&[send("b", q)], &p, &sets, "X")));
         let nothing: Vec<Pattern> = vec![];
-        assert!(check_step(&[disc("x")], &nothing, &sets).is_err());
+        assert!(!ok(check_step(&[disc("x")], &nothing, &sets, "X")));
     }
 
     #[test]
@@ -623,6 +855,7 @@ mod tests {
         let empty = BTreeMap::new();
         let sets = Sets(&empty);
         let inv = [Invariant::RateLimit {
+            id: "S05".into(),
             peer: "a".into(),
             kind: "reply".into(),
             max: 4,
@@ -632,22 +865,82 @@ mod tests {
         let at = |times: &[u64]| -> Vec<SentRecord> {
             times
                 .iter()
-                .map(|&now| SentRecord {
-                    now,
+                .map(|&now_ms| SentRecord {
+                    now_ms,
                     peer: "a".into(),
                     msg: r.clone(),
                 })
                 .collect()
         };
-        assert!(check_invariants(&inv, &at(&[0, 0, 0, 0, 10]), &sets).is_empty());
+        let holds = |times: &[u64]| ok(check_invariants(&inv, &at(times), &sets));
+        assert!(holds(&[0, 0, 0, 0, 10_000]));
+        assert!(!holds(&[0, 0, 0, 0, 9_999]));
+        assert!(!holds(&[9_000, 9_000, 9_000, 9_000, 11_000]));
+        assert!(holds(&[0, 3_000, 6_000, 9_000, 12_000, 15_000, 18_000]));
+        // Sub-second: four at 0.5 s, the fifth at 10.4 s is inside [0.5, 10.5).
+        assert!(!holds(&[500, 500, 500, 500, 10_400]));
+        assert!(holds(&[500, 500, 500, 500, 10_500]));
+    }
+}
+
+#[cfg(test)]
+mod attribution {
+    use super::*;
+    use crate::build::{
+        also, checks, equals, query_msg, reply_check, reply_msg, scid, sends_reply, subset_of,
+        CHAIN,
+    };
+
+    fn send(peer: &str, msg: Vec<u8>) -> Effect {
+        Effect::Send {
+            peer: peer.into(),
+            msg,
+        }
+    }
+
+    fn failed(f: &[Finding]) -> Vec<(&str, Option<Level>)> {
+        f.iter()
+            .filter(|f| matches!(f.verdict, Verdict::Fail(_)))
+            .map(|f| (f.id.as_str(), f.level))
+            .collect()
+    }
+
+    // A wrong reply is reported against the id of the check it breaks, never also as an
+    // "unexpected effect" of the step.
+    #[test]
+    fn a_failed_check_is_reported_against_its_own_id_only() {
+        let empty = BTreeMap::new();
+        let sets = Sets(&empty);
+        let (a, b, c) = (scid(1, 1, 1), scid(2, 2, 2), scid(3, 3, 3));
+        let allowed = subset_of(vec![a.to_string(), b.to_string()]);
+        let p = vec![also(
+            checks(
+                sends_reply("q", reply_check(CHAIN, 1, 5, 10, allowed)),
+                "A01",
+            ),
+            "A01",
+            Some(Level::Pinned),
+            reply_check(CHAIN, 1, 5, 10, equals(vec![a.to_string()])),
+        )];
+        let good = send("q", reply_msg(CHAIN, 1, 5, 10, &[a]));
+        assert!(failed(&check_step(&[good], &p, &sets, "S99")).is_empty());
+        // b is allowed by the policy-independent check but not the pinned exact set.
+        let other_policy = send("q", reply_msg(CHAIN, 1, 5, 10, &[b]));
         assert_eq!(
-            check_invariants(&inv, &at(&[0, 0, 0, 0, 9]), &sets).len(),
-            1
+            failed(&check_step(&[other_policy], &p, &sets, "S99")),
+            vec![("A01", Some(Level::Pinned))]
         );
+        // c breaks the draft-level check: only that one fails, the pinned one is not run.
+        let bad = send("q", reply_msg(CHAIN, 1, 5, 10, &[c]));
+        let f = check_step(&[bad], &p, &sets, "S99");
+        assert_eq!(failed(&f), vec![("A01", None)]);
+        assert!(matches!(f[1].verdict, Verdict::NotRun(_)));
+        // An effect no pattern covers fails the step's own id.
+        let stray = send("x", query_msg(CHAIN, 1, 5));
+        let good = send("q", reply_msg(CHAIN, 1, 5, 10, &[a]));
         assert_eq!(
-            check_invariants(&inv, &at(&[9, 9, 9, 9, 11]), &sets).len(),
-            1
+            failed(&check_step(&[good, stray], &p, &sets, "S99")),
+            vec![("S99", None)]
         );
-        assert!(check_invariants(&inv, &at(&[0, 3, 6, 9, 12, 15, 18]), &sets).is_empty());
     }
 }

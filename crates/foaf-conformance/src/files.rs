@@ -7,7 +7,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::vector::Vector;
+use crate::requirements::find;
+use crate::vector::{Vector, FORMAT_VERSION};
 
 /// A value short enough is written on one line; longer objects and arrays are broken over
 /// lines, one member per line, except arrays of scalars (scid lists), which stay on one line.
@@ -104,6 +105,51 @@ pub fn stale(dir: &Path, vectors: &[Vector]) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+/// The suite's version: this crate's version and a hash of the vector set (their file texts in
+/// name order), e.g. `0.1.0+vectors.3f9a0c1d22e4b5a6`. Two runs with the same version ran
+/// byte-identical vectors. The hash is FNV-1a 64 (identification, not security).
+pub fn suite_version(vectors: &[Vector]) -> String {
+    let mut sorted: Vec<&Vector> = vectors.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for v in sorted {
+        for b in to_text(v).bytes().chain([0u8]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{}+vectors.{h:016x}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Checks what the runner relies on: the format version, unique names, and that every id an
+/// expectation names is declared by the vector and known to this suite.
+pub fn validate(vectors: &[Vector]) -> Result<(), String> {
+    let mut names = BTreeSet::new();
+    for v in vectors {
+        if v.format != FORMAT_VERSION {
+            return Err(format!(
+                "vector {}: format {} (this runner reads format {FORMAT_VERSION})",
+                v.name, v.format
+            ));
+        }
+        if !names.insert(v.name.as_str()) {
+            return Err(format!("two vectors are named {}", v.name));
+        }
+        for id in v.expectation_ids() {
+            if !v.requirements.contains(&id) {
+                return Err(format!(
+                    "vector {}: an expectation checks {id}, which the vector does not declare",
+                    v.name
+                ));
+            }
+            if find(&id).is_none() {
+                return Err(format!("vector {}: unknown requirement id {id}", v.name));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Loads every `.json` vector in `dir`, sorted by file name.

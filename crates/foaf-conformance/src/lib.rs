@@ -9,11 +9,15 @@
 //!   from field values with `foaf-wire`; `cargo xtask vectors` writes them out;
 //! - [`runner`]: starts the implementation under test as a child process, speaks the pipe
 //!   protocol (`docs/conformance.md`) to it with a timeout per op, and checks every effect;
-//! - [`report`]: the per-requirement table, the `N passed, N failed` line and JUnit XML.
+//! - [`requirements`]: every id with its level (MUST, SHOULD, MAY, pinned);
+//! - [`report`]: the per-requirement and per-level tables, the `N passed, N failed` line,
+//!   JSON and JUnit XML, all carrying the suite version (crate version + vector-set hash);
+//! - [`cli`]: the command line shared by `foaf conformance` and `cargo xtask conformance`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod build;
+pub mod cli;
 pub mod effect;
 pub mod expect;
 pub mod files;
@@ -25,5 +29,8 @@ pub mod scenarios;
 pub mod vector;
 
 pub use report::Report;
-pub use runner::{run_all, run_parallel, run_vector, Outcome, RunOptions, VectorResult};
+pub use runner::{
+    run_all, run_parallel, run_vector, run_with_progress, Expectation, Outcome, RunOptions,
+    VectorResult,
+};
 pub use vector::Vector;

@@ -5,6 +5,15 @@ use std::collections::BTreeSet;
 use foaf_conformance::requirements::REQUIREMENTS;
 use foaf_conformance::scenarios;
 
+/// Ids no vector can check yet: §4–§5 act on HTLCs, which the pipe protocol v1 does not carry
+/// (docs/conformance.md, "What the suite does not cover"). The test fails when this list and the
+/// vectors disagree either way, so covering one forces removing it here.
+const NOT_COVERED_YET: &[&str] = &[
+    "M03", "R-CM-4", "R-REB-1", "R-REB-2", "R-REB-3", "R-REB-4", "R-REB-5", "R-REB-6", "R-REB-7",
+    "R-REB-8", "R-REB-9", "R-JIT-1", "R-JIT-2", "R-JIT-3", "R-JIT-4", "R-JIT-5", "R-JIT-6",
+    "R-JIT-7",
+];
+
 #[test]
 fn every_requirement_has_a_vector() {
     let cited: BTreeSet<String> = scenarios::all()
@@ -13,12 +22,12 @@ fn every_requirement_has_a_vector() {
         .collect();
     let missing: Vec<&str> = REQUIREMENTS
         .iter()
-        .map(|(id, _)| *id)
+        .map(|r| r.id)
         .filter(|id| !cited.contains(*id))
         .collect();
-    assert!(
-        missing.is_empty(),
-        "requirements without a vector: {missing:?}"
+    assert_eq!(
+        missing, NOT_COVERED_YET,
+        "requirements without a vector differ from the documented list"
     );
 }
 
@@ -28,7 +37,7 @@ fn vectors_cite_only_known_ids_and_have_steps() {
         assert!(!v.requirements.is_empty(), "{} cites nothing", v.name);
         for id in &v.requirements {
             assert!(
-                REQUIREMENTS.iter().any(|(r, _)| r == id) || id.starts_with("R-"),
+                REQUIREMENTS.iter().any(|r| r.id == id),
                 "{} cites unknown id {id}",
                 v.name
             );

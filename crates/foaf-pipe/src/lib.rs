@@ -283,6 +283,11 @@ pub fn run(
             }
             Err(e) => return Err(e),
         };
+        // A `#` line is a comment (a conformance transcript replayed with `foaf pipe < FILE`
+        // carries the effects it expects as comments): no effect, not even `done`.
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
         let out = session.handle_line(&line);
         if let Some(e) = &out.error {
             writeln!(errors, "foaf pipe: line {}: {e}", n + 1)?;

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod codec;
+mod conformance;
 mod node;
 mod pipe;
 mod plan;
@@ -36,6 +37,8 @@ enum Command {
     Sim(sim::Args),
     /// Run a BOLT #8 node that speaks BOLT #14 to real Lightning peers.
     Node(node::Args),
+    /// Run the BOLT #14 conformance suite (vectors built in) against an implementation.
+    Conformance(conformance::Args),
 }
 
 /// A failure a subcommand reports: bad input (exit 2) or anything else (exit 1).
@@ -50,6 +53,8 @@ pub enum CliError {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        // Its own exit codes: 1 means "the implementation does not meet --require".
+        Command::Conformance(a) => return conformance::run(a),
         Command::Decode(a) => codec::decode(a),
         Command::Encode(a) => codec::encode(a),
         Command::Pipe(a) => pipe::run(a),

@@ -29,10 +29,7 @@ fn jobs() -> usize {
 fn foaf_pipe_passes_every_vector() {
     let vs = vectors();
     let results = run_parallel(&pipe(), &vs, jobs());
-    let report = Report {
-        results,
-        elapsed: Duration::ZERO,
-    };
+    let report = Report::of(results, Duration::ZERO);
     assert_eq!(
         report.failed(),
         0,

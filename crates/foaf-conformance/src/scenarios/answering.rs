@@ -3,7 +3,8 @@
 use super::wire::foreign;
 use super::{std_node, AMT, STD_PEERS};
 use crate::build::*;
-use crate::vector::{Invariant, ScidCheck, Vector};
+use crate::vector::{Invariant, ReplyCheck, ScidCheck, Vector};
+use foaf_wire::ShortChannelId;
 
 pub(crate) fn scenarios() -> Vec<Vector> {
     vec![
@@ -54,17 +55,14 @@ fn a01_push_reply_lists_exactly_the_eligible() -> Vector {
     );
     let mut s = Scenario::new(
         "a01_push_reply_lists_exactly_the_eligible",
-        &["A01", "A05", "M01"],
+        &["A01"],
         "flow_value 1: the reply lists exactly the channels that pushing amt out brings toward, \
          and not past, nu = 0.5 (reaching nu exactly qualifies); obfuscation is off so the set \
          is exact.",
     );
     s.start(&node, &peers).step(
         recv("alice", &query_msg(CHAIN, 1, AMT)),
-        vec![sends_reply(
-            "alice",
-            reply_check(CHAIN, 1, T0, AMT, equals(want)),
-        )],
+        vec![policy_reply(&node, &peers, "alice", 1, want, "A01")],
     );
     s.build()
 }
@@ -78,24 +76,18 @@ fn a01_receive_reply_lists_exactly_the_eligible() -> Vector {
     let want_big = assert_eligible(&[s_("p6")], &node, &peers, "alice", 0, big);
     let mut s = Scenario::new(
         "a01_receive_reply_lists_exactly_the_eligible",
-        &["A01", "A05", "M01"],
+        &["A01"],
         "flow_value 0: the reply lists exactly the channels that taking amt in brings toward, \
          and not past, nu; a larger amount leaves out the channel it would overshoot.",
     );
     s.start(&node, &peers)
         .step(
             recv("alice", &query_msg(CHAIN, 0, AMT)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 0, T0, AMT, equals(want)),
-            )],
+            vec![policy_reply(&node, &peers, "alice", 0, want, "A01")],
         )
         .step(
             recv("alice", &query_msg(CHAIN, 0, big)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 0, T0, big, equals(want_big)),
-            )],
+            vec![policy_reply(&node, &peers, "alice", 0, want_big, "A01")],
         );
     s.build()
 }
@@ -113,17 +105,11 @@ fn a01_querier_channels_left_out() -> Vector {
     s.start(&node, &peers)
         .step(
             recv("p1", &query_msg(CHAIN, 1, AMT)),
-            vec![sends_reply(
-                "p1",
-                reply_check(CHAIN, 1, T0, AMT, equals(want)),
-            )],
+            vec![policy_reply(&node, &peers, "p1", 1, want, "A01")],
         )
         .step(
             recv("p6", &query_msg(CHAIN, 0, AMT)),
-            vec![sends_reply(
-                "p6",
-                reply_check(CHAIN, 0, T0, AMT, equals(want0)),
-            )],
+            vec![policy_reply(&node, &peers, "p6", 0, want0, "A01")],
         );
     s.build()
 }
@@ -198,26 +184,50 @@ fn a04_only_operational_channels() -> Vector {
     s.invariant(super::sending::rate("alice", "reply"))
         .start(&node, &up);
     let mut t = T0;
-    let mut ask = |s: &mut Scenario, want: &Vec<String>, note: &str| {
-        s.step(tick(t), vec![]);
-        let check = reply_check(CHAIN, 1, t, amt, equals(want.clone()));
-        s.step_note(
-            recv("alice", &query_msg(CHAIN, 1, amt)),
-            vec![sends_reply("alice", check)],
-            note,
-        );
-        t += 10;
-    };
-    ask(&mut s, &only_carol, "erin disconnected, frank closing");
+    // A04's own check: never a channel that is not operational at that moment (whatever the
+    // policy); the exact set is the reference policy's (A01, pinned).
+    let mut ask =
+        |s: &mut Scenario, want: &Vec<String>, not_operational: &[ShortChannelId], note: &str| {
+            s.step(tick(t), vec![]);
+            let scids = ScidCheck {
+                equals: Some(want.clone()),
+                disjoint_from: strs(not_operational),
+                ..ScidCheck::default()
+            };
+            let check = reply_check(CHAIN, 1, t, amt, scids);
+            s.step_note(
+                recv("alice", &query_msg(CHAIN, 1, amt)),
+                vec![sends_reply("alice", check)],
+                note,
+            );
+            t += 10;
+        };
+    let frank = node.scid_of("frank");
+    ask(
+        &mut s,
+        &only_carol,
+        &[frank, erin],
+        "erin disconnected, frank closing",
+    );
     s.step(connect("erin"), vec![]);
-    ask(&mut s, &both, "erin connected");
+    ask(&mut s, &both, &[frank], "erin connected");
     s.step(disconnect("erin"), vec![]);
-    ask(&mut s, &only_carol, "erin disconnected again");
+    ask(
+        &mut s,
+        &only_carol,
+        &[frank, erin],
+        "erin disconnected again",
+    );
     s.step(connect("erin"), vec![]).step(
         set_channel(&Chan::new(erin, "erin", small, small / 10 * 9).closing()),
         vec![],
     );
-    ask(&mut s, &only_carol, "erin connected, its channel closing");
+    ask(
+        &mut s,
+        &only_carol,
+        &[frank, erin],
+        "erin connected, its channel closing",
+    );
     s.build()
 }
 
@@ -240,18 +250,48 @@ fn a05_obfuscation_is_seeded_and_bounded() -> Vector {
     s.set("ours_announced", node.announced())
         .set("unannounced", strs(&[node.scid_of("ursula")]))
         .set("foreign", strs(&node.foreign_graph));
-    let check = ScidCheck {
-        subset_of: Some(vec!["$ours_announced".into()]),
-        disjoint_from: vec!["$unannounced".into(), "$foreign".into()],
-        max_len: Some(1000),
-        ..ScidCheck::default()
+    // One check per id: bounded and only our own announced channels (A05), never ursula's
+    // unannounced one (A08), never a foreign one (A10). The amount is left free: obfuscation
+    // may move it too.
+    let only = |scids: ScidCheck| ReplyCheck {
+        scids,
+        ..ReplyCheck::default()
     };
     let reply = |flow| {
-        let mut c = reply_check(CHAIN, flow, T0, 100_000, check.clone());
-        c.amt_min = None; // obfuscation may move the amount too
-                          // A reply still goes out (its list may even be empty): never answering at all would
-                          // make the determinism check below vacuous.
-        vec![sends_reply("alice", c)]
+        let bounded = ReplyCheck {
+            chain_hash: Some(CHAIN.to_string()),
+            flow_value: Some(flow),
+            timestamp: Some(T0),
+            scids: ScidCheck {
+                subset_of: Some(vec!["$ours_announced".into()]),
+                max_len: Some(1000),
+                ..ScidCheck::default()
+            },
+            ..ReplyCheck::default()
+        };
+        let no_unannounced = only(ScidCheck {
+            disjoint_from: vec!["$unannounced".into()],
+            ..ScidCheck::default()
+        });
+        let no_foreign = only(ScidCheck {
+            disjoint_from: vec!["$foreign".into()],
+            ..ScidCheck::default()
+        });
+        // A reply still goes out (its list may even be empty): never answering at all would
+        // make the determinism check below vacuous. The A08 and A10 checks come first so that
+        // a listed unannounced or foreign channel is reported against its own id.
+        let p = also(
+            also(
+                sends_reply("alice", no_unannounced),
+                "A10",
+                None,
+                no_foreign,
+            ),
+            "A05",
+            None,
+            bounded,
+        );
+        vec![checks(p, "A08")]
     };
     s.start(&node, &peers);
     let first = s.next_index();
@@ -270,6 +310,19 @@ fn a05_obfuscation_is_seeded_and_bounded() -> Vector {
             first + 1,
             "same seed, same state: same reply",
         );
+    // Off (the conformance default): the reply is exactly the policy's set, nothing omitted or
+    // added (pinned: A05's "off in conformance mode").
+    let mut off = node.clone();
+    off.obfuscate = false;
+    let want = assert_eligible(&[off.scid_of("carol")], &off, &peers, "alice", 1, 100_000);
+    s.start(&off, &peers).step_note(
+        recv("alice", &query_msg(CHAIN, 1, 100_000)),
+        vec![sends_reply(
+            "alice",
+            reply_check(CHAIN, 1, T0, 100_000, equals(want)),
+        )],
+        "obfuscation off: exactly the eligible channels",
+    );
     s.build()
 }
 
@@ -369,8 +422,10 @@ fn a07_sample_is_uniform_and_seeded() -> Vector {
     };
     s.set("eligible", eligible)
         .invariant(Invariant::RepliesCover {
+            id: String::new(),
             scids: vec!["$eligible".into()],
         })
+        .checking("A06")
         .start(&node, &refs);
     let first = s.next_index();
     for _ in 0..4 {
@@ -384,7 +439,7 @@ fn a07_sample_is_uniform_and_seeded() -> Vector {
             );
         }
     }
-    s.start(&node, &refs).step_same_as(
+    s.start(&node, &refs).checking("A07").step_same_as(
         recv("q0", &query_msg(CHAIN, 1, AMT)),
         vec![sends_reply(
             "q0",

@@ -33,7 +33,7 @@ fn m01_relative_not_absolute_balance() -> Vector {
     assert!(push_after.is_empty());
     let mut s = Scenario::new(
         "m01_relative_not_absolute_balance",
-        &["M01", "A01"],
+        &["M01"],
         "Channels are judged by relative balance against nu = sum local / sum capacity, not by \
          absolute balance: a 50/50 channel above nu is offered for pushing, a 40/60 one above \
          nu too; nu follows balance changes (set_channel).",

@@ -30,7 +30,7 @@ fn r_cm_1_closing_channels_do_not_count_toward_nu() -> Vector {
     let take = assert_eligible(&[node.scid_of("bob")], &node, &peers, "carol", 0, AMT);
     let mut s = Scenario::new(
         "r_cm_1_closing_channels_do_not_count_toward_nu",
-        &["R-CM-1", "M01", "A01"],
+        &["R-CM-1"],
         "nu = sum local / sum capacity over active channels only: a closing channel's balance \
          does not count (counted, it would raise nu from 0.4 to 0.84 and change both replies).",
     );
@@ -77,7 +77,7 @@ fn r_cm_2_target_is_never_passed_exact_boundary() -> Vector {
     assert_eligible(&[], &node, &peers, "alice", 0, take_max + 1);
     let mut s = Scenario::new(
         "r_cm_2_target_is_never_passed_exact_boundary",
-        &["R-CM-2", "A01"],
+        &["R-CM-2"],
         "A channel is offered for amt only if the move leaves it on its side of nu = 1/3, \
          computed exactly: carol can push 666,666,666 msat but not one more, bob can take \
          333,333,333 but not one more (alice, the querier, is never listed).",
@@ -135,7 +135,7 @@ fn r_cm_3_sources_push_and_sinks_take() -> Vector {
     );
     let mut s = Scenario::new(
         "r_cm_3_sources_push_and_sinks_take",
-        &["R-CM-3", "A01"],
+        &["R-CM-3"],
         "Peers above nu are sources (offered for pushing), peers below are sinks (offered for \
          taking in); when payments swap carol and dave's balances, their roles swap.",
     );

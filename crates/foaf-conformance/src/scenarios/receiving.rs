@@ -159,6 +159,8 @@ fn v03_timestamp_too_far_in_the_future() -> Vector {
         .step(
             offers_op(),
             vec![Pattern::Offers {
+                id: String::new(),
+                level: None,
                 offers: vec![
                     entry("alice", f(1), 1, AMT, T0 + 600),
                     entry("carol", f(3), 0, AMT, T0 + 700),
@@ -195,13 +197,17 @@ fn v03_timestamps_in_the_past_are_kept() -> Vector {
             recv("alice", &reply_msg(CHAIN, 1, 0, AMT, &[foreign(2)])),
             vec![],
         )
+        .checking("V04")
         .step(
             offers_op(),
             vec![Pattern::Offers {
+                id: String::new(),
+                level: None,
                 offers: vec![entry("alice", foreign(1), 1, AMT, T0 - 86_400)],
                 may_include: vec![entry("alice", foreign(2), 1, AMT, 0)],
             }],
-        );
+        )
+        .checking("V03");
     answered(&mut s, &node, "alice", &[node.scid_of("carol")]);
     s.build()
 }
@@ -383,7 +389,10 @@ fn v07_flood_past_the_rate_limit() -> Vector {
         "alice floods 60 queries in one instant: exactly four answers, no disconnect; bob is \
          still answered; after the window alice is answered again.",
     );
-    s.invariant(rate("alice", "reply")).start(&node, STD_PEERS);
+    s.checking("S05")
+        .invariant(rate("alice", "reply"))
+        .checking("V07")
+        .start(&node, STD_PEERS);
     for _ in 0..4 {
         answered(&mut s, &node, "alice", &[carol]);
     }
@@ -431,13 +440,15 @@ fn interleaved_peers() -> Vector {
     let dave = node.scid_of("dave");
     let mut s = Scenario::new(
         "interleaved_peers",
-        &["V01", "V07", "V08", "A01"],
+        &["V01", "V07", "V08", "S05"],
         "alice, bob, gus and eve (no channel) interleave queries, replies, junk and floods; \
          each peer is treated on its own: eve and the junk sender are failed, the flooder is \
          limited, the others are answered and their offers held.",
     );
-    s.invariant(rate("alice", "reply"))
+    s.checking("S05")
+        .invariant(rate("alice", "reply"))
         .invariant(rate("bob", "reply"))
+        .checking("V01")
         .start(&node, &["alice", "bob", "carol", "dave", "eve", "gus"]);
     let ask = |peer: &str, flow: u8, want| {
         sends_reply(
@@ -463,12 +474,21 @@ fn interleaved_peers() -> Vector {
         recv("alice", &query_msg(CHAIN, 1, AMT)),
         vec![ask("alice", 1, carol)],
     )
-    .step(recv("gus", &[0x01, 0x5b, 0x00]), vec![disconnects("gus")])
+    .step(
+        recv("gus", &[0x01, 0x5b, 0x00]),
+        vec![checks(disconnects("gus"), "V08")],
+    )
     .step(
         recv("alice", &query_msg(CHAIN, 1, AMT)),
         vec![ask("alice", 1, carol)],
     )
-    .step(recv("alice", &query_msg(CHAIN, 1, AMT)), vec![])
+    .checking("V07")
+    .step_note(
+        recv("alice", &query_msg(CHAIN, 1, AMT)),
+        vec![],
+        "alice's fifth query in the window is not answered",
+    )
+    .checking("V01")
     .step(
         recv("bob", &reply_msg(CHAIN, 1, T0, 42, &[foreign(1)])),
         vec![],
@@ -477,7 +497,9 @@ fn interleaved_peers() -> Vector {
         recv("bob", &query_msg(CHAIN, 0, AMT)),
         vec![ask("bob", 0, dave)],
     )
+    .checking("V07")
     .step(recv("alice", &query_msg(CHAIN, 0, AMT)), vec![])
+    .checking("V01")
     .step(
         offers_op(),
         vec![holds(vec![entry("bob", foreign(1), 1, 42, T0)])],

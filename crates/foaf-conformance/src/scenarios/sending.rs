@@ -32,6 +32,7 @@ fn qcheck(chain: ChainHash, flow: u8, amt: u64) -> QueryCheck {
 
 pub(crate) fn rate(peer: &str, kind: &str) -> Invariant {
     Invariant::RateLimit {
+        id: String::new(),
         peer: peer.into(),
         kind: kind.into(),
         max: 4,
@@ -286,7 +287,7 @@ fn s05_answers_count_toward_the_reply_limit() -> Vector {
     let carol = strs(&[node.scid_of("carol")]);
     let mut s = Scenario::new(
         "s05_answers_count_toward_the_reply_limit",
-        &["S05", "V07"],
+        &["S05"],
         "After answering four queries from alice, an offer op to alice in the same window is \
          a fifth reply: refused or deferred.",
     );

@@ -86,7 +86,7 @@ fn w02_reply_sent_exact() -> Vector {
     assert_eligible(&[carol], &node, STD_PEERS, "alice", 1, AMT);
     let mut s = Scenario::new(
         "w02_reply_sent_exact",
-        &["W02", "W04"],
+        &["W02"],
         "The reply to a query is type 349: chain_hash, flow_value, u64 timestamp, u64 amt, u16 \
          len, len scids, byte for byte (one eligible channel, obfuscation off).",
     );
@@ -102,7 +102,7 @@ fn w02_reply_received_is_parsed() -> Vector {
     node.foreign_graph = vec![foreign(1), foreign(2), foreign(3)];
     let mut s = Scenario::new(
         "w02_reply_received_is_parsed",
-        &["W02", "W04"],
+        &["W02"],
         "A reply from a peer is decoded field by field: its offers are held with the peer, \
          scid, flow_value, amount and timestamp it carried.",
     );
@@ -170,7 +170,7 @@ fn w03_even_tlv_is_a_decode_error() -> Vector {
     let node = std_node();
     let mut s = Scenario::new(
         "w03_even_tlv_is_a_decode_error",
-        &["W03", "V08"],
+        &["W03"],
         "An unknown even TLV type after a message makes it undecodable: the connection is \
          failed (a warning may go first) and nothing is answered.",
     );
@@ -199,7 +199,7 @@ fn w03_truncated_fields() -> Vector {
     let r = reply_msg(CHAIN, 1, T0, AMT, &[scid(1, 2, 3)]);
     let mut s = Scenario::new(
         "w03_truncated_fields",
-        &["W03", "V08"],
+        &["W03"],
         "Messages cut inside a field (amt, chain_hash, timestamp, the scid list) are decode \
          errors: each sender's connection is failed.",
     );
@@ -231,7 +231,7 @@ fn w03_len_past_the_payload() -> Vector {
     let node = std_node();
     let mut s = Scenario::new(
         "w03_len_past_the_payload",
-        &["W03", "V08"],
+        &["W03"],
         "A reply whose u16 len promises more scids than the payload holds is a decode error \
          (and must not make the receiver allocate or wait for the rest).",
     );
@@ -260,7 +260,7 @@ fn w03_malformed_tlv_stream() -> Vector {
     let q = || query_msg(CHAIN, 1, AMT);
     let mut s = Scenario::new(
         "w03_malformed_tlv_stream",
-        &["W03", "V08"],
+        &["W03"],
         "A malformed TLV stream after a message (types not increasing, a length past the end, \
          a non-minimal BigSize) is a decode error: the connection is failed.",
     );
@@ -365,6 +365,8 @@ fn w06_feature_bits() -> Vector {
     s.start(&node, &[]).step(
         serde_json::json!({"op": "features"}),
         vec![Pattern::Features {
+            id: String::new(),
+            level: None,
             taken_bits: BOLT9_TAKEN.to_vec(),
         }],
     );
