@@ -8,8 +8,8 @@ use crate::effect::{describe_msg, Effect};
 use crate::requirements::Level;
 use crate::vector::{Check, Invariant, OfferEntry, Pattern, QueryCheck, ReplyCheck, ScidCheck};
 
-/// BOLT #1 `warning` message type.
-pub const WARNING_TYPE: u16 = 1;
+/// BOLT #1 `warning` message type (foaf-wire states it once).
+pub use foaf_wire::WARNING_TYPE;
 
 /// Resolves `"$name"` references against a vector's named sets.
 pub struct Sets<'a>(pub &'a BTreeMap<String, Vec<String>>);

@@ -7,6 +7,11 @@
 
 use core::fmt;
 use core::str::FromStr;
+use std::collections::BTreeSet;
+
+use foaf_policy::reply::addable;
+use foaf_policy::{Channel, ChannelSet, ChannelState, PeerKey};
+use foaf_wire::{ShortChannelId, MAX_REPLY_SCIDS};
 
 macro_rules! faults {
     ($( $(#[$m:meta])* $variant:ident = $name:literal, $req:literal, $desc:literal; )*) => {
@@ -123,6 +128,88 @@ impl FromStr for Fault {
             .find(|f| f.name() == s)
             .ok_or_else(|| UnknownFault(s.to_string()))
     }
+}
+
+// What the reply faults do. `Node::reply_scids` calls these behind one-line guards, so the
+// rule itself reads without its broken variants; a node without a fault never gets here.
+
+/// The channel view a fault shows the reply policy instead of the node's own, if any: A04 sees
+/// every channel as `Normal` and every peer as connected, A08 every channel as announced.
+pub(crate) fn reply_view<P: PeerKey>(
+    fault: Option<Fault>,
+    channels: impl Iterator<Item = Channel<P>>,
+    connected: impl Fn(&P) -> bool,
+) -> Option<ChannelSet<P>> {
+    match fault {
+        Some(Fault::A04IncludeNonOperational) => {
+            let mut set = ChannelSet::new(
+                channels
+                    .map(|mut c| {
+                        c.state = ChannelState::Normal;
+                        c
+                    })
+                    .collect(),
+            );
+            set.set_all_connected(true);
+            Some(set)
+        }
+        Some(Fault::A08IncludeUnannounced) => {
+            let mut set = ChannelSet::new(
+                channels
+                    .map(|mut c| {
+                        c.announced = true;
+                        c
+                    })
+                    .collect(),
+            );
+            let peers: Vec<P> = set.groups().iter().map(|g| set.peer(g).clone()).collect();
+            for p in &peers {
+                set.set_connected(p, connected(p));
+            }
+            Some(set)
+        }
+        _ => None,
+    }
+}
+
+/// What a fault does to the policy's answer: A05 adds an ineligible announced channel, A07
+/// keeps the 1000 lowest scids, A10 adds up to 3 scids `learned` from other peers (not ours).
+pub(crate) fn tamper_reply<P: PeerKey>(
+    fault: Option<Fault>,
+    scids: &mut Vec<ShortChannelId>,
+    own: &[Channel<P>],
+    learned: impl FnOnce() -> Vec<u64>,
+    is_own_announced: impl Fn(u64) -> bool,
+) {
+    match fault {
+        Some(Fault::A05ObfuscateWhenOff) => {
+            scids.sort_unstable();
+            if let Some(extra) = addable(own, scids).first() {
+                scids.push(*extra);
+            }
+        }
+        Some(Fault::A07FirstNotUniform) => {
+            scids.sort_unstable();
+            scids.truncate(MAX_REPLY_SCIDS);
+        }
+        Some(Fault::A10ForwardLearned) => {
+            let learned: BTreeSet<u64> = learned()
+                .into_iter()
+                .filter(|s| !is_own_announced(*s))
+                .collect();
+            scids.extend(learned.into_iter().take(3).map(ShortChannelId::from_u64));
+        }
+        _ => {}
+    }
+}
+
+/// The faults that exist to get past the reply guard (`enforce_reply_invariants`: A06, A08,
+/// A10); their replies are only sorted and deduplicated.
+pub(crate) fn bypasses_reply_guard(fault: Option<Fault>) -> bool {
+    matches!(
+        fault,
+        Some(Fault::A06Over1000Scids | Fault::A08IncludeUnannounced | Fault::A10ForwardLearned)
+    )
 }
 
 #[cfg(test)]

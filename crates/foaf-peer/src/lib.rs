@@ -64,4 +64,4 @@ pub mod window;
 pub use config::{Config, RateLimit};
 pub use effect::{Effect, Reason, Request};
 pub use fault::{Fault, UnknownFault};
-pub use node::{warning, Footprint, Node};
+pub use node::{Footprint, Node};

@@ -3,12 +3,12 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use foaf_policy::{
-    enforce_reply_invariants, Channel, ChannelSet, ChannelState, DefaultPolicy, Grouping, Offer,
-    PeerKey, ReplyPolicy, ReplyRequest,
+    enforce_reply_invariants, Channel, ChannelSet, DefaultPolicy, Grouping, Offer, PeerKey,
+    ReplyPolicy, ReplyRequest,
 };
 use foaf_wire::{
     ChainHash, DecodeError, DecodeErrorKind, Flow, Message, MessageTypes, QueryFoafBalances,
-    ReplyFoafBalances, ShortChannelId, TlvStream, MAX_REPLY_SCIDS,
+    ReplyFoafBalances, ShortChannelId, TlvStream, Warning, MAX_REPLY_SCIDS,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -16,11 +16,11 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::config::Config;
 use crate::effect::{Effect, Reason, Request};
-use crate::fault::Fault;
+use crate::fault::{self, Fault};
 use crate::window::Window;
 
-/// BOLT #1 `warning` message type.
-pub const WARNING_TYPE: u16 = 1;
+/// BOLT #1 `warning` message type (re-exported for the node's users).
+pub use foaf_wire::WARNING_TYPE;
 
 /// A stored offer's amount and timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -500,7 +500,7 @@ impl<P: PeerKey> Node<P> {
         if warn {
             effects.push(Effect::Send {
                 peer: peer.clone(),
-                bytes: warning(e.code()),
+                bytes: Warning::for_connection(e.code()).encode(),
             });
         }
         effects.push(Effect::Disconnect {
@@ -808,44 +808,13 @@ impl<P: PeerKey> Node<P> {
     /// The scids of a reply to `peer`: the policy's choice, then the A06/A08/A10 guard.
     fn reply_scids(&mut self, peer: &P, flow: Flow, amt_msat: u64) -> Vec<ShortChannelId> {
         let fault = self.config.fault;
-        // Faults that change what the policy sees.
-        let altered: Option<ChannelSet<P>> = match fault {
-            Some(Fault::A04IncludeNonOperational) => {
-                let mut set = ChannelSet::new(
-                    self.channels
-                        .values()
-                        .cloned()
-                        .map(|mut c| {
-                            c.state = ChannelState::Normal;
-                            c
-                        })
-                        .collect(),
-                );
-                set.set_all_connected(true);
-                Some(set)
-            }
-            Some(Fault::A08IncludeUnannounced) => {
-                let mut set = ChannelSet::new(
-                    self.channels
-                        .values()
-                        .cloned()
-                        .map(|mut c| {
-                            c.announced = true;
-                            c
-                        })
-                        .collect(),
-                );
-                for (p, st) in &self.peers {
-                    set.set_connected(p, st.connected);
-                }
-                Some(set)
-            }
-            _ => None,
-        };
+        let peers = &self.peers;
+        let connected = |p: &P| peers.get(p).is_some_and(|st| st.connected);
+        let altered = fault::reply_view(fault, self.channels.values().cloned(), connected);
         let req = ReplyRequest {
             channels: altered.as_ref().unwrap_or(&self.set),
             querier: peer,
-            flow: if fault == Some(Fault::A01WrongDirection) {
+            flow: if self.fault(Fault::A01WrongDirection) {
                 flow.reverse()
             } else {
                 flow
@@ -853,56 +822,20 @@ impl<P: PeerKey> Node<P> {
             amt_msat,
         };
         let mut scids = self.policy.reply(&req, &mut self.rng).scids;
-        match fault {
-            Some(Fault::A05ObfuscateWhenOff) => {
-                scids.sort_unstable();
-                if let Some(extra) =
-                    foaf_policy::reply::addable(self.set.channels(), &scids).first()
-                {
-                    scids.push(*extra);
-                }
-            }
-            Some(Fault::A07FirstNotUniform) => {
-                scids.sort_unstable();
-                scids.truncate(MAX_REPLY_SCIDS);
-            }
-            Some(Fault::A10ForwardLearned) => {
-                let learned: Vec<u64> = self
-                    .peers
-                    .iter()
-                    .filter(|(p, _)| *p != peer)
-                    .flat_map(|(_, st)| st.offers.keys().copied())
-                    .filter(|s| !self.own_announced.contains(s))
-                    .collect::<std::collections::BTreeSet<u64>>()
-                    .into_iter()
-                    .take(3)
-                    .collect();
-                scids.extend(learned.into_iter().map(ShortChannelId::from_u64));
-            }
-            _ => {}
+        let learned = || {
+            let others = self.peers.iter().filter(|(p, _)| *p != peer);
+            others
+                .flat_map(|(_, st)| st.offers.keys().copied())
+                .collect()
+        };
+        let own = &self.own_announced;
+        let is_own = |s: u64| own.contains(&s);
+        fault::tamper_reply(fault, &mut scids, self.set.channels(), learned, is_own);
+        if fault::bypasses_reply_guard(fault) {
+            scids.sort_unstable();
+            scids.dedup();
+            return scids;
         }
-        match fault {
-            // These faults exist to get past the guard.
-            Some(Fault::A06Over1000Scids)
-            | Some(Fault::A08IncludeUnannounced)
-            | Some(Fault::A10ForwardLearned) => {
-                scids.sort_unstable();
-                scids.dedup();
-                scids
-            }
-            _ => enforce_reply_invariants(scids, &self.own_announced_sorted, &mut self.rng),
-        }
+        enforce_reply_invariants(scids, &self.own_announced_sorted, &mut self.rng)
     }
-}
-
-/// A BOLT #1 `warning` for all channels (`channel_id` all zero) with `text` as data.
-pub fn warning(text: &str) -> Vec<u8> {
-    let data = text.as_bytes();
-    let len = data.len().min(usize::from(u16::MAX) - 36);
-    let mut out = Vec::with_capacity(36 + len);
-    out.extend_from_slice(&WARNING_TYPE.to_be_bytes());
-    out.extend_from_slice(&[0u8; 32]);
-    out.extend_from_slice(&(len as u16).to_be_bytes());
-    out.extend_from_slice(&data[..len]);
-    out
 }

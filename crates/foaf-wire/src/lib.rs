@@ -38,6 +38,7 @@ pub mod messages;
 pub mod reader;
 pub mod scid;
 pub mod tlv;
+pub mod warning;
 
 pub use chain::ChainHash;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
@@ -48,3 +49,4 @@ pub use messages::{
 pub use reader::Reader;
 pub use scid::ShortChannelId;
 pub use tlv::TlvStream;
+pub use warning::{Warning, WARNING_TYPE};
