@@ -332,7 +332,43 @@ impl LogFigures {
 
 #[cfg(test)]
 mod tests {
-    use super::LogFigures;
+    use super::*;
+
+    /// The targets are fuzz/fuzz_targets/*.rs; each must have its `[[bin]]` in fuzz/Cargo.toml
+    /// (cargo fuzz builds only those) and a seed rule here, and no bin may point elsewhere.
+    #[test]
+    fn fuzz_targets_bins_and_seed_rules_agree() {
+        let fuzz_dir = root().join("fuzz");
+        let targets = list_targets(&fuzz_dir).unwrap();
+        let manifest = fs::read_to_string(fuzz_dir.join("Cargo.toml")).unwrap();
+        let bins = cargo_bins(&manifest);
+        let expected: Vec<(String, String)> = targets
+            .iter()
+            .map(|t| (t.clone(), format!("fuzz_targets/{t}.rs")))
+            .collect();
+        let mut sorted = bins.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted, expected,
+            "fuzz/Cargo.toml [[bin]]s vs fuzz/fuzz_targets/*.rs"
+        );
+        let inputs = CorpusInputs::default();
+        for t in &targets {
+            assert!(
+                inputs.for_target(t).is_some(),
+                "no seed rule for fuzz target {t}"
+            );
+        }
+        for t in STRUCTURED_TARGETS {
+            assert!(targets.iter().any(|x| x == t), "{t} is not a fuzz target");
+        }
+    }
+
+    #[test]
+    fn reads_cargo_bins() {
+        let toml = "[package]\nname = \"x\"\n[[bin]]\nname = \"a\"\npath = \"fuzz_targets/a.rs\"\ntest = false\n";
+        assert_eq!(cargo_bins(toml), [("a".into(), "fuzz_targets/a.rs".into())]);
+    }
 
     #[test]
     fn reads_a_single_process_log() {
@@ -419,6 +455,26 @@ fn log_run(fuzz_dir: &Path, target: &str, r: &TargetRun) {
     }
 }
 
+/// Targets that read structured input with `arbitrary`: no seeds are generated for them.
+const STRUCTURED_TARGETS: &[&str] = &["peer_node"];
+
+/// The `[[bin]]` entries of fuzz/Cargo.toml as (name, path), in file order.
+fn cargo_bins(manifest: &str) -> Vec<(String, String)> {
+    let mut bins = Vec::new();
+    for block in manifest.split("[[bin]]").skip(1) {
+        let field = |key: &str| {
+            block.lines().find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == key).then(|| v.trim().trim_matches('"').to_owned())
+            })
+        };
+        if let (Some(name), Some(path)) = (field("name"), field("path")) {
+            bins.push((name, path));
+        }
+    }
+    bins
+}
+
 /// Builds the seed corpus of every target from `vectors/` (every JSON file below it, including
 /// the conformance vectors once they exist) plus the committed seeds, into fuzz/corpus/<target>/.
 /// With `seeds`, also refreshes the committed fuzz/seeds/<target>/gen-* files.
@@ -426,7 +482,9 @@ fn write_corpus(fuzz_dir: &Path, seeds: Option<usize>) -> Result<Vec<(String, us
     let inputs = corpus_inputs(&root().join("vectors"))?;
     let mut counts = Vec::new();
     for target in list_targets(fuzz_dir)? {
-        let generated = inputs.for_target(&target);
+        let generated = inputs.for_target(&target).ok_or_else(|| {
+            format!("fuzz target {target:?} has no seed rule: add it to CorpusInputs::for_target")
+        })?;
         let dir = fuzz_dir.join("corpus").join(&target);
         fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let committed = fuzz_dir.join("seeds").join(&target);
@@ -485,7 +543,9 @@ struct CorpusInputs {
 }
 
 impl CorpusInputs {
-    fn for_target(&self, target: &str) -> Vec<Vec<u8>> {
+    /// The generated seeds of `target`; `None` for a target this file does not know, so a new
+    /// target cannot silently start from an empty corpus.
+    fn for_target(&self, target: &str) -> Option<Vec<Vec<u8>>> {
         let msgs = || self.messages.iter().cloned();
         let payloads = |ty: u16| {
             self.messages
@@ -521,9 +581,10 @@ impl CorpusInputs {
             }
             // Structured targets (the peer state machine) read their input with `arbitrary`:
             // their seeds are inputs the fuzzer found (fuzz/seeds/<target>/fuzzed-*).
-            _ => Vec::new(),
+            t if STRUCTURED_TARGETS.contains(&t) => Vec::new(),
+            _ => return None,
         };
-        v
+        Some(v)
     }
 }
 
