@@ -60,6 +60,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     }
     let fuzz_dir = root().join("fuzz");
     let all = list_targets(&fuzz_dir)?;
+    check_bins(&fuzz_dir, &all)?;
     let targets = if args.targets.is_empty() {
         all.clone()
     } else {
@@ -340,18 +341,7 @@ mod tests {
     fn fuzz_targets_bins_and_seed_rules_agree() {
         let fuzz_dir = root().join("fuzz");
         let targets = list_targets(&fuzz_dir).unwrap();
-        let manifest = fs::read_to_string(fuzz_dir.join("Cargo.toml")).unwrap();
-        let bins = cargo_bins(&manifest);
-        let expected: Vec<(String, String)> = targets
-            .iter()
-            .map(|t| (t.clone(), format!("fuzz_targets/{t}.rs")))
-            .collect();
-        let mut sorted = bins.clone();
-        sorted.sort();
-        assert_eq!(
-            sorted, expected,
-            "fuzz/Cargo.toml [[bin]]s vs fuzz/fuzz_targets/*.rs"
-        );
+        check_bins(&fuzz_dir, &targets).unwrap();
         let inputs = CorpusInputs::default();
         for t in &targets {
             assert!(
@@ -457,6 +447,25 @@ fn log_run(fuzz_dir: &Path, target: &str, r: &TargetRun) {
 
 /// Targets that read structured input with `arbitrary`: no seeds are generated for them.
 const STRUCTURED_TARGETS: &[&str] = &["peer_node"];
+
+/// Fails unless fuzz/Cargo.toml has exactly one `[[bin]]` per target file (cargo fuzz builds
+/// only declared bins: a target without one would silently never run).
+fn check_bins(fuzz_dir: &Path, targets: &[String]) -> Result<(), String> {
+    let path = fuzz_dir.join("Cargo.toml");
+    let manifest = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut bins = cargo_bins(&manifest);
+    bins.sort();
+    let expected: Vec<(String, String)> = targets
+        .iter()
+        .map(|t| (t.clone(), format!("fuzz_targets/{t}.rs")))
+        .collect();
+    if bins != expected {
+        return Err(format!(
+            "fuzz/Cargo.toml [[bin]]s {bins:?} do not match fuzz/fuzz_targets/*.rs {targets:?}"
+        ));
+    }
+    Ok(())
+}
 
 /// The `[[bin]]` entries of fuzz/Cargo.toml as (name, path), in file order.
 fn cargo_bins(manifest: &str) -> Vec<(String, String)> {
