@@ -1,24 +1,11 @@
 //! Drives the real `foaf` binary: `foaf decode` / `foaf encode` round trips, and the bad-input
 //! contract (exit status 2, exactly one line on stderr, nothing on stdout).
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::foaf;
 
 use foaf_wire::{ChainHash, Message, QueryFoafBalances, ReplyFoafBalances, TlvStream};
-
-fn foaf(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_foaf"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut pipe = child.stdin.take().unwrap();
-    pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-    drop(pipe);
-    child.wait_with_output().unwrap()
-}
 
 /// Runs a command that must succeed, returning its stdout without the final newline.
 fn ok(args: &[&str], stdin: Option<&str>) -> String {

@@ -1,7 +1,9 @@
 //! Drives the real `foaf` binary: `foaf plan` on the shipped example (examples/plan/node.json),
 //! as JSON and as a table, with and without `--jit`, and the bad-input contract.
 
-use std::process::{Command, Output};
+mod common;
+
+use common::{foaf, foaf_ok};
 
 use serde_json::Value;
 
@@ -12,24 +14,11 @@ fn example() -> String {
     )
 }
 
-fn foaf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_foaf"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 fn plan_json(extra: &[&str]) -> Value {
     let ex = example();
     let mut args = vec!["plan", ex.as_str(), "--json"];
     args.extend_from_slice(extra);
-    let out = foaf(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = foaf_ok(&args);
     assert_eq!(text.lines().count(), 1);
     serde_json::from_str(&text).unwrap()
 }
@@ -118,7 +107,7 @@ fn jit_decisions_on_the_shipped_example() {
 #[test]
 fn table_output() {
     let ex = example();
-    let out = foaf(&["plan", &ex, "--jit", "800000x2x0:300000000"]);
+    let out = foaf(&["plan", &ex, "--jit", "800000x2x0:300000000"], None);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("ν = 0.471429"), "{text}");
@@ -165,7 +154,7 @@ fn bad_input_is_exit_2_with_one_line() {
     for (i, (text, expect)) in cases.iter().enumerate() {
         let f = dir.join(format!("{i}.json"));
         std::fs::write(&f, text).unwrap();
-        let out = foaf(&["plan", f.to_str().unwrap()]);
+        let out = foaf(&["plan", f.to_str().unwrap()], None);
         assert_eq!(out.status.code(), Some(2), "{text}");
         assert!(out.stdout.is_empty());
         let err = String::from_utf8(out.stderr).unwrap();
@@ -173,7 +162,7 @@ fn bad_input_is_exit_2_with_one_line() {
         assert!(err.contains(expect), "{err} should mention {expect}");
     }
     let ex = example();
-    let out = foaf(&["plan", &ex, "--jit", "800000x2x0"]);
+    let out = foaf(&["plan", &ex, "--jit", "800000x2x0"], None);
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -247,7 +236,7 @@ fn planner_vectors() {
             args.push(j["blocks"].to_string());
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = foaf(&args);
+        let out = foaf(&args, None);
         assert!(
             out.status.success(),
             "{}",

@@ -1,14 +1,9 @@
 //! Drives the real `foaf` binary: `foaf sim imbalance` on a small seeded synthetic graph, with
 //! the FOAF experiment switches, and the bad-input contract of `foaf sim payments`.
 
-use std::process::{Command, Output};
+mod common;
 
-fn foaf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_foaf"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::{foaf, foaf_ok};
 
 fn out_dir(name: &str) -> String {
     let dir = std::env::temp_dir().join(format!("foaf-sim-cli-{}-{name}", std::process::id()));
@@ -54,13 +49,7 @@ fn imbalance(name: &str, extra: &[&str]) -> (u64, u64, u64, u64) {
         dir.as_str(),
     ];
     args.extend_from_slice(extra);
-    let out = foaf(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let table = String::from_utf8(out.stdout).unwrap();
+    let table = foaf_ok(&args);
     assert!(
         table.contains("failed") && table.contains("foaf"),
         "{table}"
@@ -84,10 +73,13 @@ fn the_experiment_switches_change_what_hops_refuse() {
 
 #[test]
 fn rejects_an_unknown_reply_policy_and_bad_sizes() {
-    let out = foaf(&["sim", "imbalance", "--reply-policy", "generous"]);
+    let out = foaf(&["sim", "imbalance", "--reply-policy", "generous"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("forward-aware"));
-    let out = foaf(&["sim", "payments", "--min-sat", "10", "--max-sat", "5"]);
+    let out = foaf(
+        &["sim", "payments", "--min-sat", "10", "--max-sat", "5"],
+        None,
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--min-sat"));
     assert!(out.stdout.is_empty());
