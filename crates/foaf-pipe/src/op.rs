@@ -200,22 +200,18 @@ pub fn parse_op(line: &str) -> Result<Op, OpError> {
                 Some(Value::Object(c)) => parse_config(c)?,
                 Some(_) => return Err(invalid("config", "an object")),
             };
-            let graph = match o.get("graph")?.as_array() {
-                Some(list) => list
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| parse_scid(v, &format!("graph[{i}]")))
-                    .collect::<Result<_, _>>()?,
-                None => return Err(invalid("graph", "a list of \"BLOCKxTXxOUT\" strings")),
-            };
-            let channels = match o.get("channels")?.as_array() {
-                Some(list) => list
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| parse_channel(v, &format!("channels[{i}]")))
-                    .collect::<Result<_, _>>()?,
-                None => return Err(invalid("channels", "a list of channel objects")),
-            };
+            let graph = parse_list(
+                o.get("graph")?,
+                "graph",
+                "\"BLOCKxTXxOUT\" strings",
+                parse_scid,
+            )?;
+            let channels = parse_list(
+                o.get("channels")?,
+                "channels",
+                "channel objects",
+                parse_channel,
+            )?;
             Op::Init(Box::new(Init {
                 chain_hash,
                 now: o.u64("now")?,
@@ -268,6 +264,22 @@ pub fn parse_op(line: &str) -> Result<Op, OpError> {
         "features" => Op::Features,
         other => Op::Unknown(other.to_string()),
     })
+}
+
+/// A list at `field`, each item parsed with its path (`field[i]`) for error messages.
+fn parse_list<T>(
+    v: &Value,
+    field: &str,
+    items: &str,
+    parse: impl Fn(&Value, &str) -> Result<T, OpError>,
+) -> Result<Vec<T>, OpError> {
+    let list = v
+        .as_array()
+        .ok_or_else(|| invalid(field, format!("a list of {items}")))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, v)| parse(v, &format!("{field}[{i}]")))
+        .collect()
 }
 
 fn parse_scid(v: &Value, field: &str) -> Result<ShortChannelId, OpError> {
