@@ -303,6 +303,12 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
         self.apply(&mut st, out)
     }
 
+    /// Extension records attached to every reply from now on (e.g. the `intercept_aliases`
+    /// record from [`crate::FoafRouting::refresh_aliases`]).
+    pub fn set_reply_tlvs(&self, tlvs: foaf_wire::TlvStream) {
+        self.lock().core.set_reply_tlvs(tlvs);
+    }
+
     /// The offers we hold (from replies peers sent us).
     pub fn offers(&self) -> Vec<Offer<PublicKey>> {
         self.lock().core.offers()

@@ -16,12 +16,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod circular;
 pub mod handler;
 pub mod message;
+pub mod routing;
 pub mod runtime;
 pub mod source;
 pub mod state_machine;
 
+pub use circular::{circular_route, CircularRouteError, FINAL_CLTV_EXPIRY_DELTA};
 pub use foaf_peer::Effect;
 pub use handler::{
     check_feature_bit, has_feature_pair, init_features, system_clock, AdapterConfig, Clock,
@@ -30,6 +33,9 @@ pub use handler::{
 pub use lightning::bitcoin::secp256k1::PublicKey;
 pub use lightning::util::logger::Level as LdkLevel;
 pub use message::FoafMessage;
+pub use routing::{
+    FoafRouting, JitRelease, RoutingConfig, RoutingEvent, RoutingFault, RoutingSink,
+};
 pub use runtime::{FoafNode, FoafPeerManager, NodeConfig, StderrLogger};
 pub use source::{
     channel_from_details, graph_scids, parse_node_id, ChannelSource, LdkChannels, SourceError,

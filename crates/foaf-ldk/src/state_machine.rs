@@ -8,7 +8,7 @@
 
 use foaf_peer::{Effect, Node};
 use foaf_policy::{Channel, Offer};
-use foaf_wire::{DecodeError, Flow, Message, ShortChannelId};
+use foaf_wire::{DecodeError, Flow, Message, ShortChannelId, TlvStream};
 use lightning::bitcoin::secp256k1::PublicKey;
 
 /// A sans-IO BOLT #14 node keyed by LDK node ids. Times are unix seconds.
@@ -49,6 +49,8 @@ pub trait FoafCore: Send {
     fn set_graph(&mut self, scids: Vec<ShortChannelId>);
     /// The offers peers made us that we currently hold.
     fn offers(&self) -> Vec<Offer<PublicKey>>;
+    /// Extension records to attach to every reply (default: not supported, ignored).
+    fn set_reply_tlvs(&mut self, _tlvs: TlvStream) {}
 }
 
 impl FoafCore for Node<PublicKey> {
@@ -95,5 +97,8 @@ impl FoafCore for Node<PublicKey> {
     }
     fn offers(&self) -> Vec<Offer<PublicKey>> {
         Node::offers(self)
+    }
+    fn set_reply_tlvs(&mut self, tlvs: TlvStream) {
+        Node::set_reply_tlvs(self, tlvs)
     }
 }

@@ -115,6 +115,9 @@ pub struct Node<P: PeerKey> {
     /// Per-peer state. A hash map for O(1) lookups on the hot path (every received message);
     /// every output that iterates it sorts first, so its order never leaks.
     peers: FxHashMap<P, PeerState>,
+    /// Extension records the transport attaches to every reply we send (foaf-ldk: the
+    /// `intercept_aliases` record, docs/bolt14.md §4.2.1). Empty by default.
+    reply_tlvs: TlvStream,
 }
 
 impl<P: PeerKey> Node<P> {
@@ -146,7 +149,15 @@ impl<P: PeerKey> Node<P> {
             own_announced: FxHashSet::default(),
             own_announced_sorted: Vec::new(),
             peers: FxHashMap::default(),
+            reply_tlvs: TlvStream::new(),
         }
+    }
+
+    /// Sets the extension records attached to every reply from now on (odd types only, or
+    /// peers that do not know them fail the connection). A reply that would exceed BOLT #1's
+    /// size limit with them is not sent (logged), as for any encode failure.
+    pub fn set_reply_tlvs(&mut self, tlvs: TlvStream) {
+        self.reply_tlvs = tlvs;
     }
 
     /// The configuration.
@@ -794,7 +805,7 @@ impl<P: PeerKey> Node<P> {
             timestamp,
             amt_to_rebalance: amt,
             short_channel_ids: scids,
-            tlvs: TlvStream::new(),
+            tlvs: self.reply_tlvs.clone(),
         });
         match msg.encode_with(self.types_for_send()) {
             Ok(bytes) => vec![Effect::Send {

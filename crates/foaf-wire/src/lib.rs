@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alias;
 pub mod bigsize;
 pub mod chain;
 pub mod error;
@@ -40,6 +41,9 @@ pub mod scid;
 pub mod tlv;
 pub mod warning;
 
+pub use alias::{
+    decode_intercept_aliases, encode_intercept_aliases, InterceptAlias, INTERCEPT_ALIASES_TLV,
+};
 pub use chain::ChainHash;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use messages::{

@@ -1,0 +1,906 @@
+//! Fee-free rebalancing and JIT routing on a live LDK node (docs/bolt14.md §4, §5): the one
+//! object an LDK application wires into its event handler.
+//!
+//! [`FoafRouting`] does three jobs, every decision taken by foaf-policy's functions:
+//!
+//! - **initiator** ([`FoafRouting::rebalance_step`]): `plan_rebalances` on the node's channels,
+//!   the offers its peers made and the graph; the first step becomes a circular payment to
+//!   ourselves ([`circular_route`]) with a fresh preimage. On failure the erring channel's
+//!   offers are set aside for [`RoutingConfig::exclude_secs`] and the next call re-plans (R-REB-8).
+//! - **hop** (on `Event::HTLCIntercepted` for one of our aliases): an HTLC that pays less than
+//!   the outgoing channel's fee is forwarded at zero fee only when `check_fee_free_forward`
+//!   (R-REB-5…R-REB-7) says so; otherwise it is failed as for an unknown channel.
+//! - **JIT** (an intercepted HTLC that pays the fee but finds the channel short): `jit_decide`;
+//!   the HTLC is held, the refill rebalance runs, and the HTLC is forwarded unchanged once the
+//!   refill settled before the deadline (R-JIT-6) or handed to LDK's ordinary forwarding at the
+//!   deadline or on failure, which fails it with `temporary_channel_failure` (R-JIT-5).
+//!
+//! Where the hook is: LDK 0.2 hands an application only HTLCs addressed to an intercept SCID
+//! (`UserConfig::accept_intercept_htlcs`); for a real short channel id its fee rule runs first.
+//! So a hop publishes one alias per channel to its peers (the `intercept_aliases` record of
+//! `reply_foaf_balances`, docs/bolt14.md §4.2.1) and a payee asking for JIT on its last hop puts
+//! the alias in its invoice's route hint. docs/ldk-harness.md explains the choice.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use foaf_policy::{
+    check_fee_free_forward, jit_decide, plan_rebalances, Channel, ChannelGraph, CircularRebalance,
+    FeeFreeForward, FeeFreeRefusal, HopConfig, HtlcToForward, JitConfig, JitDecision, JitFailure,
+    Offer, PlannerConfig,
+};
+use foaf_wire::{
+    decode_intercept_aliases, encode_intercept_aliases, InterceptAlias, Message, ShortChannelId,
+    TlvStream,
+};
+use lightning::bitcoin::secp256k1::PublicKey;
+use lightning::events::{Event, PaymentPurpose};
+use lightning::ln::channel_state::ChannelDetails;
+use lightning::ln::channelmanager::RecipientOnionFields;
+use lightning::ln::channelmanager::{AChannelManager, InterceptId, PaymentId};
+use lightning::routing::gossip::NetworkGraph;
+use lightning::types::payment::PaymentHash;
+use lightning::util::logger::Logger;
+
+use crate::circular::{circular_route, CircularRouteError};
+use crate::handler::{Clock, FoafEvent};
+use crate::source::channel_from_details;
+
+/// Test-only ways to break one rule, so the tests can show they catch it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoutingFault {
+    /// The hop forwards every zero-fee HTLC without asking `check_fee_free_forward` (R-REB-5).
+    HopForwardsEverything,
+    /// A zero-fee HTLC the hop cannot forward goes to JIT like a paying one (R-JIT-3).
+    JitOnFeeFree,
+    /// A held HTLC is forwarded even when its refill settled after the deadline (R-JIT-4).
+    IgnoreDeadline,
+    /// The initiator sends a quarter of its planned amount around the cycle backwards: a step
+    /// `plan_rebalances` would never propose, which raises its G (R-REB-4).
+    ReverseCycle,
+}
+
+/// Knobs. `Default` gives docs/bolt14.md's values.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoutingConfig {
+    /// The initiator's planner (R-REB-1…R-REB-4).
+    pub planner: PlannerConfig,
+    /// The hop's check (R-REB-5…R-REB-7).
+    pub hop: HopConfig,
+    /// JIT (R-JIT-1…R-JIT-7).
+    pub jit: JitConfig,
+    /// How long the offers of a channel that failed a rebalance are set aside (R-REB-8).
+    /// Default 600 s (the offers' own lifetime).
+    pub exclude_secs: u64,
+    /// A rule broken on purpose (tests only).
+    pub fault: Option<RoutingFault>,
+}
+
+impl RoutingConfig {
+    /// The defaults (`exclude_secs` = 600).
+    pub fn new() -> Self {
+        Self {
+            exclude_secs: 600,
+            ..Self::default()
+        }
+    }
+}
+
+/// What happened, for logs, the demo and tests.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoutingEvent {
+    /// We sent a circular rebalance.
+    RebalanceSent {
+        /// Its payment id.
+        payment_id: PaymentId,
+        /// The plan step.
+        rebalance: CircularRebalance<PublicKey>,
+        /// Fees we pay (to alias-less hops), millisatoshi.
+        fees_msat: u64,
+        /// True for a JIT refill.
+        jit: bool,
+    },
+    /// Our rebalance settled (the preimage came back).
+    RebalanceSettled {
+        /// Its payment id.
+        payment_id: PaymentId,
+    },
+    /// Our rebalance failed.
+    RebalanceFailed {
+        /// Its payment id.
+        payment_id: PaymentId,
+        /// The channel that refused, as far as the error says (real scid).
+        erring_scid: Option<ShortChannelId>,
+    },
+    /// As a hop, we forwarded a zero-fee HTLC (R-REB-5 held).
+    HopForwarded {
+        /// In on.
+        in_scid: ShortChannelId,
+        /// Out on.
+        out_scid: ShortChannelId,
+        /// Amount.
+        amount_msat: u64,
+    },
+    /// As a hop, we refused a zero-fee HTLC.
+    HopRefused {
+        /// In on (if found).
+        in_scid: Option<ShortChannelId>,
+        /// Out on.
+        out_scid: ShortChannelId,
+        /// Amount.
+        amount_msat: u64,
+        /// Why (`None`: not a valid request, e.g. it pays out more than it brings in).
+        refusal: Option<FeeFreeRefusal>,
+    },
+    /// A paying HTLC found its channel short: held while a refill runs.
+    JitHeld {
+        /// The HTLC.
+        intercept_id: InterceptId,
+        /// The refill's payment.
+        payment_id: PaymentId,
+        /// Unix seconds when it is released whatever happened.
+        hold_until: u64,
+    },
+    /// A paying HTLC was forwarded (at once, or after its refill).
+    JitForwarded {
+        /// The HTLC.
+        intercept_id: InterceptId,
+        /// The channel.
+        scid: ShortChannelId,
+        /// True when a refill ran first.
+        after_refill: bool,
+    },
+    /// A paying HTLC was released to LDK's ordinary forwarding without a refill (which fails it
+    /// with `temporary_channel_failure` when the balance is still missing).
+    JitReleased {
+        /// The HTLC.
+        intercept_id: InterceptId,
+        /// Why.
+        reason: JitRelease,
+    },
+}
+
+/// Why a held (or never held) paying HTLC was released without a refill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JitRelease {
+    /// `jit_decide` said fail.
+    Decided(JitFailure),
+    /// The refill failed.
+    RefillFailed,
+    /// The deadline passed first (R-JIT-4).
+    Deadline,
+    /// Sending the refill failed locally.
+    SendFailed,
+}
+
+/// Receives every [`RoutingEvent`].
+pub type RoutingSink = Arc<dyn Fn(&RoutingEvent) + Send + Sync>;
+
+#[derive(Debug, Clone)]
+struct InFlight {
+    hash: PaymentHash,
+    /// The short channel id each hop's onion names (an alias or the real one), with the real one.
+    onion_scids: Vec<(u64, ShortChannelId)>,
+    jit: Option<InterceptId>,
+}
+
+#[derive(Debug, Clone)]
+struct Held {
+    scid: ShortChannelId,
+    channel: lightning::ln::types::ChannelId,
+    peer: PublicKey,
+    amount_msat: u64,
+    hold_until: u64,
+}
+
+#[derive(Default)]
+struct State {
+    /// Our aliases: alias → our real channel.
+    my_aliases: BTreeMap<u64, ShortChannelId>,
+    /// Peers' aliases: (peer, its channel) → alias.
+    peer_aliases: BTreeMap<(PublicKey, ShortChannelId), u64>,
+    /// Zero-fee volume forwarded per upstream peer: (peer, unix secs, msat), oldest first.
+    budget: VecDeque<(PublicKey, u64, u64)>,
+    in_flight: HashMap<PaymentId, InFlight>,
+    held: HashMap<InterceptId, Held>,
+    /// Channels whose offers are set aside until the given time (R-REB-8).
+    excluded: BTreeMap<ShortChannelId, u64>,
+}
+
+/// Most zero-fee forwards remembered for the R-REB-7 budget; older ones beyond it are forgotten
+/// first (each is an HTLC we carried, so the real number is far smaller).
+const MAX_BUDGET_ENTRIES: usize = 100_000;
+/// Most aliases learned from one peer (a reply carries at most 4096 pairs).
+const MAX_PEER_ALIASES: usize = 4096;
+
+/// Fee-free rebalancing and JIT for one LDK node (module docs).
+pub struct FoafRouting<CM: Deref, G: Deref>
+where
+    CM::Target: AChannelManager,
+{
+    channel_manager: CM,
+    graph: G,
+    config: RoutingConfig,
+    clock: Clock,
+    events: RoutingSink,
+    state: Mutex<State>,
+}
+
+/// A channel as the policy sees it, with what LDK needs to forward over it.
+struct Live {
+    channel: Channel<PublicKey>,
+    details: ChannelDetails,
+}
+
+impl<CM: Deref, G: Deref<Target = NetworkGraph<L>>, L: Deref> FoafRouting<CM, G>
+where
+    CM::Target: AChannelManager,
+    L::Target: Logger,
+{
+    /// Routing for the node behind `channel_manager`, whose public graph is `graph`.
+    pub fn new(
+        channel_manager: CM,
+        graph: G,
+        config: RoutingConfig,
+        clock: Clock,
+        events: RoutingSink,
+    ) -> Self {
+        Self {
+            channel_manager,
+            graph,
+            config,
+            clock,
+            events,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn emit(&self, e: RoutingEvent) {
+        (self.events)(&e);
+    }
+
+    fn fault(&self, f: RoutingFault) -> bool {
+        self.config.fault == Some(f)
+    }
+
+    fn me(&self) -> PublicKey {
+        self.channel_manager.get_cm().get_our_node_id()
+    }
+
+    fn live_channels(&self) -> Vec<Live> {
+        self.channel_manager
+            .get_cm()
+            .list_channels()
+            .into_iter()
+            .filter_map(|d| {
+                channel_from_details(&d).map(|channel| Live {
+                    channel,
+                    details: d,
+                })
+            })
+            .collect()
+    }
+
+    /// The channel graph foaf-policy plans on: every channel of our LDK graph.
+    fn policy_graph(&self) -> ChannelGraph<PublicKey> {
+        let mut g = ChannelGraph::new();
+        let ro = self.graph.read_only();
+        for (scid, info) in ro.channels().unordered_iter() {
+            if let (Ok(a), Ok(b)) = (info.node_one.as_pubkey(), info.node_two.as_pubkey()) {
+                g.insert(ShortChannelId::from_u64(*scid), a, b);
+            }
+        }
+        g
+    }
+
+    /// Gives every one of our channels an alias (new channels get a fresh intercept SCID, gone
+    /// ones lose theirs) and returns the `intercept_aliases` record to attach to our replies
+    /// (`FoafHandler::set_reply_tlvs`).
+    pub fn refresh_aliases(&self) -> TlvStream {
+        let channels = self.live_channels();
+        let mut st = self.lock();
+        st.my_aliases
+            .retain(|_, s| channels.iter().any(|c| c.channel.scid == *s));
+        for c in &channels {
+            if !st.my_aliases.values().any(|s| *s == c.channel.scid) {
+                let alias = self.channel_manager.get_cm().get_intercept_scid();
+                st.my_aliases.insert(alias, c.channel.scid);
+            }
+        }
+        let pairs: Vec<InterceptAlias> = st
+            .my_aliases
+            .iter()
+            .map(|(alias, scid)| InterceptAlias {
+                scid: *scid,
+                alias: *alias,
+            })
+            .collect();
+        let mut tlvs = TlvStream::new();
+        if !pairs.is_empty() {
+            tlvs.insert(
+                foaf_wire::INTERCEPT_ALIASES_TLV,
+                encode_intercept_aliases(&pairs),
+            );
+        }
+        tlvs
+    }
+
+    /// Our alias for our channel `scid` (for a payee's route hint, JIT on the last hop).
+    pub fn alias_for(&self, scid: ShortChannelId) -> Option<u64> {
+        self.lock()
+            .my_aliases
+            .iter()
+            .find(|(_, s)| **s == scid)
+            .map(|(a, _)| *a)
+    }
+
+    /// Stores the aliases `peer` gave us (replacing its earlier ones). Pairs for channels that
+    /// are not `peer`'s in our graph are dropped: a peer can only ask to be paid through its
+    /// own channels.
+    pub fn learn_peer_aliases(&self, peer: &PublicKey, pairs: &[InterceptAlias]) {
+        let node = lightning::routing::gossip::NodeId::from_pubkey(peer);
+        let ro = self.graph.read_only();
+        let own: Vec<(ShortChannelId, u64)> = pairs
+            .iter()
+            .filter(|p| {
+                ro.channel(p.scid.to_u64())
+                    .is_some_and(|c| c.node_one == node || c.node_two == node)
+            })
+            .take(MAX_PEER_ALIASES)
+            .map(|p| (p.scid, p.alias))
+            .collect();
+        drop(ro);
+        let mut st = self.lock();
+        st.peer_aliases.retain(|(p, _), _| p != peer);
+        for (scid, alias) in own {
+            st.peer_aliases.insert((*peer, scid), alias);
+        }
+    }
+
+    /// Forgets `peer`'s aliases (it disconnected).
+    pub fn forget_peer(&self, peer: &PublicKey) {
+        self.lock().peer_aliases.retain(|(p, _), _| p != peer);
+    }
+
+    /// Learns from the BOLT #14 handler's events: a reply's `intercept_aliases` record (a
+    /// malformed record is ignored, as if absent: the reply itself stays valid), a peer gone.
+    /// Call it from the handler's `EventSink`.
+    pub fn on_foaf_event(&self, e: &FoafEvent) {
+        match e {
+            FoafEvent::Received {
+                peer,
+                decoded: Ok(Message::Reply(r)),
+                ..
+            } => {
+                if let Some(v) = r.tlvs.get(foaf_wire::INTERCEPT_ALIASES_TLV) {
+                    if let Ok(pairs) = decode_intercept_aliases(v) {
+                        self.learn_peer_aliases(peer, &pairs);
+                    }
+                }
+            }
+            FoafEvent::PeerDisconnected { peer } => self.forget_peer(peer),
+            _ => {}
+        }
+    }
+
+    /// The offers to plan with: `offers` minus those for channels set aside (R-REB-8).
+    fn usable_offers(&self, offers: &[Offer<PublicKey>], now: u64) -> Vec<Offer<PublicKey>> {
+        let mut st = self.lock();
+        st.excluded.retain(|_, until| *until > now);
+        offers
+            .iter()
+            .filter(|o| !st.excluded.contains_key(&o.scid))
+            .cloned()
+            .collect()
+    }
+
+    /// Plans with `offers` (from `FoafHandler::offers`) and sends the first step, if any and if
+    /// no rebalance of ours is in flight. Returns the payment id sent.
+    pub fn rebalance_step(
+        &self,
+        offers: &[Offer<PublicKey>],
+    ) -> Result<Option<PaymentId>, CircularRouteError> {
+        if !self.lock().in_flight.is_empty() {
+            return Ok(None);
+        }
+        let now = (self.clock)();
+        let me = self.me();
+        let channels: Vec<Channel<PublicKey>> = self
+            .live_channels()
+            .into_iter()
+            .map(|l| l.channel)
+            .collect();
+        let offers = self.usable_offers(offers, now);
+        let graph = self.policy_graph();
+        let plan = plan_rebalances(&me, &channels, &offers, &graph, now, &self.config.planner);
+        let Some(mut step) = plan.into_iter().next() else {
+            return Ok(None);
+        };
+        if self.fault(RoutingFault::ReverseCycle) {
+            step.amount_msat /= 4;
+            step.hops.reverse();
+            for h in &mut step.hops {
+                core::mem::swap(&mut h.from, &mut h.to);
+                h.amount_msat = step.amount_msat;
+            }
+        }
+        self.send_rebalance(step, None).map(Some)
+    }
+
+    fn send_rebalance(
+        &self,
+        r: CircularRebalance<PublicKey>,
+        jit: Option<InterceptId>,
+    ) -> Result<PaymentId, CircularRouteError> {
+        let me = self.me();
+        let aliases = self.lock().peer_aliases.clone();
+        let route = circular_route(&me, &r, &self.graph, |hop, scid| {
+            aliases.get(&(*hop, scid)).copied()
+        })?;
+        let fees_msat = route.paths[0].fee_msat();
+        let onion_scids = route.paths[0]
+            .hops
+            .iter()
+            .zip(&r.hops)
+            .map(|(rh, h)| (rh.short_channel_id, h.scid))
+            .collect();
+        let cm = self.channel_manager.get_cm();
+        let (hash, secret) = cm
+            .create_inbound_payment(Some(r.amount_msat), 600, None)
+            .map_err(|()| CircularRouteError::Overflow)?;
+        // The hash is of a fresh random preimage: unique, so it names the payment too.
+        let payment_id = PaymentId(hash.0);
+        self.lock().in_flight.insert(
+            payment_id,
+            InFlight {
+                hash,
+                onion_scids,
+                jit,
+            },
+        );
+        if cm
+            .send_payment_with_route(
+                route,
+                hash,
+                RecipientOnionFields::secret_only(secret),
+                payment_id,
+            )
+            .is_err()
+        {
+            self.lock().in_flight.remove(&payment_id);
+            return Err(CircularRouteError::NotACycle);
+        }
+        self.emit(RoutingEvent::RebalanceSent {
+            payment_id,
+            rebalance: r,
+            fees_msat,
+            jit: jit.is_some(),
+        });
+        Ok(payment_id)
+    }
+
+    /// True while a rebalance of ours is in flight.
+    pub fn is_rebalancing(&self) -> bool {
+        !self.lock().in_flight.is_empty()
+    }
+
+    /// Handles the events that are ours: intercepted HTLCs for our aliases, and the payment
+    /// events of our own rebalances (claiming them). Returns true when the event was ours; the
+    /// application handles the rest as before. `offers` are the offers we hold (for JIT).
+    pub fn handle_event(&self, event: &Event, offers: &[Offer<PublicKey>]) -> bool {
+        match event {
+            Event::HTLCIntercepted {
+                intercept_id,
+                requested_next_hop_scid,
+                payment_hash,
+                inbound_amount_msat,
+                expected_outbound_amount_msat,
+            } => {
+                let Some(out_scid) = self.lock().my_aliases.get(requested_next_hop_scid).copied()
+                else {
+                    return false;
+                };
+                self.on_intercepted(
+                    *intercept_id,
+                    out_scid,
+                    payment_hash,
+                    *inbound_amount_msat,
+                    *expected_outbound_amount_msat,
+                    offers,
+                );
+                true
+            }
+            Event::PaymentClaimable {
+                payment_hash,
+                purpose,
+                ..
+            } => {
+                let ours = self
+                    .lock()
+                    .in_flight
+                    .values()
+                    .any(|f| f.hash == *payment_hash);
+                if !ours {
+                    return false;
+                }
+                if let PaymentPurpose::Bolt11InvoicePayment {
+                    payment_preimage: Some(p),
+                    ..
+                } = purpose
+                {
+                    self.channel_manager.get_cm().claim_funds(*p);
+                }
+                true
+            }
+            Event::PaymentClaimed { payment_hash, .. } => self
+                .lock()
+                .in_flight
+                .values()
+                .any(|f| f.hash == *payment_hash),
+            Event::PaymentSent {
+                payment_id: Some(id),
+                ..
+            } => {
+                let Some(f) = self.lock().in_flight.remove(id) else {
+                    return false;
+                };
+                self.emit(RoutingEvent::RebalanceSettled { payment_id: *id });
+                if let Some(iid) = f.jit {
+                    self.refill_settled(iid);
+                }
+                true
+            }
+            Event::PaymentPathFailed {
+                payment_id: Some(id),
+                short_channel_id,
+                ..
+            } => {
+                let st = self.lock();
+                let Some(f) = st.in_flight.get(id) else {
+                    return false;
+                };
+                let erring = short_channel_id.and_then(|s| {
+                    f.onion_scids
+                        .iter()
+                        .find(|(onion, _)| *onion == s)
+                        .map(|(_, real)| *real)
+                });
+                drop(st);
+                if let Some(s) = erring {
+                    let until = (self.clock)() + self.config.exclude_secs;
+                    self.lock().excluded.insert(s, until);
+                }
+                true
+            }
+            Event::PaymentFailed { payment_id, .. } => {
+                let Some(f) = self.lock().in_flight.remove(payment_id) else {
+                    return false;
+                };
+                let erring = f
+                    .onion_scids
+                    .iter()
+                    .map(|(_, real)| *real)
+                    .find(|s| self.lock().excluded.contains_key(s));
+                self.emit(RoutingEvent::RebalanceFailed {
+                    payment_id: *payment_id,
+                    erring_scid: erring,
+                });
+                if let Some(iid) = f.jit {
+                    self.release(iid, JitRelease::RefillFailed);
+                }
+                true
+            }
+            Event::PaymentPathSuccessful { payment_id, .. } => {
+                self.lock().in_flight.contains_key(payment_id)
+            }
+            _ => false,
+        }
+    }
+
+    /// The clock moved: releases held HTLCs whose deadline passed (R-JIT-4).
+    pub fn tick(&self) {
+        let now = (self.clock)();
+        if self.fault(RoutingFault::IgnoreDeadline) {
+            return;
+        }
+        let due: Vec<InterceptId> = self
+            .lock()
+            .held
+            .iter()
+            .filter(|(_, h)| now > h.hold_until)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.release(id, JitRelease::Deadline);
+        }
+    }
+
+    /// Number of HTLCs held for a refill.
+    pub fn held_count(&self) -> usize {
+        self.lock().held.len()
+    }
+
+    fn on_intercepted(
+        &self,
+        id: InterceptId,
+        out_scid: ShortChannelId,
+        payment_hash: &PaymentHash,
+        inbound: u64,
+        outbound: u64,
+        offers: &[Offer<PublicKey>],
+    ) {
+        let cm = self.channel_manager.get_cm();
+        let live = self.live_channels();
+        let Some(out) = live.iter().find(|l| l.channel.scid == out_scid) else {
+            let _ = cm.fail_intercepted_htlc(id);
+            return;
+        };
+        // The incoming channel: the one holding an HTLC with this hash and amount.
+        let incoming = live.iter().find(|l| {
+            l.details
+                .pending_inbound_htlcs
+                .iter()
+                .any(|h| h.payment_hash == *payment_hash && h.amount_msat == inbound)
+        });
+        let required_fee = out.details.config.map_or(0, |c| {
+            u64::from(c.forwarding_fee_base_msat)
+                + u64::from(c.forwarding_fee_proportional_millionths) * outbound / 1_000_000
+        });
+        // Never pay out more than came in: a forward conserves funds or is refused.
+        let Some(fee) = inbound.checked_sub(outbound).filter(|_| incoming.is_some()) else {
+            let _ = cm.fail_intercepted_htlc(id);
+            self.emit(RoutingEvent::HopRefused {
+                in_scid: incoming.map(|l| l.channel.scid),
+                out_scid,
+                amount_msat: outbound,
+                refusal: None,
+            });
+            return;
+        };
+        let incoming = incoming
+            .map(|l| l.channel.clone())
+            .unwrap_or_else(|| out.channel.clone());
+        let channels: Vec<Channel<PublicKey>> = live.iter().map(|l| l.channel.clone()).collect();
+        // An HTLC that pays the channel's fee is an ordinary forward (JIT may serve it); one
+        // that pays less is a fee-free rebalance, which never starts JIT (R-JIT-3, R-REB-9).
+        let paying = fee >= required_fee;
+        let broken_jit =
+            self.fault(RoutingFault::JitOnFeeFree) && out.channel.local_msat < outbound;
+        if paying || broken_jit {
+            self.on_paying(id, out, &channels, outbound, offers);
+        } else {
+            self.on_fee_free(id, &incoming, out, &channels, outbound);
+        }
+    }
+
+    fn on_fee_free(
+        &self,
+        id: InterceptId,
+        incoming: &Channel<PublicKey>,
+        out: &Live,
+        channels: &[Channel<PublicKey>],
+        amount: u64,
+    ) {
+        let now = (self.clock)();
+        let window = self.config.hop.budget_window_secs;
+        let used: u64 = {
+            let mut st = self.lock();
+            while st
+                .budget
+                .front()
+                .is_some_and(|(_, t, _)| now.saturating_sub(*t) >= window)
+            {
+                st.budget.pop_front();
+            }
+            st.budget
+                .iter()
+                .filter(|(p, _, _)| *p == incoming.peer)
+                .map(|(_, _, a)| *a)
+                .sum()
+        };
+        let fwd = FeeFreeForward {
+            in_scid: incoming.scid,
+            out_scid: out.channel.scid,
+            amount_msat: amount,
+            offered_at: None,
+            budget_used_msat: used,
+        };
+        let verdict = if self.fault(RoutingFault::HopForwardsEverything) {
+            Ok(())
+        } else {
+            check_fee_free_forward(channels, &fwd, now, &self.config.hop)
+        };
+        let cm = self.channel_manager.get_cm();
+        match verdict {
+            Ok(()) => {
+                let sent = cm.forward_intercepted_htlc(
+                    id,
+                    &out.details.channel_id,
+                    out.channel.peer,
+                    amount,
+                );
+                if sent.is_ok() {
+                    let mut st = self.lock();
+                    if st.budget.len() >= MAX_BUDGET_ENTRIES {
+                        st.budget.pop_front();
+                    }
+                    st.budget.push_back((incoming.peer, now, amount));
+                    drop(st);
+                    self.emit(RoutingEvent::HopForwarded {
+                        in_scid: incoming.scid,
+                        out_scid: out.channel.scid,
+                        amount_msat: amount,
+                    });
+                }
+            }
+            Err(refusal) => {
+                let _ = cm.fail_intercepted_htlc(id);
+                self.emit(RoutingEvent::HopRefused {
+                    in_scid: Some(incoming.scid),
+                    out_scid: out.channel.scid,
+                    amount_msat: amount,
+                    refusal: Some(refusal),
+                });
+            }
+        }
+    }
+
+    fn on_paying(
+        &self,
+        id: InterceptId,
+        out: &Live,
+        channels: &[Channel<PublicKey>],
+        amount: u64,
+        offers: &[Offer<PublicKey>],
+    ) {
+        let now = (self.clock)();
+        let cm = self.channel_manager.get_cm();
+        let height = cm.current_best_block().height;
+        let delta = out
+            .details
+            .config
+            .map_or(0, |c| u32::from(c.cltv_expiry_delta));
+        // The outgoing expiry is the incoming one minus our delta; the HTLC arrived with at
+        // least that much room (LDK checked it), so this is a lower bound on the blocks left.
+        let blocks_to_expiry = out
+            .details
+            .pending_inbound_htlcs
+            .first()
+            .map_or(u32::MAX, |h| h.cltv_expiry.saturating_sub(height + delta))
+            .max(self.config.jit.min_blocks_to_expiry);
+        let htlc = HtlcToForward {
+            out_scid: out.channel.scid,
+            amount_msat: amount,
+            blocks_to_expiry,
+            fee_free: false,
+        };
+        let me = self.me();
+        let offers = self.usable_offers(offers, now);
+        let graph = self.policy_graph();
+        match jit_decide(&me, channels, &offers, &graph, now, &htlc, &self.config.jit) {
+            JitDecision::Forward { scid } => {
+                let target = self
+                    .live_channels()
+                    .into_iter()
+                    .find(|l| l.channel.scid == scid);
+                if let Some(t) = target {
+                    let _ = cm.forward_intercepted_htlc(
+                        id,
+                        &t.details.channel_id,
+                        t.channel.peer,
+                        amount,
+                    );
+                    self.emit(RoutingEvent::JitForwarded {
+                        intercept_id: id,
+                        scid,
+                        after_refill: false,
+                    });
+                }
+            }
+            JitDecision::Rebalance {
+                rebalance,
+                forward_on,
+                hold_until,
+                ..
+            } => {
+                let Some(t) = self
+                    .live_channels()
+                    .into_iter()
+                    .find(|l| l.channel.scid == forward_on)
+                else {
+                    self.forward_or_fail(id, out, amount, JitRelease::SendFailed);
+                    return;
+                };
+                let held = Held {
+                    scid: forward_on,
+                    channel: t.details.channel_id,
+                    peer: t.channel.peer,
+                    amount_msat: amount,
+                    hold_until,
+                };
+                match self.send_rebalance(rebalance, Some(id)) {
+                    Ok(pid) => {
+                        self.lock().held.insert(id, held);
+                        self.emit(RoutingEvent::JitHeld {
+                            intercept_id: id,
+                            payment_id: pid,
+                            hold_until,
+                        });
+                    }
+                    Err(_) => self.forward_or_fail(id, out, amount, JitRelease::SendFailed),
+                }
+            }
+            JitDecision::Fail(JitFailure::UnknownChannel) => {
+                let _ = cm.fail_intercepted_htlc(id);
+                self.emit(RoutingEvent::JitReleased {
+                    intercept_id: id,
+                    reason: JitRelease::Decided(JitFailure::UnknownChannel),
+                });
+            }
+            JitDecision::Fail(f) => self.forward_or_fail(id, out, amount, JitRelease::Decided(f)),
+        }
+    }
+
+    /// Hands the HTLC to LDK's ordinary forwarding on its channel: it goes out if the balance is
+    /// there, else LDK fails it with `temporary_channel_failure` and the channel's update,
+    /// exactly the answer without JIT (R-JIT-5, R-JIT-7).
+    fn forward_or_fail(&self, id: InterceptId, out: &Live, amount: u64, reason: JitRelease) {
+        let _ = self.channel_manager.get_cm().forward_intercepted_htlc(
+            id,
+            &out.details.channel_id,
+            out.channel.peer,
+            amount,
+        );
+        self.emit(RoutingEvent::JitReleased {
+            intercept_id: id,
+            reason,
+        });
+    }
+
+    fn release(&self, id: InterceptId, reason: JitRelease) {
+        let Some(h) = self.lock().held.remove(&id) else {
+            return;
+        };
+        let _ = self.channel_manager.get_cm().forward_intercepted_htlc(
+            id,
+            &h.channel,
+            h.peer,
+            h.amount_msat,
+        );
+        self.emit(RoutingEvent::JitReleased {
+            intercept_id: id,
+            reason,
+        });
+    }
+
+    /// The refill of a held HTLC settled: forward it unchanged (R-JIT-6), unless the deadline
+    /// passed without a [`FoafRouting::tick`] releasing it; then it is failed now.
+    fn refill_settled(&self, id: InterceptId) {
+        let now = (self.clock)();
+        let Some(h) = self.lock().held.remove(&id) else {
+            return;
+        };
+        let cm = self.channel_manager.get_cm();
+        if now > h.hold_until && !self.fault(RoutingFault::IgnoreDeadline) {
+            // LDK 0.2 can fail an intercepted HTLC only as `unknown_next_peer`; ticking at
+            // least once a second releases it at the deadline instead (module docs).
+            let _ = cm.fail_intercepted_htlc(id);
+            self.emit(RoutingEvent::JitReleased {
+                intercept_id: id,
+                reason: JitRelease::Deadline,
+            });
+            return;
+        }
+        let _ = cm.forward_intercepted_htlc(id, &h.channel, h.peer, h.amount_msat);
+        self.emit(RoutingEvent::JitForwarded {
+            intercept_id: id,
+            scid: h.scid,
+            after_refill: true,
+        });
+    }
+}
