@@ -8,7 +8,10 @@ use foaf_wire::{
 use serde_json::Value;
 
 fn load() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../vectors/wire/intercept_aliases.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../vectors/wire/intercept_aliases.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -41,7 +44,12 @@ fn valid_vectors_decode_and_re_encode() {
         } else {
             hex::decode(v["value"].as_str().unwrap()).unwrap()
         };
-        assert_eq!(decode_intercept_aliases(&value).unwrap(), want, "{}", v["name"]);
+        assert_eq!(
+            decode_intercept_aliases(&value).unwrap(),
+            want,
+            "{}",
+            v["name"]
+        );
         assert_eq!(encode_intercept_aliases(&want), value, "{}", v["name"]);
     }
 }
