@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use foaf_ldk::{init_features, AdapterConfig, FoafEvent, FoafHandler, PublicKey, StaticChannels};
-use foaf_peer::{Config, Node};
+use foaf_peer::{Config, Node, Timestamp};
 use foaf_policy::{Channel, ChannelState};
 use foaf_wire::{ChainHash, Message, QueryFoafBalances, ShortChannelId, TlvStream};
 use lightning::bitcoin::secp256k1::{Secp256k1, SecretKey};
@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("received_query_answered");
 
     let mut node: Node<PublicKey> = Node::new(Config::default(), 1);
-    let mut now = 1_800_000_000u64;
+    let mut now = Timestamp::from_secs(1_800_000_000);
     for ch in channels() {
         node.connect(ch.peer, now);
         node.set_channel(ch, now);
@@ -72,7 +72,7 @@ fn bench(c: &mut Criterion) {
     ));
     g.bench_function("node_receive", |b| {
         b.iter(|| {
-            now += 11;
+            now = now.saturating_add(std::time::Duration::from_secs(11));
             black_box(node.receive(&querier, black_box(&bytes), now))
         })
     });
@@ -86,7 +86,7 @@ fn bench(c: &mut Criterion) {
             graph: vec![],
         },
         AdapterConfig::default(),
-        Arc::new(move || clock.load(Ordering::Relaxed)),
+        Arc::new(move || Timestamp::from_secs(clock.load(Ordering::Relaxed))),
         Arc::new(|e: &FoafEvent| {
             black_box(e);
         }),

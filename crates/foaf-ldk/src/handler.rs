@@ -19,7 +19,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use foaf_peer::Effect;
+use foaf_peer::{Effect, Timestamp};
 use foaf_policy::{Channel, ChannelState, Offer};
 use foaf_wire::{DecodeError, Flow, Message, MessageTypes, ShortChannelId};
 use lightning::bitcoin::secp256k1::PublicKey;
@@ -151,17 +151,14 @@ impl FoafEvent {
 
 /// Receives every [`FoafEvent`]; must be quick (it runs on LDK's threads).
 pub type EventSink = Arc<dyn Fn(&FoafEvent) + Send + Sync>;
-/// Returns the current unix time in seconds (the system clock, except in tests).
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+/// Returns the current time (the system clock, except in tests), finer than the second: the
+/// node's S05/V07 windows are exact, so whole seconds would let a fifth message through 9 s
+/// after the first.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
-/// The system clock, read at the edge only.
+/// The system clock (to the nanosecond where the OS gives it), read at the edge only.
 pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    })
+    Arc::new(|| Timestamp::from_system_time(std::time::SystemTime::now()))
 }
 
 struct State<C> {

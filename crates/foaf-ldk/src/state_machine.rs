@@ -6,24 +6,24 @@
 //! trait lets the transport tests drive the adapter with a scripted core as well as with the real
 //! state machine.
 
-use foaf_peer::{Effect, Node};
+use foaf_peer::{Effect, Node, Timestamp};
 use foaf_policy::{Channel, Offer};
 use foaf_wire::{DecodeError, Flow, Message, ShortChannelId, TlvStream};
 use lightning::bitcoin::secp256k1::PublicKey;
 
-/// A sans-IO BOLT #14 node keyed by LDK node ids. Times are unix seconds.
+/// A sans-IO BOLT #14 node keyed by LDK node ids.
 pub trait FoafCore: Send {
     /// The transport to `peer` came up.
-    fn connect(&mut self, peer: PublicKey, now: u64) -> Vec<Effect<PublicKey>>;
+    fn connect(&mut self, peer: PublicKey, now: Timestamp) -> Vec<Effect<PublicKey>>;
     /// The transport to `peer` went down.
-    fn disconnect(&mut self, peer: &PublicKey, now: u64) -> Vec<Effect<PublicKey>>;
+    fn disconnect(&mut self, peer: &PublicKey, now: Timestamp) -> Vec<Effect<PublicKey>>;
     /// A message of one of our types arrived from `peer`, already decoded by the adapter (once);
     /// a decode error is the core's to judge (V08).
     fn receive(
         &mut self,
         peer: &PublicKey,
         decoded: Result<Message, DecodeError>,
-        now: u64,
+        now: Timestamp,
     ) -> Vec<Effect<PublicKey>>;
     /// Send a `query_foaf_balances` to `peer`.
     fn query(
@@ -31,7 +31,7 @@ pub trait FoafCore: Send {
         peer: &PublicKey,
         flow: Flow,
         amt_msat: u64,
-        now: u64,
+        now: Timestamp,
     ) -> Vec<Effect<PublicKey>>;
     /// Send an unsolicited `reply_foaf_balances` to `peer` (A09).
     fn offer(
@@ -39,12 +39,16 @@ pub trait FoafCore: Send {
         peer: &PublicKey,
         flow: Flow,
         amt_msat: u64,
-        now: u64,
+        now: Timestamp,
     ) -> Vec<Effect<PublicKey>>;
     /// The clock moved; deferred sends may go out.
-    fn tick(&mut self, now: u64) -> Vec<Effect<PublicKey>>;
+    fn tick(&mut self, now: Timestamp) -> Vec<Effect<PublicKey>>;
     /// Add or replace one of our channels.
-    fn set_channel(&mut self, channel: Channel<PublicKey>, now: u64) -> Vec<Effect<PublicKey>>;
+    fn set_channel(
+        &mut self,
+        channel: Channel<PublicKey>,
+        now: Timestamp,
+    ) -> Vec<Effect<PublicKey>>;
     /// Replace the known public graph.
     fn set_graph(&mut self, scids: Vec<ShortChannelId>);
     /// The offers peers made us that we currently hold.
@@ -54,17 +58,17 @@ pub trait FoafCore: Send {
 }
 
 impl FoafCore for Node<PublicKey> {
-    fn connect(&mut self, peer: PublicKey, now: u64) -> Vec<Effect<PublicKey>> {
+    fn connect(&mut self, peer: PublicKey, now: Timestamp) -> Vec<Effect<PublicKey>> {
         Node::connect(self, peer, now)
     }
-    fn disconnect(&mut self, peer: &PublicKey, now: u64) -> Vec<Effect<PublicKey>> {
+    fn disconnect(&mut self, peer: &PublicKey, now: Timestamp) -> Vec<Effect<PublicKey>> {
         Node::disconnect(self, peer, now)
     }
     fn receive(
         &mut self,
         peer: &PublicKey,
         decoded: Result<Message, DecodeError>,
-        now: u64,
+        now: Timestamp,
     ) -> Vec<Effect<PublicKey>> {
         Node::receive_decoded(self, peer, decoded, now)
     }
@@ -73,7 +77,7 @@ impl FoafCore for Node<PublicKey> {
         peer: &PublicKey,
         flow: Flow,
         amt_msat: u64,
-        now: u64,
+        now: Timestamp,
     ) -> Vec<Effect<PublicKey>> {
         Node::query(self, peer, flow, amt_msat, now)
     }
@@ -82,14 +86,18 @@ impl FoafCore for Node<PublicKey> {
         peer: &PublicKey,
         flow: Flow,
         amt_msat: u64,
-        now: u64,
+        now: Timestamp,
     ) -> Vec<Effect<PublicKey>> {
         Node::offer(self, peer, flow, amt_msat, now)
     }
-    fn tick(&mut self, now: u64) -> Vec<Effect<PublicKey>> {
+    fn tick(&mut self, now: Timestamp) -> Vec<Effect<PublicKey>> {
         Node::tick(self, now)
     }
-    fn set_channel(&mut self, channel: Channel<PublicKey>, now: u64) -> Vec<Effect<PublicKey>> {
+    fn set_channel(
+        &mut self,
+        channel: Channel<PublicKey>,
+        now: Timestamp,
+    ) -> Vec<Effect<PublicKey>> {
         Node::set_channel(self, channel, now)
     }
     fn set_graph(&mut self, scids: Vec<ShortChannelId>) {

@@ -12,7 +12,7 @@ use foaf_ldk::{
     system_clock, Clock, Effect, EventSink, FoafCore, FoafEvent, FoafNode, NodeConfig, PublicKey,
     StaticChannels,
 };
-use foaf_peer::{Config, Node, RateLimit};
+use foaf_peer::{Config, Node, RateLimit, Timestamp};
 use foaf_policy::{Channel, ChannelState, Offer};
 use foaf_wire::{Flow, ShortChannelId};
 
@@ -51,20 +51,25 @@ impl Log {
     }
 }
 
-/// A clock the test moves by hand, starting at the real time (peers check timestamps, V03).
+/// A clock the test moves by hand in milliseconds, starting at the real time (peers check
+/// timestamps, V03).
 #[derive(Clone)]
 struct ManualClock(Arc<AtomicU64>);
 
 impl ManualClock {
     fn new() -> Self {
-        Self(Arc::new(AtomicU64::new((system_clock())())))
+        let ms = (system_clock())().since_epoch().as_millis();
+        Self(Arc::new(AtomicU64::new(ms as u64)))
     }
     fn clock(&self) -> Clock {
         let t = self.0.clone();
-        Arc::new(move || t.load(Ordering::SeqCst))
+        Arc::new(move || Timestamp::from_millis(t.load(Ordering::SeqCst)))
     }
     fn advance(&self, secs: u64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
+        self.advance_ms(secs * 1000);
+    }
+    fn advance_ms(&self, ms: u64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
     }
 }
 
@@ -212,7 +217,7 @@ async fn query_is_answered_and_the_reply_is_decoded_and_stored() {
         (a_id, scid("700000x2x0"), Flow::Push, AMT)
     );
     assert!(
-        timestamp.abs_diff((system_clock())()) < 60,
+        timestamp.abs_diff((system_clock())().as_secs()) < 60,
         "A03: {timestamp}"
     );
     assert!(t.a_log.any(
@@ -301,6 +306,49 @@ async fn rate_limit_over_the_transport() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_window_is_exact_below_the_second() {
+    // R: V07: issue #17's probe over BOLT #8: four queries answered at …276.934 s and a fifth
+    // arriving at …286.020 s (9.086 s later) must not be answered; with the clock carried in
+    // whole seconds (276 → 286) it was. Exactly 10 s after the first, A answers again.
+    let loose = Config {
+        rate_limit: RateLimit {
+            max: 100,
+            window_secs: 10,
+        },
+        ..Config::default()
+    };
+    let t = trio(loose).await;
+    let (a_id, b_id) = (t.a.node_id(), t.b.node_id());
+    let ms = (t.a_clock.clock())().since_epoch().subsec_millis() as u64;
+    t.a_clock.advance_ms((1934 - ms) % 1000);
+    assert_eq!((t.a_clock.clock())().since_epoch().subsec_millis(), 934);
+    let received = |log: &Log| {
+        log.count(|e| {
+            matches!(
+                e,
+                FoafEvent::Received {
+                    decoded: Ok(foaf_wire::Message::Query(_)),
+                    ..
+                }
+            )
+        })
+    };
+    let answers = |t: &Trio| t.a_log.count(|e| is_reply_to(e, b_id));
+    for _ in 0..4 {
+        t.b.query(&a_id, Flow::Push, AMT).unwrap();
+    }
+    wait_until("A to answer four queries", || answers(&t) == 4).await;
+    t.a_clock.advance_ms(9_086);
+    t.b.query(&a_id, Flow::Push, AMT).unwrap();
+    wait_until("A to receive the fifth query", || received(&t.a_log) == 5).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(answers(&t), 4, "a fifth answer 9.086 s after the first");
+    t.a_clock.advance_ms(914);
+    t.b.query(&a_id, Flow::Push, AMT).unwrap();
+    wait_until("A to answer 10 s after the first", || answers(&t) == 5).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_from_a_peer_without_a_channel_fails_the_connection() {
     // R: V01: E believes it has a channel with A; A has none with E. A fails the connection.
     let t = trio(Config::default()).await;
@@ -336,33 +384,33 @@ struct RawSender {
 type Effects = Vec<Effect<PublicKey>>;
 
 impl FoafCore for RawSender {
-    fn connect(&mut self, _: PublicKey, _: u64) -> Effects {
+    fn connect(&mut self, _: PublicKey, _: Timestamp) -> Effects {
         vec![]
     }
-    fn disconnect(&mut self, _: &PublicKey, _: u64) -> Effects {
+    fn disconnect(&mut self, _: &PublicKey, _: Timestamp) -> Effects {
         vec![]
     }
     fn receive(
         &mut self,
         _: &PublicKey,
         _: Result<foaf_wire::Message, foaf_wire::DecodeError>,
-        _: u64,
+        _: Timestamp,
     ) -> Effects {
         vec![]
     }
-    fn query(&mut self, peer: &PublicKey, _: Flow, _: u64, _: u64) -> Effects {
+    fn query(&mut self, peer: &PublicKey, _: Flow, _: u64, _: Timestamp) -> Effects {
         vec![Effect::Send {
             peer: *peer,
             bytes: self.bytes.clone(),
         }]
     }
-    fn offer(&mut self, _: &PublicKey, _: Flow, _: u64, _: u64) -> Effects {
+    fn offer(&mut self, _: &PublicKey, _: Flow, _: u64, _: Timestamp) -> Effects {
         vec![]
     }
-    fn tick(&mut self, _: u64) -> Effects {
+    fn tick(&mut self, _: Timestamp) -> Effects {
         vec![]
     }
-    fn set_channel(&mut self, _: Channel<PublicKey>, _: u64) -> Effects {
+    fn set_channel(&mut self, _: Channel<PublicKey>, _: Timestamp) -> Effects {
         vec![]
     }
     fn set_graph(&mut self, _: Vec<ShortChannelId>) {}

@@ -14,7 +14,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use foaf_peer::{Config, Node};
+use foaf_peer::{Config, Node, Timestamp};
 use foaf_policy::{Channel, ChannelState};
 use foaf_wire::{
     ChainHash, Message, QueryFoafBalances, ReplyFoafBalances, ShortChannelId, TlvStream,
@@ -30,6 +30,7 @@ const PEERS: usize = 100;
 const CHANNELS: usize = 500;
 const GRAPH: u32 = 80_000;
 const T0: u64 = 1_700_000_000;
+const T0_AT: Timestamp = Timestamp::from_secs(T0);
 
 fn node_id(i: usize) -> NodeId {
     let mut id = [0u8; 33];
@@ -59,9 +60,9 @@ fn setup() -> Node<NodeId> {
             }
         })
         .collect();
-    node.set_channels(chans, T0);
+    node.set_channels(chans, T0_AT);
     for i in 0..PEERS {
-        node.connect(node_id(i), T0);
+        node.connect(node_id(i), T0_AT);
     }
     node
 }
@@ -105,10 +106,10 @@ fn store_reply(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                node.disconnect(&peer, T0);
-                node.connect(peer, T0);
+                node.disconnect(&peer, T0_AT);
+                node.connect(peer, T0_AT);
                 let start = Instant::now();
-                black_box(node.receive(&peer, black_box(&bytes), T0));
+                black_box(node.receive(&peer, black_box(&bytes), T0_AT));
                 total += start.elapsed();
             }
             total
@@ -116,9 +117,9 @@ fn store_reply(c: &mut Criterion) {
     });
     // Update: the same 1000 (peer, scid, flow) already held; an equal timestamp replaces.
     let mut node = setup();
-    node.receive(&peer, &bytes, T0);
+    node.receive(&peer, &bytes, T0_AT);
     g.bench_function("node_receive_update", |b| {
-        b.iter(|| black_box(node.receive(&peer, black_box(&bytes), T0)))
+        b.iter(|| black_box(node.receive(&peer, black_box(&bytes), T0_AT)))
     });
     // Peers: the wire decode of the same reply alone, and 1000 inserts into a fresh FxHashMap.
     g.bench_function("peer_wire_decode_alone", |b| {
@@ -155,13 +156,13 @@ fn answer_query(c: &mut Criterion) {
     // Each query comes from the next peer, 10 s after the previous one: no rate limit is hit,
     // and every query is answered now (policy over 500 channels, sampling, encoding).
     let mut i = 0usize;
-    let mut now = T0;
+    let mut now = T0_AT;
     let sample = node.receive(&node_id(1), &q[0], now);
     assert!(matches!(&sample[..], [foaf_peer::Effect::Send { .. }]));
     g.bench_function("node_receive_query", |b| {
         b.iter(|| {
             i += 1;
-            now += 10;
+            now = now.saturating_add(std::time::Duration::from_secs(10));
             black_box(node.receive(&node_id(i % PEERS), black_box(&q[i % 2]), now))
         })
     });
@@ -190,15 +191,15 @@ fn reject_junk(c: &mut Criterion) {
     // Malformed: a truncated query → warning + disconnect (V08).
     let junk = [0x01u8, 0x5b, 0x00, 0x01];
     g.bench_function("node_receive_malformed", |b| {
-        b.iter(|| black_box(node.receive(&peer, black_box(&junk), T0)))
+        b.iter(|| black_box(node.receive(&peer, black_box(&junk), T0_AT)))
     });
     // Rate-limit buster: valid queries beyond 4 per 10 s (V07: not answered).
     let q = query_bytes(1);
     for _ in 0..4 {
-        node.receive(&peer, &q, T0);
+        node.receive(&peer, &q, T0_AT);
     }
     g.bench_function("node_receive_query_over_limit", |b| {
-        b.iter(|| black_box(node.receive(&peer, black_box(&q), T0)))
+        b.iter(|| black_box(node.receive(&peer, black_box(&q), T0_AT)))
     });
     // Peer: the wire decode of the malformed bytes alone.
     g.bench_function("peer_wire_decode_malformed_alone", |b| {

@@ -14,6 +14,13 @@ pub struct RateLimit {
     pub window_secs: u64,
 }
 
+impl RateLimit {
+    /// The window length.
+    pub fn window(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.window_secs)
+    }
+}
+
 impl Default for RateLimit {
     fn default() -> Self {
         Self {

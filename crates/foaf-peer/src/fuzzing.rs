@@ -30,7 +30,7 @@ use foaf_wire::{
     MAX_REPLY_SCIDS,
 };
 
-use crate::{Config, Effect, Node, Reason};
+use crate::{Config, Effect, Node, Reason, Timestamp};
 
 pub use foaf_wire::fuzzing::{replay_seeds, Target};
 
@@ -39,7 +39,8 @@ pub const TARGETS: &[Target] = &[("peer_node", node_sequence)];
 
 /// The rate limit the spec states (S05, V07): 4 per kind per peer in any 10 s.
 const LIMIT: usize = 4;
-const WINDOW_SECS: u64 = 10;
+/// The window in milliseconds: the harness's clock runs in ms, so windows are checked to the ms.
+const WINDOW_MS: u64 = 10_000;
 /// Ordinary peers are 0..PEERS; the bulk input adds many more from BULK_PEER on.
 const PEERS: u16 = 4;
 const BULK_PEER: u16 = 1000;
@@ -142,7 +143,7 @@ enum Input {
     SetGraph(u32),
 }
 
-/// An input and how many seconds pass before it.
+/// An input and how much time passes before it (seconds or a multiple of 37 ms).
 #[derive(Arbitrary, Debug, Clone)]
 struct Step {
     dt: u8,
@@ -171,9 +172,9 @@ const BULK_MAGIC: u8 = 0xb5;
 struct Shadow {
     channels: BTreeMap<ShortChannelId, Channel<u16>>,
     connected: BTreeSet<u16>,
-    /// Times of our last sends per (peer, is_reply), for S05.
+    /// Times (ms) of our last sends per (peer, is_reply), for S05.
     sends: BTreeMap<(u16, bool), VecDeque<u64>>,
-    /// Times received queries were answered or deferred, per peer, for V07.
+    /// Times (ms) received queries were answered or deferred, per peer, for V07.
     answered: BTreeMap<u16, VecDeque<u64>>,
 }
 
@@ -185,14 +186,14 @@ impl Shadow {
     }
 }
 
-/// Records an event at `now` and asserts no `LIMIT + 1` events fall in one `WINDOW_SECS`.
+/// Records an event at `now` (ms) and asserts no `LIMIT + 1` events fall in one `WINDOW_MS`.
 fn record_in_window(times: &mut VecDeque<u64>, now: u64, what: &str) {
     times.push_back(now);
     if times.len() > LIMIT {
         let first = times.pop_front().expect("more than LIMIT");
         assert!(
-            now >= first + WINDOW_SECS,
-            "{what}: {} events within {} s (first at {first}, last at {now})",
+            now >= first + WINDOW_MS,
+            "{what}: {} events within {} ms (first at {first}, last at {now})",
             LIMIT + 1,
             now - first
         );
@@ -252,7 +253,8 @@ fn drive(config: &Config, seed: u64, bulk: Option<(u16, u16)>, steps: Vec<Step>)
     let mut node: Node<u16> = Node::new(config.clone(), seed);
     let mut twin: Node<u16> = Node::new(config.clone(), seed);
     let mut shadow = Shadow::default();
-    let mut now: u64 = 1_700_000_000;
+    // Unix milliseconds.
+    let mut now: u64 = 1_700_000_000_000;
     let mut graph: Vec<ShortChannelId> = Vec::new();
     if let Some((count, permille)) = bulk {
         // One `set_channels` call: loading them one by one is O(channels²).
@@ -262,17 +264,19 @@ fn drive(config: &Config, seed: u64, bulk: Option<(u16, u16)>, steps: Vec<Step>)
             shadow.channels.insert(ch.scid, ch.clone());
         }
         for n in [&mut node, &mut twin] {
-            n.set_channels(chans.iter().cloned(), now);
+            n.set_channels(chans.iter().cloned(), Timestamp::from_millis(now));
             for ch in &chans {
-                n.connect(ch.peer, now);
+                n.connect(ch.peer, Timestamp::from_millis(now));
             }
         }
     }
     for step in steps {
-        // Mostly small steps, so the 10 s windows are crowded; sometimes a long pause.
+        // Mostly small steps, so the 10 s windows are crowded, some below the second (so the
+        // windows are checked to the millisecond); sometimes a long pause.
         now += match step.dt {
-            0..=199 => u64::from(step.dt % 4),
-            d => u64::from(d - 190) * 3,
+            0..=119 => u64::from(step.dt % 4) * 1000,
+            d @ 120..=199 => u64::from(d - 120) * 37,
+            d => u64::from(d - 190) * 3000,
         };
         let is_receive = matches!(
             step.input,
@@ -376,9 +380,10 @@ fn drive(config: &Config, seed: u64, bulk: Option<(u16, u16)>, steps: Vec<Step>)
 fn apply(
     node: &mut Node<u16>,
     input: &Input,
-    now: u64,
+    now_ms: u64,
     graph: &mut Vec<ShortChannelId>,
 ) -> Vec<Effect<u16>> {
+    let now = Timestamp::from_millis(now_ms);
     match input {
         Input::Connect(p) => node.connect(p % PEERS, now),
         Input::Disconnect(p) => node.disconnect(&(p % PEERS), now),
@@ -419,7 +424,7 @@ fn apply(
             let msg = Message::Reply(ReplyFoafBalances {
                 chain_hash: chain.hash(),
                 flow_value: flow_value % 3,
-                timestamp: now.saturating_add_signed(i64::from(*ts_offset)),
+                timestamp: now.as_secs().saturating_add_signed(i64::from(*ts_offset)),
                 amt_to_rebalance: *amt,
                 short_channel_ids: ids,
                 tlvs: TlvStream::new(),
@@ -530,7 +535,11 @@ fn check_send(
         Message::Reply(r) => {
             assert_eq!(r.chain_hash, config.chain_hash, "S01");
             assert!(r.flow_value <= 1, "reply flow_value {}", r.flow_value);
-            assert_eq!(r.timestamp, now, "A03: the reply's timestamp is the clock");
+            assert_eq!(
+                r.timestamp,
+                now / 1000,
+                "A03: the reply's timestamp is the clock"
+            );
             assert!(
                 r.short_channel_ids.len() <= MAX_REPLY_SCIDS,
                 "A06: {} scids",

@@ -7,7 +7,7 @@
 //! inputs always give the same effects.
 //!
 //! ```
-//! use foaf_peer::{Config, Effect, Node};
+//! use foaf_peer::{Config, Effect, Node, Timestamp};
 //! use foaf_policy::{Channel, ChannelState};
 //! use foaf_wire::{Flow, ShortChannelId};
 //!
@@ -15,9 +15,9 @@
 //! node.set_graph([ShortChannelId::from_u64(7)]);
 //! node.set_channel(Channel { scid: ShortChannelId::from_u64(1), peer: "alice",
 //!     capacity_msat: 1_000_000, local_msat: 500_000, announced: true,
-//!     state: ChannelState::Normal }, 0);
-//! node.connect("alice", 0);
-//! let effects = node.query(&"alice", Flow::Push, 10_000, 0);
+//!     state: ChannelState::Normal }, Timestamp::EPOCH);
+//! node.connect("alice", Timestamp::EPOCH);
+//! let effects = node.query(&"alice", Flow::Push, 10_000, Timestamp::from_millis(1_500));
 //! assert!(matches!(&effects[..], [Effect::Send { peer: "alice", .. }]));
 //! ```
 //!
@@ -30,8 +30,9 @@
 //! - requests: [`Node::query`], [`Node::offer`] (unsolicited reply, A09);
 //! - reads: [`Node::offers`] (sorted), [`Node::channels`], [`Node::footprint`].
 //!
-//! Every input returns `Vec<`[`Effect`]`>`. Time given to the node never goes backwards: it
-//! uses the largest `now` seen so far.
+//! Every input returns `Vec<`[`Effect`]`>`. Time is a [`Timestamp`] (Unix time, finer than the
+//! second: the rate windows are exact, not counted in whole seconds); time given to the node
+//! never goes backwards: it uses the largest `now` seen so far.
 //!
 //! ## Rules, in the order they are checked (docs/state-machine.md has the full table)
 //! Received message: decode failure → `warning` + disconnect (V08, one `match` over
@@ -59,9 +60,11 @@ pub mod fault;
 pub mod fuzzing;
 pub mod node;
 pub mod rebalance;
+pub mod time;
 pub mod window;
 
 pub use config::{Config, RateLimit};
 pub use effect::{Effect, Reason, Request};
 pub use fault::{Fault, UnknownFault};
 pub use node::{Footprint, Node};
+pub use time::Timestamp;

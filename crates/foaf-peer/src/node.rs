@@ -1,6 +1,7 @@
 //! The node: state and every input method.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
 
 use foaf_policy::{
     enforce_reply_invariants, Channel, ChannelSet, DefaultPolicy, Grouping, Offer, PeerKey,
@@ -17,6 +18,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::config::Config;
 use crate::effect::{Effect, Reason, Request};
 use crate::fault::{self, Fault};
+use crate::time::Timestamp;
 use crate::window::Window;
 
 /// BOLT #1 `warning` message type (re-exported for the node's users).
@@ -70,13 +72,13 @@ impl PeerState {
     /// Nothing worth keeping: no channel, no connection, no offers, and no send or query
     /// recent enough to still count against a rate limit (forgetting it would let a peer that
     /// reconnects get more than S05/V07 allow).
-    fn is_idle(&self, now: u64, window_secs: u64) -> bool {
+    fn is_idle(&self, now: Timestamp, window: Duration) -> bool {
         !self.connected
             && self.channels == 0
             && self.offers.is_empty()
-            && self.sent_queries.is_stale(now, window_secs)
-            && self.sent_replies.is_stale(now, window_secs)
-            && self.received_queries.is_stale(now, window_secs)
+            && self.sent_queries.is_stale(now, window)
+            && self.sent_replies.is_stale(now, window)
+            && self.received_queries.is_stale(now, window)
     }
 }
 
@@ -101,7 +103,7 @@ pub struct Node<P: PeerKey> {
     // Send: foaf-ldk drives the node from LDK's (Tokio) threads behind a mutex.
     policy: Box<dyn ReplyPolicy<P> + Send>,
     rng: ChaCha20Rng,
-    now: u64,
+    now: Timestamp,
     /// Known public channels (V05), as u64.
     graph: FxHashSet<u64>,
     /// Our channels by scid.
@@ -142,7 +144,7 @@ impl<P: PeerKey> Node<P> {
             config,
             policy,
             rng: ChaCha20Rng::seed_from_u64(seed),
-            now: 0,
+            now: Timestamp::EPOCH,
             graph: FxHashSet::default(),
             channels: BTreeMap::new(),
             set: ChannelSet::default(),
@@ -166,11 +168,11 @@ impl<P: PeerKey> Node<P> {
     }
 
     /// The node's clock: the largest `now` it was given (time never goes backwards).
-    pub fn now(&self) -> u64 {
+    pub fn now(&self) -> Timestamp {
         self.now
     }
 
-    fn advance(&mut self, now: u64) -> u64 {
+    fn advance(&mut self, now: Timestamp) -> Timestamp {
         self.now = self.now.max(now);
         self.now
     }
@@ -212,7 +214,7 @@ impl<P: PeerKey> Node<P> {
 
     /// Adds or replaces (same scid) one of our channels. When a peer is left with no active
     /// channel (its channel closed), its offers and deferred answers are dropped.
-    pub fn set_channel(&mut self, ch: Channel<P>, now: u64) -> Vec<Effect<P>> {
+    pub fn set_channel(&mut self, ch: Channel<P>, now: Timestamp) -> Vec<Effect<P>> {
         self.set_channels([ch], now)
     }
 
@@ -220,7 +222,7 @@ impl<P: PeerKey> Node<P> {
     pub fn set_channels(
         &mut self,
         chans: impl IntoIterator<Item = Channel<P>>,
-        now: u64,
+        now: Timestamp,
     ) -> Vec<Effect<P>> {
         self.advance(now);
         let chans: Vec<Channel<P>> = chans.into_iter().collect();
@@ -270,7 +272,7 @@ impl<P: PeerKey> Node<P> {
                     "{peer:?} has no active channel left: its offers are dropped"
                 )));
             }
-            if st.is_idle(self.now, self.config.rate_limit.window_secs) {
+            if st.is_idle(self.now, self.config.rate_limit.window()) {
                 self.peers.remove(&peer);
             }
         }
@@ -347,7 +349,7 @@ impl<P: PeerKey> Node<P> {
     }
 
     /// The transport to `peer` came up.
-    pub fn connect(&mut self, peer: P, now: u64) -> Vec<Effect<P>> {
+    pub fn connect(&mut self, peer: P, now: Timestamp) -> Vec<Effect<P>> {
         self.advance(now);
         self.set.set_connected(&peer, true);
         let max = self.config.rate_limit.max;
@@ -360,7 +362,7 @@ impl<P: PeerKey> Node<P> {
 
     /// The transport to `peer` went down: deferred answers are dropped, and its offers too
     /// when `config.drop_offers_on_disconnect`.
-    pub fn disconnect(&mut self, peer: &P, now: u64) -> Vec<Effect<P>> {
+    pub fn disconnect(&mut self, peer: &P, now: Timestamp) -> Vec<Effect<P>> {
         self.advance(now);
         self.mark_disconnected(peer);
         Vec::new()
@@ -377,7 +379,7 @@ impl<P: PeerKey> Node<P> {
             if drop_offers {
                 st.offers.clear();
             }
-            if st.is_idle(self.now, self.config.rate_limit.window_secs) {
+            if st.is_idle(self.now, self.config.rate_limit.window()) {
                 self.peers.remove(peer);
             }
         }
@@ -441,7 +443,7 @@ impl<P: PeerKey> Node<P> {
 
     /// A whole BOLT #1 message arrived from `peer`. A message proves the transport is up, so a
     /// peer not marked connected becomes connected.
-    pub fn receive(&mut self, peer: &P, bytes: &[u8], now: u64) -> Vec<Effect<P>> {
+    pub fn receive(&mut self, peer: &P, bytes: &[u8], now: Timestamp) -> Vec<Effect<P>> {
         let decoded = Message::decode_with(bytes, self.config.message_types);
         self.receive_decoded(peer, decoded, now)
     }
@@ -453,7 +455,7 @@ impl<P: PeerKey> Node<P> {
         &mut self,
         peer: &P,
         decoded: Result<Message, DecodeError>,
-        now: u64,
+        now: Timestamp,
     ) -> Vec<Effect<P>> {
         let now = self.advance(now);
         let msg = match decoded {
@@ -546,7 +548,7 @@ impl<P: PeerKey> Node<P> {
         }
     }
 
-    fn on_query(&mut self, peer: &P, q: QueryFoafBalances, now: u64) -> Vec<Effect<P>> {
+    fn on_query(&mut self, peer: &P, q: QueryFoafBalances, now: Timestamp) -> Vec<Effect<P>> {
         let rl = self.config.rate_limit;
         let accept_any = self.fault(Fault::V01AcceptWithoutChannel);
         let answer_all = self.fault(Fault::V07AnswerEveryQuery);
@@ -570,7 +572,7 @@ impl<P: PeerKey> Node<P> {
             return Self::ignored(peer, Reason::InvalidFlowValue);
         };
         // V07: at most `max` queries answered per window; the excess is not answered.
-        if !st.received_queries.allow(now, rl.max, rl.window_secs) && !answer_all {
+        if !st.received_queries.allow(now, rl.max, rl.window()) && !answer_all {
             return Self::ignored(peer, Reason::RateLimited);
         }
         let pending = Pending {
@@ -578,7 +580,7 @@ impl<P: PeerKey> Node<P> {
             amt_msat: q.amt_to_rebalance,
         };
         // S05 on our replies: answer now, or defer to a later tick.
-        if unlimited || st.sent_replies.allow(now, rl.max, rl.window_secs) {
+        if unlimited || st.sent_replies.allow(now, rl.max, rl.window()) {
             return self.send_reply(peer, pending, now);
         }
         if st.deferred.len() < self.config.max_deferred_replies {
@@ -589,7 +591,7 @@ impl<P: PeerKey> Node<P> {
         }
     }
 
-    fn on_reply(&mut self, peer: &P, r: ReplyFoafBalances, now: u64) -> Vec<Effect<P>> {
+    fn on_reply(&mut self, peer: &P, r: ReplyFoafBalances, now: Timestamp) -> Vec<Effect<P>> {
         // V01
         if !self.has_active_channel(peer) && !self.fault(Fault::V01AcceptWithoutChannel) {
             return self.fail(peer, Reason::NoChannel);
@@ -599,7 +601,9 @@ impl<P: PeerKey> Node<P> {
             return self.fail(peer, Reason::TooManyScids);
         }
         // V03
-        if r.timestamp > now.saturating_add(self.config.future_tolerance_secs)
+        // Compared exactly: whole seconds on the wire against our sub-second clock.
+        let latest = now.saturating_add(Duration::from_secs(self.config.future_tolerance_secs));
+        if Timestamp::from_secs(r.timestamp) > latest
             && !self.fault(Fault::V03AcceptFutureTimestamp)
         {
             return self.fail(peer, Reason::TimestampInFuture);
@@ -679,7 +683,7 @@ impl<P: PeerKey> Node<P> {
 
     /// Asks us to send a `query_foaf_balances` (S01–S05): `flow` Push means we intend to push
     /// funds to `peer` over our channel with it (S03); `amt_msat` the intended amount (S04).
-    pub fn query(&mut self, peer: &P, flow: Flow, amt_msat: u64, now: u64) -> Vec<Effect<P>> {
+    pub fn query(&mut self, peer: &P, flow: Flow, amt_msat: u64, now: Timestamp) -> Vec<Effect<P>> {
         let now = self.advance(now);
         let refuse = |reason| {
             vec![Effect::Refused {
@@ -694,7 +698,7 @@ impl<P: PeerKey> Node<P> {
         let rl = self.config.rate_limit;
         let unlimited = self.fault(Fault::S05NoSendRateLimit);
         let st = self.peers.get_mut(peer).expect("checked by can_send");
-        if !unlimited && !st.sent_queries.allow(now, rl.max, rl.window_secs) {
+        if !unlimited && !st.sent_queries.allow(now, rl.max, rl.window()) {
             return refuse(Reason::RateLimited);
         }
         let flow = if self.fault(Fault::S03InvertedQueryFlow) {
@@ -724,7 +728,7 @@ impl<P: PeerKey> Node<P> {
 
     /// Asks us to send an unsolicited `reply_foaf_balances` (A09) offering to move `amt_msat`
     /// in direction `flow` (chosen like an answer to a query from `peer` with that flow).
-    pub fn offer(&mut self, peer: &P, flow: Flow, amt_msat: u64, now: u64) -> Vec<Effect<P>> {
+    pub fn offer(&mut self, peer: &P, flow: Flow, amt_msat: u64, now: Timestamp) -> Vec<Effect<P>> {
         let now = self.advance(now);
         let refuse = |reason| {
             vec![Effect::Refused {
@@ -742,14 +746,14 @@ impl<P: PeerKey> Node<P> {
         let rl = self.config.rate_limit;
         let unlimited = self.fault(Fault::S05NoSendRateLimit);
         let st = self.peers.get_mut(peer).expect("checked by can_send");
-        if !unlimited && !st.sent_replies.allow(now, rl.max, rl.window_secs) {
+        if !unlimited && !st.sent_replies.allow(now, rl.max, rl.window()) {
             return refuse(Reason::RateLimited);
         }
         self.send_reply(peer, Pending { flow, amt_msat }, now)
     }
 
     /// The clock moved to `now`: deferred answers go out as far as S05 allows, peers in order.
-    pub fn tick(&mut self, now: u64) -> Vec<Effect<P>> {
+    pub fn tick(&mut self, now: Timestamp) -> Vec<Effect<P>> {
         let now = self.advance(now);
         let rl = self.config.rate_limit;
         let mut due: Vec<(P, Pending)> = Vec::new();
@@ -769,7 +773,7 @@ impl<P: PeerKey> Node<P> {
                     st.deferred.clear();
                     break;
                 }
-                if !st.sent_replies.allow(now, rl.max, rl.window_secs) {
+                if !st.sent_replies.allow(now, rl.max, rl.window()) {
                     break;
                 }
                 let p = st.deferred.pop_front().expect("not empty");
@@ -777,7 +781,7 @@ impl<P: PeerKey> Node<P> {
             }
         }
         // Forget peers with nothing left worth keeping.
-        self.peers.retain(|_, st| !st.is_idle(now, rl.window_secs));
+        self.peers.retain(|_, st| !st.is_idle(now, rl.window()));
         let mut effects = Vec::new();
         for (peer, p) in due {
             effects.extend(self.send_reply(&peer, p, now));
@@ -786,7 +790,7 @@ impl<P: PeerKey> Node<P> {
     }
 
     /// Builds and sends a reply to `peer` (the S05 slot is already taken).
-    fn send_reply(&mut self, peer: &P, p: Pending, now: u64) -> Vec<Effect<P>> {
+    fn send_reply(&mut self, peer: &P, p: Pending, now: Timestamp) -> Vec<Effect<P>> {
         let fault = self.config.fault;
         let scids = self.reply_scids(peer, p.flow, p.amt_msat);
         let amt = if fault == Some(Fault::A02LowerAmount) {
@@ -794,10 +798,11 @@ impl<P: PeerKey> Node<P> {
         } else {
             p.amt_msat
         };
+        // The wire carries whole seconds.
         let timestamp = if fault == Some(Fault::A03ZeroTimestamp) {
             0
         } else {
-            now
+            now.as_secs()
         };
         let msg = Message::Reply(ReplyFoafBalances {
             chain_hash: self.chain_for_send(),

@@ -11,19 +11,20 @@ use foaf_policy::{
 };
 
 use crate::node::Node;
+use crate::time::Timestamp;
 
 impl<P: PeerKey> Node<P> {
     /// Circular rebalances that strictly lower our imbalance, built from the offers we hold
-    /// ([`foaf_policy::plan_rebalances`]). `now` is unix seconds.
+    /// ([`foaf_policy::plan_rebalances`]). Offer freshness is judged in the wire's whole seconds.
     pub fn plan_rebalances(
         &self,
         me: &P,
         graph: &ChannelGraph<P>,
-        now: u64,
+        now: Timestamp,
         cfg: &PlannerConfig,
     ) -> Vec<CircularRebalance<P>> {
         let channels: Vec<_> = self.channels().cloned().collect();
-        plan_rebalances(me, &channels, &self.offers(), graph, now, cfg)
+        plan_rebalances(me, &channels, &self.offers(), graph, now.as_secs(), cfg)
     }
 
     /// What to do with an HTLC to forward: forward, JIT-rebalance first, or fail
@@ -32,12 +33,20 @@ impl<P: PeerKey> Node<P> {
         &self,
         me: &P,
         graph: &ChannelGraph<P>,
-        now: u64,
+        now: Timestamp,
         htlc: &HtlcToForward,
         cfg: &JitConfig,
     ) -> JitDecision<P> {
         let channels: Vec<_> = self.channels().cloned().collect();
-        jit_decide(me, &channels, &self.offers(), graph, now, htlc, cfg)
+        jit_decide(
+            me,
+            &channels,
+            &self.offers(),
+            graph,
+            now.as_secs(),
+            htlc,
+            cfg,
+        )
     }
 }
 
@@ -49,6 +58,8 @@ mod tests {
     use crate::{Config, Node};
 
     use super::*;
+
+    const T100: Timestamp = Timestamp::from_secs(100);
 
     fn scid(n: u64) -> ShortChannelId {
         ShortChannelId::from_u64(n)
@@ -70,10 +81,10 @@ mod tests {
                     announced: true,
                     state: ChannelState::Normal,
                 },
-                100,
+                T100,
             );
         }
-        node.connect("a", 100);
+        node.connect("a", T100);
         let graph: ChannelGraph<&str> = [
             (scid(1), "me", "a"),
             (scid(2), "me", "b"),
@@ -82,7 +93,7 @@ mod tests {
         .into_iter()
         .collect();
         assert!(node
-            .plan_rebalances(&"me", &graph, 100, &PlannerConfig::default())
+            .plan_rebalances(&"me", &graph, T100, &PlannerConfig::default())
             .is_empty());
         let reply = Message::Reply(ReplyFoafBalances {
             chain_hash: ChainHash::BITCOIN,
@@ -92,9 +103,9 @@ mod tests {
             short_channel_ids: vec![scid(3)],
             tlvs: TlvStream::new(),
         });
-        node.receive(&"a", &reply.encode().unwrap(), 100);
+        node.receive(&"a", &reply.encode().unwrap(), T100);
         assert_eq!(node.offers().len(), 1);
-        let plan = node.plan_rebalances(&"me", &graph, 100, &PlannerConfig::default());
+        let plan = node.plan_rebalances(&"me", &graph, T100, &PlannerConfig::default());
         assert_eq!(plan.len(), 1);
         assert_eq!(plan[0].scids(), vec![scid(1), scid(3), scid(2)]);
         assert_eq!(plan[0].amount_msat, 300_000);
@@ -105,7 +116,7 @@ mod tests {
             blocks_to_expiry: 100,
             fee_free: false,
         };
-        let d = node.jit_decide(&"me", &graph, 100, &htlc, &JitConfig::default());
+        let d = node.jit_decide(&"me", &graph, T100, &htlc, &JitConfig::default());
         let JitDecision::Rebalance { rebalance, .. } = d else {
             panic!("{d:?}")
         };

@@ -14,7 +14,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use foaf_peer::{Config, Effect, Node, Reason};
+use foaf_peer::{Config, Effect, Node, Reason, Timestamp};
 use foaf_policy::{Channel, ChannelState};
 use foaf_wire::{
     ChainHash, Message, QueryFoafBalances, ReplyFoafBalances, ShortChannelId, TlvStream,
@@ -97,12 +97,13 @@ fn flood(n: usize) -> Figures {
                 announced: i % 4 != 3,
                 state: ChannelState::Normal,
             },
-            0,
+            Timestamp::EPOCH,
         );
-        node.connect(peer, 0);
+        node.connect(peer, Timestamp::EPOCH);
     }
     let mut rng = ChaCha20Rng::seed_from_u64(0xf1009);
-    let mut now: u64 = 1_700_000_000;
+    // Unix milliseconds: the windows are checked to the millisecond.
+    let mut now_ms: u64 = 1_700_000_000_000;
     let mut fig = Figures {
         heap_before_flood: CURRENT.load(Ordering::Relaxed),
         ..Figures::default()
@@ -111,11 +112,11 @@ fn flood(n: usize) -> Figures {
     // Our reply sends to the hostile peer in the last 10 s (S05/V07).
     let mut recent: VecDeque<u64> = VecDeque::new();
     for i in 0..n {
-        // 100 messages a second: 25 times what the rate limit lets through for queries.
-        if i % 100 == 0 {
-            now += 1;
-        }
-        let bytes = hostile_message(&mut rng, now);
+        // 100 messages a second (one per 10 ms): 25 times what the rate limit lets through
+        // for queries.
+        now_ms += 10;
+        let now = Timestamp::from_millis(now_ms);
+        let bytes = hostile_message(&mut rng, now.as_secs());
         let effects = node.receive(&HOSTILE, &bytes, now);
         let mut tick = Vec::new();
         if i % 50 == 0 {
@@ -129,10 +130,10 @@ fn flood(n: usize) -> Figures {
                         Message::Reply(r) => {
                             assert!(r.short_channel_ids.len() <= 1000);
                             fig.replies_to_hostile += 1;
-                            while recent.front().is_some_and(|&t| t + 10 <= now) {
+                            while recent.front().is_some_and(|&t| t + 10_000 <= now_ms) {
                                 recent.pop_front();
                             }
-                            recent.push_back(now);
+                            recent.push_back(now_ms);
                             assert!(
                                 recent.len() <= 4,
                                 "a 5th reply within 10 s (S05/V07) at message {i}"

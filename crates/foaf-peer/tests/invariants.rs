@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use foaf_peer::{Config, Effect, Node};
+use foaf_peer::{Config, Effect, Node, Timestamp};
 use foaf_policy::{Channel, ChannelState, Obfuscation};
 use foaf_wire::{
     ChainHash, Message, QueryFoafBalances, ReplyFoafBalances, ShortChannelId, TlvStream,
@@ -87,7 +87,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (peer.clone(), any::<bool>(), 0u64..2_000_000)
             .prop_map(|(peer, push, amt)| Op::Offer { peer, push, amt }),
         3 => (peer.clone(), 0u8..3, 1usize..8).prop_map(|(peer, kind, n)| Op::Burst { peer, kind, n }),
-        3 => (0u64..12).prop_map(Op::Tick),
+        // Milliseconds: the windows are checked to the ms, not in whole seconds.
+        3 => (0u64..12_000).prop_map(Op::Tick),
         2 => peer.clone().prop_map(Op::Connect),
         1 => peer.clone().prop_map(Op::Disconnect),
         2 => (0usize..12, peer, 0u64..=100, proptest::bool::weighted(0.8), proptest::bool::weighted(0.15))
@@ -107,14 +108,14 @@ fn known_graph() -> Vec<ShortChannelId> {
 }
 
 struct Tracker {
-    /// (peer, is_reply) → send times.
+    /// (peer, is_reply) → send times (ms).
     sends: BTreeMap<(String, bool), Vec<u64>>,
 }
 
 fn check_effects(
     node: &Node<String>,
     effects: &[Effect<String>],
-    now: u64,
+    now_ms: u64,
     tracker: &mut Tracker,
 ) -> Result<(), TestCaseError> {
     let own_announced: Vec<ShortChannelId> = node
@@ -149,8 +150,8 @@ fn check_effects(
             Message::Unknown(u) => return Err(TestCaseError::fail(format!("sent {u:?}"))),
         };
         let times = tracker.sends.entry((peer.clone(), is_reply)).or_default();
-        times.push(now);
-        let in_window = times.iter().filter(|&&t| t + 10 > now).count();
+        times.push(now_ms);
+        let in_window = times.iter().filter(|&&t| t + 10_000 > now_ms).count();
         prop_assert!(
             in_window <= 4,
             "S05: {in_window} sends to {peer} within 10 s"
@@ -181,7 +182,8 @@ fn run(ops: Vec<Op>, seed: u64, obfuscate: bool) -> Result<(), TestCaseError> {
     let chain = config.chain_hash;
     let mut node: Node<String> = Node::new(config, seed);
     node.set_graph(known_graph());
-    let mut now = 1_000_000u64;
+    let mut now_ms = 1_000_000_000u64;
+    let now = Timestamp::from_millis(now_ms);
     let mut tracker = Tracker {
         sends: BTreeMap::new(),
     };
@@ -198,12 +200,13 @@ fn run(ops: Vec<Op>, seed: u64, obfuscate: bool) -> Result<(), TestCaseError> {
             },
             now,
         );
-        check_effects(&node, &e, now, &mut tracker)?;
+        check_effects(&node, &e, now_ms, &mut tracker)?;
     }
     for p in PEERS {
         node.connect(p.to_string(), now);
     }
     for op in ops {
+        let now = Timestamp::from_millis(now_ms);
         let effects = match op {
             Op::RecvQuery {
                 peer,
@@ -237,7 +240,7 @@ fn run(ops: Vec<Op>, seed: u64, obfuscate: bool) -> Result<(), TestCaseError> {
                 let m = Message::Reply(ReplyFoafBalances {
                     chain_hash: chain,
                     flow_value: flow,
-                    timestamp: now.saturating_add_signed(ts_offset),
+                    timestamp: now.as_secs().saturating_add_signed(ts_offset),
                     amt_to_rebalance: 1000,
                     short_channel_ids: ids,
                     tlvs: TlvStream::new(),
@@ -282,8 +285,8 @@ fn run(ops: Vec<Op>, seed: u64, obfuscate: bool) -> Result<(), TestCaseError> {
                 all
             }
             Op::Tick(dt) => {
-                now += dt;
-                node.tick(now)
+                now_ms += dt;
+                node.tick(Timestamp::from_millis(now_ms))
             }
             Op::Connect(p) => node.connect(PEERS[p].to_string(), now),
             Op::Disconnect(p) => node.disconnect(&PEERS[p].to_string(), now),
@@ -309,7 +312,7 @@ fn run(ops: Vec<Op>, seed: u64, obfuscate: bool) -> Result<(), TestCaseError> {
                 now,
             ),
         };
-        check_effects(&node, &effects, now, &mut tracker)?;
+        check_effects(&node, &effects, now_ms, &mut tracker)?;
     }
     Ok(())
 }
@@ -341,7 +344,7 @@ proptest! {
         node.set_channel(Channel {
             scid: scid(0), peer: "h".into(), capacity_msat: 10, local_msat: 5,
             announced: true, state: ChannelState::Normal,
-        }, 0);
+        }, Timestamp::EPOCH);
         for (i, (raw, flow, ts)) in batches.into_iter().enumerate() {
             // Half of each batch from the graph, half anything.
             let ids: Vec<ShortChannelId> = raw.iter().enumerate().map(|(j, &r)| {
@@ -351,7 +354,7 @@ proptest! {
                 chain_hash: ChainHash::BITCOIN, flow_value: flow, timestamp: u64::from(ts % 1000),
                 amt_to_rebalance: i as u64, short_channel_ids: ids, tlvs: TlvStream::new(),
             });
-            let e = node.receive(&"h".to_string(), &m.encode().unwrap(), 1000);
+            let e = node.receive(&"h".to_string(), &m.encode().unwrap(), Timestamp::from_secs(1000));
             let kept = e.iter().all(|e| !matches!(e, Effect::Disconnect { .. }));
             prop_assert!(kept, "disconnected: {:?}", e);
             let f = node.footprint(&"h".to_string()).unwrap();

@@ -6,7 +6,9 @@
 //! runs, for every [`Fault`], the checks of the requirement the fault breaks and demands that
 //! at least one fails. So every check is shown able to fail, and every fault to be observable.
 
-use foaf_peer::{Config, Effect, Fault, Node, Reason, Request};
+use std::time::Duration;
+
+use foaf_peer::{Config, Effect, Fault, Node, Reason, Request, Timestamp};
 use foaf_policy::{imbalance, target_ratio, Channel, ChannelState, Obfuscation};
 use foaf_wire::{
     ChainHash, Flow, Message, QueryFoafBalances, ReplyFoafBalances, ShortChannelId, TlvStream,
@@ -14,7 +16,9 @@ use foaf_wire::{
 
 type Check = fn(Option<Fault>) -> Result<(), String>;
 
+/// The harness's start, in the wire's whole seconds and as the node's clock.
 const T0: u64 = 1_700_000_000;
+const T0_AT: Timestamp = Timestamp::from_secs(T0);
 
 fn scid(s: &str) -> ShortChannelId {
     s.parse().unwrap()
@@ -36,7 +40,7 @@ fn ch(s: &str, peer: &str, cap: u64, local: u64, announced: bool) -> Channel<Str
 /// erin connected without a channel. Graph: 500x1x0 … 500x20x0 and our announced channels.
 struct H {
     node: Node<String>,
-    now: u64,
+    now: Timestamp,
 }
 
 impl H {
@@ -65,12 +69,12 @@ impl H {
                 ch("1x3x1", "carol", 1000, 100, true),
                 ch("1x4x1", "dave", 1000, 900, false),
             ],
-            T0,
+            T0_AT,
         );
         for p in ["alice", "bob", "carol", "dave", "erin"] {
-            node.connect(p.into(), T0);
+            node.connect(p.into(), T0_AT);
         }
-        Self { node, now: T0 }
+        Self { node, now: T0_AT }
     }
 
     fn chain(&self) -> ChainHash {
@@ -107,8 +111,14 @@ impl H {
         self.node.offer(&peer.to_string(), flow, amt, self.now)
     }
 
+    /// The clock moves on by `dt` seconds.
     fn tick(&mut self, dt: u64) -> Vec<Effect<String>> {
-        self.now += dt;
+        self.tick_ms(dt * 1000)
+    }
+
+    /// The clock moves on by `dt_ms` milliseconds.
+    fn tick_ms(&mut self, dt_ms: u64) -> Vec<Effect<String>> {
+        self.now = self.now.saturating_add(Duration::from_millis(dt_ms));
         self.node.tick(self.now)
     }
 
@@ -228,7 +238,7 @@ fn check_w05(f: Option<Fault>) -> Result<(), String> {
         ensure(sent(&e).is_empty() && disconnects(&e).is_empty(), || {
             format!("query with flow_value {bad} not ignored: {e:?}")
         })?;
-        let e = h.recv_reply("bob", bad, h.now, 100, vec![scid("500x1x0")]);
+        let e = h.recv_reply("bob", bad, h.now.as_secs(), 100, vec![scid("500x1x0")]);
         ensure(disconnects(&e).is_empty(), || format!("{e:?}"))?;
         ensure(h.node.offers().is_empty(), || {
             format!("reply with flow_value {bad} stored")
@@ -339,7 +349,37 @@ fn check_s05(f: Option<Fault>) -> Result<(), String> {
     ensure(sent(&h.tick(9)).is_empty(), || "answer sent early".into())?;
     ensure(replies(&h.tick(1)).len() == 1, || {
         "deferred answer not sent once the window allows".into()
-    })
+    })?;
+    // The window is exact below the second (issue #17: 4 sends at …0.934 s and a 5th 9.086 s
+    // later must not all go; whole seconds would see 0 and 10).
+    for at_end_of_time in [false, true] {
+        let mut h = H::new(f);
+        if at_end_of_time {
+            // u64::MAX whole seconds: the largest time the pipe can name; the limit holds.
+            h.now = Timestamp::from_secs(u64::MAX - 11);
+        }
+        h.tick_ms(934);
+        let n: usize = (0..5)
+            .map(|_| sent(&h.query("alice", Flow::Push, 100)).len())
+            .sum();
+        ensure(n == 4, || format!("{n} queries sent at one instant"))?;
+        h.tick_ms(9_086);
+        ensure(sent(&h.query("alice", Flow::Push, 100)).is_empty(), || {
+            format!("5th query 9.086 s after the first (clock {})", h.now)
+        })?;
+        h.tick_ms(913);
+        ensure(sent(&h.query("alice", Flow::Push, 100)).is_empty(), || {
+            format!("5th query 9.999 s after the first (clock {})", h.now)
+        })?;
+        h.tick_ms(1);
+        ensure(sent(&h.query("alice", Flow::Push, 100)).len() == 1, || {
+            format!(
+                "query refused exactly 10 s after the first (clock {})",
+                h.now
+            )
+        })?;
+    }
+    Ok(())
 }
 
 fn check_a01(f: Option<Fault>) -> Result<(), String> {
@@ -452,15 +492,15 @@ fn big(f: Option<Fault>, seed: u64) -> Node<String> {
         .collect();
     chans.push(ch("5000x1x0", "q", 10_000_000, 0, true));
     for c in &chans {
-        node.connect(c.peer.clone(), T0);
+        node.connect(c.peer.clone(), T0_AT);
     }
-    node.set_channels(chans, T0);
+    node.set_channels(chans, T0_AT);
     node
 }
 
 fn big_answer(node: &mut Node<String>) -> Result<Vec<ShortChannelId>, String> {
     let q = query_msg(ChainHash::BITCOIN, 1, 100).encode().unwrap();
-    let e = node.receive(&"q".to_string(), &q, T0);
+    let e = node.receive(&"q".to_string(), &q, T0_AT);
     match replies(&e).as_slice() {
         [r] => Ok(r.short_channel_ids.clone()),
         _ => Err(format!("no single reply: {e:?}")),
@@ -533,7 +573,7 @@ fn check_a09(f: Option<Fault>) -> Result<(), String> {
 fn check_a10(f: Option<Fault>) -> Result<(), String> {
     let mut h = H::new(f);
     let learned = vec![scid("500x1x0"), scid("500x2x0")];
-    h.recv_reply("bob", 1, h.now, 100, learned.clone());
+    h.recv_reply("bob", 1, h.now.as_secs(), 100, learned.clone());
     ensure(h.node.offers().len() == 2, || {
         "bob's offers not stored".into()
     })?;
@@ -570,11 +610,11 @@ fn check_v02(f: Option<Fault>) -> Result<(), String> {
         .collect();
     let mut h = H::new(f);
     h.node.set_graph(graph.clone());
-    let e = h.recv_reply("bob", 1, h.now, 100, graph[..1000].to_vec());
+    let e = h.recv_reply("bob", 1, h.now.as_secs(), 100, graph[..1000].to_vec());
     ensure(disconnects(&e).is_empty(), || {
         format!("1000 rejected: {e:?}")
     })?;
-    let e = h.recv_reply("alice", 1, h.now, 100, graph.clone());
+    let e = h.recv_reply("alice", 1, h.now.as_secs(), 100, graph.clone());
     ensure(disconnects(&e) == [Reason::TooManyScids], || {
         format!("1001 scids accepted: {e:?}")
     })?;
@@ -585,11 +625,17 @@ fn check_v02(f: Option<Fault>) -> Result<(), String> {
 
 fn check_v03(f: Option<Fault>) -> Result<(), String> {
     let mut h = H::new(f);
-    let e = h.recv_reply("bob", 1, h.now + 600, 100, vec![scid("500x1x0")]);
+    let e = h.recv_reply("bob", 1, h.now.as_secs() + 600, 100, vec![scid("500x1x0")]);
     ensure(disconnects(&e).is_empty(), || {
         format!("+600 s rejected: {e:?}")
     })?;
-    let e = h.recv_reply("alice", 1, h.now + 601, 100, vec![scid("500x2x0")]);
+    let e = h.recv_reply(
+        "alice",
+        1,
+        h.now.as_secs() + 601,
+        100,
+        vec![scid("500x2x0")],
+    );
     ensure(disconnects(&e) == [Reason::TimestampInFuture], || {
         format!("+601 s accepted: {e:?}")
     })?;
@@ -670,7 +716,35 @@ fn check_v07(f: Option<Fault>) -> Result<(), String> {
     // A new window: answered again.
     ensure(replies(&h.recv_query("alice", 1, 100)).len() == 1, || {
         "query in the next window not answered".into()
-    })
+    })?;
+    // Exact below the second, and up to the largest time the pipe can name (issue #17).
+    for at_end_of_time in [false, true] {
+        let mut h = H::new(f);
+        if at_end_of_time {
+            h.now = Timestamp::from_secs(u64::MAX - 11);
+        }
+        h.tick_ms(934);
+        let answered: usize = (0..4)
+            .map(|_| replies(&h.recv_query("alice", 1, 100)).len())
+            .sum();
+        ensure(answered == 4, || {
+            format!("{answered} of 4 queries answered")
+        })?;
+        h.tick_ms(9_086);
+        let late = h.recv_query("alice", 1, 100);
+        let late_answers = replies(&late).len() + replies(&h.tick(0)).len();
+        ensure(late_answers == 0, || {
+            format!(
+                "5th query 9.086 s after the first answered (clock {})",
+                h.now
+            )
+        })?;
+        h.tick_ms(914);
+        ensure(replies(&h.recv_query("alice", 1, 100)).len() == 1, || {
+            format!("query 10 s after the first not answered (clock {})", h.now)
+        })?;
+    }
+    Ok(())
 }
 
 fn check_v08(f: Option<Fault>) -> Result<(), String> {
@@ -927,7 +1001,7 @@ fn balance_updates_in_place_answer_like_a_fresh_node() {
     ];
     moved
         .node
-        .set_channels(balances.map(|(s, p, l)| ch(s, p, 1000, l, true)), T0);
+        .set_channels(balances.map(|(s, p, l)| ch(s, p, 1000, l, true)), T0_AT);
     let mut fresh = H::new(None);
     let mut all: Vec<Channel<String>> = balances.map(|(s, p, l)| ch(s, p, 1000, l, true)).to_vec();
     all.push(ch("1x4x1", "dave", 1000, 900, false));
@@ -937,7 +1011,7 @@ fn balance_updates_in_place_answer_like_a_fresh_node() {
         state: ChannelState::Closing,
         ..ch("9x9x9", "frank", 1000, 0, true)
     });
-    fresh.node.set_channels(all, T0);
+    fresh.node.set_channels(all, T0_AT);
     // The comparison is not vacuous: the moved balances change what is listed.
     let mut unmoved = H::new(None);
     let mut differs = false;
@@ -945,7 +1019,9 @@ fn balance_updates_in_place_answer_like_a_fresh_node() {
     for (i, querier) in ["alice", "bob", "carol", "dave"].into_iter().enumerate() {
         for flow in [0u8, 1] {
             for amt in [10, 300, 800] {
-                moved.now += 11 * (i as u64 + 1);
+                moved.now = moved
+                    .now
+                    .saturating_add(Duration::from_secs(11 * (i as u64 + 1)));
                 fresh.now = moved.now;
                 let a = moved.recv_query(querier, flow, amt);
                 let b = fresh.recv_query(querier, flow, amt);

@@ -28,7 +28,7 @@ pub mod op;
 
 use std::io::{self, BufRead, Write};
 
-use foaf_peer::{Config, Effect, Fault, Node, RateLimit};
+use foaf_peer::{Config, Effect, Fault, Node, RateLimit, Timestamp};
 use foaf_policy::Obfuscation;
 use foaf_wire::Flow;
 use serde_json::{json, Value};
@@ -47,7 +47,7 @@ pub struct Output {
 /// A protocol session: the node and the clock.
 pub struct Session {
     node: Node<String>,
-    now: u64,
+    now: Timestamp,
     /// The fault from the command line (an `init.config.fault` overrides it).
     fault: Option<Fault>,
 }
@@ -61,7 +61,7 @@ impl Session {
         };
         Self {
             node: Node::new(config, 0),
-            now: 0,
+            now: Timestamp::EPOCH,
             fault,
         }
     }

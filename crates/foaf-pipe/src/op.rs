@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use foaf_peer::Fault;
+use foaf_peer::{Fault, Timestamp};
 use foaf_policy::Channel;
 use foaf_wire::{ChainHash, ShortChannelId};
 use serde_json::{Map, Value};
@@ -33,8 +33,8 @@ pub struct InitConfig {
 pub struct Init {
     /// The chain we serve.
     pub chain_hash: ChainHash,
-    /// The clock.
-    pub now: u64,
+    /// The clock (`now`, or `now_ms` when given).
+    pub now: Timestamp,
     /// Seed of all randomness.
     pub seed: u64,
     /// Options.
@@ -69,8 +69,8 @@ pub enum Op {
     },
     /// The clock moves.
     Tick {
-        /// New time (unix seconds).
-        now: u64,
+        /// New time (`now` in unix seconds, or `now_ms` in unix milliseconds when given).
+        now: Timestamp,
     },
     /// Ask us to send a query.
     Query {
@@ -173,6 +173,30 @@ impl<'a> Obj<'a> {
             .ok_or_else(|| invalid(field, "an integer from 0 to 2^64-1"))
     }
 
+    /// The op's time: `now_ms` (unix milliseconds) when given, else `now` (unix seconds, v1).
+    /// With both, `now` must be `now_ms / 1000` rounded down, so an IUT that reads only `now`
+    /// (v1 ignores unknown fields) sees the same second.
+    fn now(&self) -> Result<Timestamp, OpError> {
+        let ms = match self.map.get("now_ms") {
+            None | Some(Value::Null) => return self.u64("now").map(Timestamp::from_secs),
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| invalid("now_ms", "an integer from 0 to 2^64-1"))?,
+        };
+        if let Some(secs) = self.map.get("now") {
+            if secs.as_u64() != Some(ms / 1000) {
+                return Err(invalid(
+                    "now",
+                    format!(
+                        "{} (now_ms / 1000, rounded down) when now_ms is given",
+                        ms / 1000
+                    ),
+                ));
+            }
+        }
+        Ok(Timestamp::from_millis(ms))
+    }
+
     fn peer(&self) -> Result<String, OpError> {
         self.str("peer").map(str::to_string)
     }
@@ -214,7 +238,7 @@ pub fn parse_op(line: &str) -> Result<Op, OpError> {
             )?;
             Op::Init(Box::new(Init {
                 chain_hash,
-                now: o.u64("now")?,
+                now: o.now()?,
                 seed: o.u64("seed")?,
                 config,
                 graph,
@@ -237,7 +261,7 @@ pub fn parse_op(line: &str) -> Result<Op, OpError> {
             }
         }
         "tick" => Op::Tick {
-            now: obj("tick").u64("now")?,
+            now: obj("tick").now()?,
         },
         "query" | "offer" => {
             let o = obj(if name == "query" { "query" } else { "offer" });
@@ -372,6 +396,41 @@ mod tests {
             parse_op(r#"{"op":"dance"}"#),
             Ok(Op::Unknown("dance".into()))
         );
+    }
+
+    // R: S05, V07 — the clock reaches the node to the millisecond (issue #17): `now_ms` wins,
+    // `now` alone is whole seconds over the whole u64 range (v1).
+    #[test]
+    fn now_in_seconds_or_milliseconds() {
+        let tick = |l: &str| match parse_op(l) {
+            Ok(Op::Tick { now }) => Ok(now),
+            other => Err(other),
+        };
+        assert_eq!(
+            tick(r#"{"op":"tick","now":18446744073709551615}"#),
+            Ok(Timestamp::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            tick(r#"{"op":"tick","now_ms":1700000276934}"#),
+            Ok(Timestamp::from_millis(1_700_000_276_934))
+        );
+        assert_eq!(
+            tick(r#"{"op":"tick","now":1700000276,"now_ms":1700000276934}"#),
+            Ok(Timestamp::from_millis(1_700_000_276_934))
+        );
+        assert!(matches!(
+            tick(r#"{"op":"tick","now":1700000277,"now_ms":1700000276934}"#),
+            Err(Err(OpError::Invalid { field, .. })) if field == "now"
+        ));
+        assert!(matches!(
+            tick(r#"{"op":"tick","now_ms":1.5}"#),
+            Err(Err(OpError::Invalid { field, .. })) if field == "now_ms"
+        ));
+        let init = r#"{"op":"init","chain_hash":"regtest","now_ms":5040,"seed":1,"graph":[],"channels":[]}"#;
+        let Ok(Op::Init(i)) = parse_op(init) else {
+            panic!()
+        };
+        assert_eq!(i.now, Timestamp::from_millis(5_040));
     }
 
     #[test]

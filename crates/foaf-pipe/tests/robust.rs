@@ -42,6 +42,7 @@ fn op_line() -> impl Strategy<Value = String> {
         Just("peer"),
         Just("msg"),
         Just("now"),
+        Just("now_ms"),
         Just("flow_value"),
         Just("amt"),
         Just("channel"),

@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use foaf_peer::{Config as PeerConfig, Effect, Node};
+use foaf_peer::{Config as PeerConfig, Effect, Node, Timestamp};
 use foaf_policy::{
     check_fee_free_forward, ChannelGraph, CircularRebalance, FeeFreeForward, FeeFreeRefusal,
     ForwardAwarePolicy, HopConfig, HtlcToForward, JitConfig, JitDecision, PlannerConfig,
@@ -181,9 +181,9 @@ impl<'g> FoafNetwork<'g> {
                         }),
                     ),
                 };
-                n.set_channels(b.node_channels(g, u), now);
+                n.set_channels(b.node_channels(g, u), Timestamp::from_secs(now));
                 for a in g.arcs(u) {
-                    n.connect(a.head, now);
+                    n.connect(a.head, Timestamp::from_secs(now));
                 }
                 n
             })
@@ -206,9 +206,15 @@ impl<'g> FoafNetwork<'g> {
         }
     }
 
-    /// The simulated clock.
+    /// The simulated clock (whole unix seconds: every simulated event happens on a second).
     pub fn now(&self) -> u64 {
         self.now
+    }
+
+    /// The simulated clock as the nodes' time. Exact: the simulation's events happen at whole
+    /// seconds, so the nodes' sliding windows see the simulated times as they are.
+    fn at(&self) -> Timestamp {
+        Timestamp::from_secs(self.now)
     }
 
     /// Move the simulated clock forward (the payment stream advances it).
@@ -236,7 +242,8 @@ impl<'g> FoafNetwork<'g> {
             }
         }
         if !changed.is_empty() {
-            self.nodes[u as usize].set_channels(changed, self.now);
+            let now = self.at();
+            self.nodes[u as usize].set_channels(changed, now);
         }
     }
 
@@ -251,7 +258,8 @@ impl<'g> FoafNetwork<'g> {
                     stats.message_bytes += bytes.len() as u64;
                     // The recipient answers from its current balances.
                     self.sync(b, peer);
-                    let out = self.nodes[peer as usize].receive(&src, &bytes, self.now);
+                    let now = self.at();
+                    let out = self.nodes[peer as usize].receive(&src, &bytes, now);
                     queue.extend(out.into_iter().map(|e| (peer, e)));
                 }
                 Effect::Refused { .. } => self.counters.refused += 1,
@@ -380,7 +388,8 @@ impl<'g> FoafNetwork<'g> {
         let peers: Vec<u32> = queries.iter().map(|q| q.0).collect();
         self.learn_neighbourhood(u, &peers);
         for &(p, flow, amt) in queries {
-            let eff = self.nodes[u as usize].query(&p, flow, amt, self.now);
+            let now = self.at();
+            let eff = self.nodes[u as usize].query(&p, flow, amt, now);
             self.pump(b, u, eff, stats);
         }
     }
@@ -407,7 +416,7 @@ impl<'g> FoafNetwork<'g> {
             let plan = self.nodes[u as usize].plan_rebalances(
                 &u,
                 &self.graph,
-                self.now,
+                self.at(),
                 &self.cfg.planner,
             );
             for r in &plan {
@@ -449,7 +458,7 @@ impl<'g> FoafNetwork<'g> {
             blocks_to_expiry: 144,
             fee_free: false,
         };
-        let d = self.nodes[x as usize].jit_decide(&x, &self.graph, self.now, &htlc, &self.cfg.jit);
+        let d = self.nodes[x as usize].jit_decide(&x, &self.graph, self.at(), &htlc, &self.cfg.jit);
         if let JitDecision::Rebalance { rebalance, .. } = d {
             let outcome = self.execute(b, &rebalance);
             stats.count(outcome);
