@@ -65,7 +65,7 @@ impl ManualClock {
     /// As a foaf-ldk clock.
     pub fn clock(&self) -> Clock {
         let t = Arc::clone(&self.0);
-        Arc::new(move || t.load(Ordering::SeqCst))
+        Arc::new(move || foaf_peer::Timestamp::from_secs(t.load(Ordering::SeqCst)))
     }
 }
 

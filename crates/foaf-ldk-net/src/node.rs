@@ -136,7 +136,7 @@ pub struct NodeParams<'a> {
     pub mempool: Arc<Mempool>,
     /// The chain's tip now.
     pub best_block: lightning::chain::BestBlock,
-    /// Unix seconds (LDK's start time and the BOLT #14 clock).
+    /// The clock (LDK's start time in whole seconds, and the BOLT #14 clock).
     pub clock: Clock,
     /// BOLT #14 events.
     pub events: EventSink,
@@ -168,7 +168,7 @@ pub fn harness_user_config() -> UserConfig {
 impl LdkNode {
     /// Builds a node.
     pub fn new(p: NodeParams<'_>) -> Self {
-        let now = (p.clock)();
+        let now = (p.clock)().as_secs();
         let logger = Arc::new(NetLogger {
             name: p.name.clone(),
             level: p.ldk_log,

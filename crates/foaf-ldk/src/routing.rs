@@ -408,7 +408,7 @@ where
         if !self.lock().in_flight.is_empty() {
             return Ok(None);
         }
-        let now = (self.clock)();
+        let now = (self.clock)().as_secs();
         let me = self.me();
         let channels: Vec<Channel<PublicKey>> = self
             .live_channels()
@@ -572,7 +572,7 @@ where
                 });
                 drop(st);
                 if let Some(s) = erring {
-                    let until = (self.clock)() + self.config.exclude_secs;
+                    let until = (self.clock)().as_secs() + self.config.exclude_secs;
                     self.lock().excluded.insert(s, until);
                 }
                 true
@@ -604,7 +604,7 @@ where
 
     /// The clock moved: releases held HTLCs whose deadline passed (R-JIT-4).
     pub fn tick(&self) {
-        let now = (self.clock)();
+        let now = (self.clock)().as_secs();
         if self.fault(RoutingFault::IgnoreDeadline) {
             return;
         }
@@ -686,7 +686,7 @@ where
         channels: &[Channel<PublicKey>],
         amount: u64,
     ) {
-        let now = (self.clock)();
+        let now = (self.clock)().as_secs();
         let window = self.config.hop.budget_window_secs;
         let used: u64 = {
             let mut st = self.lock();
@@ -758,7 +758,7 @@ where
         amount: u64,
         offers: &[Offer<PublicKey>],
     ) {
-        let now = (self.clock)();
+        let now = (self.clock)().as_secs();
         let cm = self.channel_manager.get_cm();
         let height = cm.current_best_block().height;
         let delta = out
@@ -881,7 +881,7 @@ where
     /// The refill of a held HTLC settled: forward it unchanged (R-JIT-6), unless the deadline
     /// passed without a [`FoafRouting::tick`] releasing it; then it is failed now.
     fn refill_settled(&self, id: InterceptId) {
-        let now = (self.clock)();
+        let now = (self.clock)().as_secs();
         let Some(h) = self.lock().held.remove(&id) else {
             return;
         };
