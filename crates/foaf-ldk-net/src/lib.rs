@@ -431,6 +431,7 @@ impl Network {
             n.ldk.peer_manager.timer_tick_occurred();
         }
         self.pump()?;
+        self.refresh_aliases();
         let want = specs.len();
         for (i, n) in self.nodes.iter().enumerate() {
             let known = n.ldk.graph.read_only().channels().len();
@@ -441,6 +442,14 @@ impl Network {
             }
         }
         Ok(())
+    }
+
+    /// Every node gives its channels intercept aliases and attaches them to its replies.
+    pub fn refresh_aliases(&self) {
+        for n in &self.nodes {
+            n.ldk.foaf.set_reply_tlvs(n.routing.refresh_aliases());
+            n.ldk.foaf.refresh();
+        }
     }
 
     /// Every channel with both ends' balances, sorted by scid.
@@ -475,10 +484,7 @@ impl Network {
     /// Every node queries every peer (Push and Receive) and the answers are delivered: after
     /// this each node holds its peers' fresh offers and aliases.
     pub fn exchange_offers(&mut self, amt_msat: u64) -> Result<(), NetError> {
-        for n in &self.nodes {
-            n.ldk.foaf.set_reply_tlvs(n.routing.refresh_aliases());
-            n.ldk.foaf.refresh();
-        }
+        self.refresh_aliases();
         let mut asks = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
             let mut peers: Vec<PublicKey> = n.channels().iter().map(|c| c.peer).collect();
@@ -539,6 +545,124 @@ impl Network {
         Ok(self.nodes[from].count_events(
             |e| matches!(e, Event::PaymentSent { payment_id: Some(p), .. } if *p == id),
         ) > 0)
+    }
+}
+
+impl Network {
+    /// Starts a payment of `amt_msat` from `from` to `to` through their common peer `via`,
+    /// naming `via`'s intercept alias for its channel to `to` in the onion (the route hint a
+    /// payee gives when it wants JIT on its last hop, docs/ldk-harness.md). Pays `via` its
+    /// advertised fee, or `fee_msat` when given (0: a fee-free HTLC, as a rebalance's). Does
+    /// not pump: the caller steps the network.
+    pub fn start_payment_via_alias(
+        &mut self,
+        from: usize,
+        via: usize,
+        to: usize,
+        amt_msat: u64,
+        fee_msat: Option<u64>,
+    ) -> Result<PaymentId, NetError> {
+        let (via_id, to_id) = (self.nodes[via].id(), self.nodes[to].id());
+        let first = self.nodes[from]
+            .channels()
+            .into_iter()
+            .find(|c| c.peer == via_id)
+            .ok_or_else(|| NetError("no channel to the forwarding node".into()))?;
+        let last = self.nodes[via]
+            .channels()
+            .into_iter()
+            .find(|c| c.peer == to_id)
+            .ok_or_else(|| NetError("no channel from the forwarding node to the payee".into()))?;
+        let alias = self.nodes[via]
+            .routing
+            .alias_for(last.scid)
+            .ok_or_else(|| NetError("the forwarding node has no alias for the channel".into()))?;
+        let cfg = self.nodes[via]
+            .ldk
+            .channel_manager
+            .list_channels()
+            .into_iter()
+            .find(|d| d.short_channel_id == Some(last.scid.to_u64()))
+            .and_then(|d| d.config)
+            .ok_or_else(|| NetError("no channel config".into()))?;
+        let fee = fee_msat.unwrap_or_else(|| {
+            u64::from(cfg.forwarding_fee_base_msat)
+                + u64::from(cfg.forwarding_fee_proportional_millionths) * amt_msat / 1_000_000
+        });
+        let (hash, secret) = self.nodes[to]
+            .ldk
+            .channel_manager
+            .create_inbound_payment(Some(amt_msat), 600, None)
+            .map_err(|()| NetError("create_inbound_payment".into()))?;
+        let hop = |pubkey, scid, fee_msat, cltv| lightning::routing::router::RouteHop {
+            pubkey,
+            node_features: lightning::types::features::NodeFeatures::empty(),
+            short_channel_id: scid,
+            channel_features: lightning::types::features::ChannelFeatures::empty(),
+            fee_msat,
+            cltv_expiry_delta: cltv,
+            maybe_announced_channel: true,
+        };
+        let route = lightning::routing::router::Route {
+            paths: vec![lightning::routing::router::Path {
+                hops: vec![
+                    hop(
+                        via_id,
+                        first.scid.to_u64(),
+                        fee,
+                        u32::from(cfg.cltv_expiry_delta),
+                    ),
+                    hop(to_id, alias, amt_msat, foaf_ldk::FINAL_CLTV_EXPIRY_DELTA),
+                ],
+                blinded_tail: None,
+            }],
+            route_params: None,
+        };
+        let id = PaymentId(hash.0);
+        self.nodes[from]
+            .ldk
+            .channel_manager
+            .send_payment_with_route(
+                route,
+                hash,
+                lightning::ln::channelmanager::RecipientOnionFields::secret_only(secret),
+                id,
+            )
+            .map_err(|e| NetError(format!("send: {e:?}")))?;
+        Ok(id)
+    }
+
+    /// `Some(true)` once `from` saw the payment succeed, `Some(false)` once it failed.
+    pub fn payment_outcome(&self, from: usize, id: PaymentId) -> Option<bool> {
+        let n = &self.nodes[from];
+        if n.count_events(
+            |e| matches!(e, Event::PaymentSent { payment_id: Some(p), .. } if *p == id),
+        ) > 0
+        {
+            return Some(true);
+        }
+        if n.count_events(
+            |e| matches!(e, Event::PaymentFailed { payment_id, .. } if *payment_id == id),
+        ) > 0
+        {
+            return Some(false);
+        }
+        None
+    }
+
+    /// Steps until `done` holds (bounded).
+    pub fn step_until(&mut self, done: impl Fn(&Network) -> bool) -> Result<(), NetError> {
+        for _ in 0..MAX_ROUNDS {
+            if done(self) {
+                return Ok(());
+            }
+            if !self.step()? && !done(self) {
+                return Err(NetError(
+                    "the network settled before the condition held".into(),
+                ));
+            }
+        }
+        Err(NetError("condition not reached".into()))
     }
 }
 
