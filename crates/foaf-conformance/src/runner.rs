@@ -477,14 +477,13 @@ fn not_run(out: &mut Vec<Expectation>, v: &Vector, from: usize, why: &str) {
     push_findings(out, None, "", inv);
 }
 
-/// The clock an op sets, in milliseconds: `now` in seconds, integer or fractional.
+/// The clock an op sets, in milliseconds: `now_ms` when given (pipe protocol, sub-second
+/// clocks), else `now` in seconds.
 fn op_now_ms(op: &Value) -> Option<u64> {
-    let t = op.get("now")?;
-    t.as_u64().map(|s| s.saturating_mul(1000)).or_else(|| {
-        t.as_f64()
-            .filter(|f| *f >= 0.0)
-            .map(|f| (f * 1000.0).round() as u64)
-    })
+    if let Some(ms) = op.get("now_ms").and_then(Value::as_u64) {
+        return Some(ms);
+    }
+    op.get("now")?.as_u64().map(|s| s.saturating_mul(1000))
 }
 
 /// Runs the steps; returns `Some(reason)` when the vector is not applicable.

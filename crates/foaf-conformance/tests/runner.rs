@@ -102,3 +102,23 @@ fn an_unsupported_optional_op_is_not_applicable() {
         results[0].outcome
     );
 }
+
+// R: #17 item 13 — an endless output line fails that vector with a clear message (the reader
+// stops at the cap) and the run goes on; before the cap, `read_line` grew without bound.
+#[test]
+fn an_endless_output_line_fails_the_vector_and_the_run_goes_on() {
+    let vs = pick(&["w01_query_sent_exact", "s03_query_flow_value"]);
+    let mut o = opts("read line; exec cat /dev/zero");
+    o.max_line_bytes = 64 * 1024;
+    let start = Instant::now();
+    let results = run_all(&o, &vs);
+    assert_eq!(results.len(), 2);
+    for r in &results {
+        assert!(
+            fails_with(&r.outcome, "output line longer than 65536 bytes"),
+            "{:?}",
+            r.outcome
+        );
+    }
+    assert!(start.elapsed() < Duration::from_secs(10));
+}

@@ -9,9 +9,14 @@ use core::fmt;
 use core::str::FromStr;
 use std::collections::BTreeSet;
 
-use foaf_policy::reply::addable;
-use foaf_policy::{Channel, ChannelSet, ChannelState, PeerKey};
-use foaf_wire::{ShortChannelId, MAX_REPLY_SCIDS};
+use foaf_policy::reply::{addable, moves_toward_target};
+use foaf_policy::{Channel, ChannelSet, ChannelState, PeerKey, ReplyRequest};
+use foaf_wire::{Flow, ShortChannelId, MAX_REPLY_SCIDS};
+
+use std::time::Duration;
+
+use crate::time::Timestamp;
+use crate::window::Window;
 
 macro_rules! faults {
     ($( $(#[$m:meta])* $variant:ident = $name:literal, $req:literal, $desc:literal; )*) => {
@@ -46,8 +51,14 @@ macro_rules! faults {
 faults! {
     W01WrongQueryType = "w01-wrong-query-type", "W01",
         "sends query_foaf_balances with message type 32769 instead of 347";
+    W01LargeAmountMalformed = "w01-large-amount-malformed", "W01",
+        "fails the connection on a query whose amt_to_rebalance is 2^63 or more (read as a signed 64-bit integer)";
     W02WrongReplyType = "w02-wrong-reply-type", "W02",
         "sends reply_foaf_balances with message type 32771 instead of 349";
+    W03RejectOddTlv = "w03-reject-odd-tlv", "W03",
+        "fails the connection on a message carrying an unknown odd TLV type instead of skipping it";
+    W04ReversedScidBytes = "w04-reversed-scid-bytes", "W04",
+        "reads the short_channel_ids of a received reply with their 8 bytes in reverse order";
     W05AcceptBadFlowValue = "w05-accept-bad-flow-value", "W05",
         "treats a received flow_value other than 0/1 as 1 instead of ignoring the message";
     S01WrongChainHash = "s01-wrong-chain-hash", "S01",
@@ -60,6 +71,10 @@ faults! {
         "sends a query with amt_to_rebalance one msat below the intended amount";
     S05NoSendRateLimit = "s05-no-send-rate-limit", "S05",
         "sends any number of queries and replies per 10 s";
+    S05FixedWindow = "s05-fixed-window", "S05",
+        "counts sends in a window that restarts 10 s after its first send instead of sliding";
+    S05ReconnectResets = "s05-reconnect-resets-limit", "S05",
+        "forgets what it sent to a peer when the peer disconnects, so a reconnect resets the limit";
     A01WrongDirection = "a01-wrong-direction", "A01",
         "lists the channels that qualify for the opposite direction (moving away from the target ratio)";
     A02LowerAmount = "a02-lower-amount", "A02",
@@ -76,12 +91,16 @@ faults! {
         "with more than 1000 eligible, lists the 1000 lowest scids instead of a uniform sample";
     A08IncludeUnannounced = "a08-include-unannounced", "A08",
         "treats unannounced channels as announced when answering";
+    A08ObfuscationAddsUnannounced = "a08-obfuscation-adds-unannounced", "A08",
+        "with obfuscation on, adds unannounced channels to a reply too";
     A09RefuseUnsolicited = "a09-refuse-unsolicited", "A09",
         "refuses to send unsolicited offers";
     A10ForwardLearned = "a10-forward-learned-offers", "A10",
         "adds scids learned from other peers' replies to its own replies";
     V01AcceptWithoutChannel = "v01-accept-without-channel", "V01",
         "keeps the connection to a peer that sends a message without an active channel";
+    V01UnannouncedIsNoChannel = "v01-unannounced-is-no-channel", "V01",
+        "does not count an unannounced channel as an active channel with its peer";
     V02AcceptOver1000 = "v02-accept-over-1000-scids", "V02",
         "accepts a reply with more than 1000 scids";
     V03AcceptFutureTimestamp = "v03-accept-future-timestamp", "V03",
@@ -94,10 +113,106 @@ faults! {
         "answers queries and stores replies for a chain it does not serve";
     V07AnswerEveryQuery = "v07-answer-every-query", "V07",
         "answers every query however many arrive in 10 s (excess answers are deferred)";
+    V07FixedWindow = "v07-fixed-window", "V07",
+        "counts received queries in a window that restarts 10 s after its first query instead of sliding";
+    V07ReconnectResets = "v07-reconnect-resets-limit", "V07",
+        "forgets a peer's queries when it disconnects, so a reconnect resets the limit";
     V08IgnoreMalformed = "v08-ignore-malformed", "V08",
         "ignores a message that fails to decode instead of failing the connection";
+    W06DraftFeatureBits = "w06-draft-feature-bits", "W06",
+        "advertises the draft's feature bits 20/21 (option_anchor_outputs in BOLT #9)";
+    M01FixedHalfTarget = "m01-fixed-half-target", "M01",
+        "aims every channel at 50/50 instead of the node's own ratio nu";
     M02ParallelSeparately = "m02-parallel-channels-separately", "M02",
         "judges each of several channels with one peer on its own balance";
+    RCm1ClosingCounts = "r-cm-1-closing-channels-count", "R-CM-1",
+        "counts closing channels in nu";
+    RCm2PassTarget = "r-cm-2-may-pass-target", "R-CM-2",
+        "offers a channel for a move that takes it past nu (only the starting side is checked)";
+    RCm3AtTargetIsSource = "r-cm-3-at-target-counts", "R-CM-3",
+        "treats a peer exactly at nu as both a source and a sink";
+}
+
+/// The reply sets of the faults that change the channel-management rule itself (M01, R-CM-1–3):
+/// `None` for every other fault. The same shape as `foaf_policy::reply::eligible` (M02 groups,
+/// operational and announced channels, never the querier's), with the one rule broken.
+pub(crate) fn faulty_eligible<P: PeerKey>(
+    fault: Option<Fault>,
+    req: &ReplyRequest<'_, P>,
+) -> Option<Vec<ShortChannelId>> {
+    let fault = fault?;
+    if !matches!(
+        fault,
+        Fault::M01FixedHalfTarget
+            | Fault::RCm1ClosingCounts
+            | Fault::RCm2PassTarget
+            | Fault::RCm3AtTargetIsSource
+    ) {
+        return None;
+    }
+    let set = req.channels;
+    let nu = match fault {
+        Fault::M01FixedHalfTarget => (1, 2),
+        Fault::RCm1ClosingCounts => set.channels().iter().fold((0u128, 0u128), |(l, k), c| {
+            (
+                l + u128::from(c.local_msat),
+                k + u128::from(c.capacity_msat),
+            )
+        }),
+        _ => set.nu(),
+    };
+    let amt = u128::from(req.amt_msat);
+    let qualifies = |l: u128, k: u128| -> bool {
+        let (nl, nk) = nu;
+        if k == 0 || nk == 0 {
+            return false;
+        }
+        match (fault, req.flow) {
+            (Fault::RCm2PassTarget, Flow::Push) => amt <= l && l * nk > nl * k,
+            (Fault::RCm2PassTarget, Flow::Receive) => l * nk < nl * k && l + amt <= k,
+            (Fault::RCm3AtTargetIsSource, Flow::Push) => {
+                amt <= l && l * nk >= nl * k && (l - amt) * nk >= nl * k
+            }
+            (Fault::RCm3AtTargetIsSource, Flow::Receive) => {
+                l * nk <= nl * k && (l + amt) * nk <= nl * k
+            }
+            (_, flow) => moves_toward_target(flow, l, k, amt, nu),
+        }
+    };
+    let mut out = Vec::new();
+    for g in set.groups() {
+        if !g.connected || set.peer(g) == req.querier || !qualifies(g.local, g.capacity) {
+            continue;
+        }
+        out.extend(
+            set.members(g)
+                .iter()
+                .filter(|c| c.state == ChannelState::Normal && c.announced)
+                .map(|c| c.scid),
+        );
+    }
+    out.sort_unstable_by_key(|s| s.to_u64());
+    Some(out)
+}
+
+/// `W03RejectOddTlv`: whether a decoded message carried a TLV stream (only odd types survive
+/// decoding, so any TLV is an unknown odd one).
+pub(crate) fn has_tlvs(m: &foaf_wire::Message) -> bool {
+    match m {
+        foaf_wire::Message::Query(q) => !q.tlvs.is_empty(),
+        foaf_wire::Message::Reply(r) => !r.tlvs.is_empty(),
+        _ => false,
+    }
+}
+
+/// `S05FixedWindow` / `V07FixedWindow`: a window that forgets everything once its first event
+/// is `window` old, i.e. restarts instead of sliding.
+pub(crate) fn restart_fixed_window(w: &mut Window, now: Timestamp, max: usize, window: Duration) {
+    if w.oldest()
+        .is_some_and(|t| now.checked_since(t).is_some_and(|age| age >= window))
+    {
+        *w = Window::new(max);
+    }
 }
 
 impl fmt::Display for Fault {
@@ -208,8 +323,30 @@ pub(crate) fn tamper_reply<P: PeerKey>(
 pub(crate) fn bypasses_reply_guard(fault: Option<Fault>) -> bool {
     matches!(
         fault,
-        Some(Fault::A06Over1000Scids | Fault::A08IncludeUnannounced | Fault::A10ForwardLearned)
+        Some(
+            Fault::A06Over1000Scids
+                | Fault::A08IncludeUnannounced
+                | Fault::A08ObfuscationAddsUnannounced
+                | Fault::A10ForwardLearned
+        )
     )
+}
+
+/// `A08ObfuscationAddsUnannounced` (called only with obfuscation on): the obfuscator also
+/// draws from our unannounced channels, adding up to two of them.
+pub(crate) fn obfuscate_with_unannounced<P: PeerKey>(
+    fault: Option<Fault>,
+    scids: &mut Vec<ShortChannelId>,
+    own: &[Channel<P>],
+) {
+    if fault == Some(Fault::A08ObfuscationAddsUnannounced) {
+        scids.extend(
+            own.iter()
+                .filter(|c| !c.announced && c.is_active())
+                .map(|c| c.scid)
+                .take(2),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -251,10 +251,12 @@ impl<P: PeerKey> Node<P> {
             let (active, all) = match self.set.group_of(&peer) {
                 Some(g) => {
                     let members = self.set.members(&self.set.groups()[g]);
-                    (
-                        members.iter().filter(|c| c.is_active()).count(),
-                        members.len(),
-                    )
+                    let counts = |c: &&Channel<P>| {
+                        c.is_active()
+                            && (c.announced
+                                || self.config.fault != Some(Fault::V01UnannouncedIsNoChannel))
+                    };
+                    (members.iter().filter(counts).count(), members.len())
                 }
                 None => (0, 0),
             };
@@ -370,7 +372,19 @@ impl<P: PeerKey> Node<P> {
 
     fn mark_disconnected(&mut self, peer: &P) {
         let drop_offers = self.config.drop_offers_on_disconnect;
+        let max = self.config.rate_limit.max;
+        let (forget_sends, forget_queries) = (
+            self.fault(Fault::S05ReconnectResets),
+            self.fault(Fault::V07ReconnectResets),
+        );
         if let Some(st) = self.peers.get_mut(peer) {
+            if forget_sends {
+                st.sent_queries = Window::new(max);
+                st.sent_replies = Window::new(max);
+            }
+            if forget_queries {
+                st.received_queries = Window::new(max);
+            }
             if st.connected {
                 self.set.set_connected(peer, false);
             }
@@ -462,6 +476,9 @@ impl<P: PeerKey> Node<P> {
             Ok(m) => m,
             Err(e) => return self.on_malformed(peer, &e),
         };
+        if self.fault(Fault::W03RejectOddTlv) && fault::has_tlvs(&msg) {
+            return self.fail(peer, Reason::Malformed);
+        }
         self.ensure_connected(peer);
         match msg {
             Message::Query(q) => self.on_query(peer, q, now),
@@ -554,6 +571,11 @@ impl<P: PeerKey> Node<P> {
         let answer_all = self.fault(Fault::V07AnswerEveryQuery);
         let unlimited = self.fault(Fault::S05NoSendRateLimit);
         let any_chain = self.fault(Fault::V06AnswerOtherChain);
+        let fixed = self.fault(Fault::V07FixedWindow);
+        let fixed_sends = self.fault(Fault::S05FixedWindow);
+        if self.fault(Fault::W01LargeAmountMalformed) && q.amt_to_rebalance > i64::MAX as u64 {
+            return self.fail(peer, Reason::Malformed);
+        }
         let flow = self.received_flow(q.flow_value);
         // One lookup for the whole hot path (receive made sure the entry exists).
         let Some(st) = self.peers.get_mut(peer) else {
@@ -572,6 +594,12 @@ impl<P: PeerKey> Node<P> {
             return Self::ignored(peer, Reason::InvalidFlowValue);
         };
         // V07: at most `max` queries answered per window; the excess is not answered.
+        if fixed {
+            fault::restart_fixed_window(&mut st.received_queries, now, rl.max, rl.window());
+        }
+        if fixed_sends {
+            fault::restart_fixed_window(&mut st.sent_replies, now, rl.max, rl.window());
+        }
         if !st.received_queries.allow(now, rl.max, rl.window()) && !answer_all {
             return Self::ignored(peer, Reason::RateLimited);
         }
@@ -591,7 +619,12 @@ impl<P: PeerKey> Node<P> {
         }
     }
 
-    fn on_reply(&mut self, peer: &P, r: ReplyFoafBalances, now: Timestamp) -> Vec<Effect<P>> {
+    fn on_reply(&mut self, peer: &P, mut r: ReplyFoafBalances, now: Timestamp) -> Vec<Effect<P>> {
+        if self.fault(Fault::W04ReversedScidBytes) {
+            for s in &mut r.short_channel_ids {
+                *s = ShortChannelId::from_u64(s.to_u64().swap_bytes());
+            }
+        }
         // V01
         if !self.has_active_channel(peer) && !self.fault(Fault::V01AcceptWithoutChannel) {
             return self.fail(peer, Reason::NoChannel);
@@ -697,7 +730,11 @@ impl<P: PeerKey> Node<P> {
         }
         let rl = self.config.rate_limit;
         let unlimited = self.fault(Fault::S05NoSendRateLimit);
+        let fixed = self.fault(Fault::S05FixedWindow);
         let st = self.peers.get_mut(peer).expect("checked by can_send");
+        if fixed {
+            fault::restart_fixed_window(&mut st.sent_queries, now, rl.max, rl.window());
+        }
         if !unlimited && !st.sent_queries.allow(now, rl.max, rl.window()) {
             return refuse(Reason::RateLimited);
         }
@@ -745,7 +782,11 @@ impl<P: PeerKey> Node<P> {
         }
         let rl = self.config.rate_limit;
         let unlimited = self.fault(Fault::S05NoSendRateLimit);
+        let fixed = self.fault(Fault::S05FixedWindow);
         let st = self.peers.get_mut(peer).expect("checked by can_send");
+        if fixed {
+            fault::restart_fixed_window(&mut st.sent_replies, now, rl.max, rl.window());
+        }
         if !unlimited && !st.sent_replies.allow(now, rl.max, rl.window()) {
             return refuse(Reason::RateLimited);
         }
@@ -837,7 +878,13 @@ impl<P: PeerKey> Node<P> {
             },
             amt_msat,
         };
-        let mut scids = self.policy.reply(&req, &mut self.rng).scids;
+        let mut scids = match fault::faulty_eligible(fault, &req) {
+            Some(s) => s,
+            None => self.policy.reply(&req, &mut self.rng).scids,
+        };
+        if self.config.obfuscation.is_some() {
+            fault::obfuscate_with_unannounced(fault, &mut scids, self.set.channels());
+        }
         let learned = || {
             let others = self.peers.iter().filter(|(p, _)| *p != peer);
             others

@@ -59,6 +59,11 @@ impl Window {
         self.times.back().is_none_or(|&t| !counts(t, now, window))
     }
 
+    /// The oldest recorded event still held (for the fixed-window fault).
+    pub fn oldest(&self) -> Option<Timestamp> {
+        self.times.front().copied()
+    }
+
     /// Recorded timestamps (at most `max`).
     pub fn len(&self) -> usize {
         self.times.len()

@@ -146,7 +146,13 @@ impl Session {
                 Vec::new()
             }
             Op::Features => {
-                out.push(features_effect());
+                // W06's fault advertises the draft's 20/21, taken by BOLT #9.
+                let draft = self.node.config().fault == Some(Fault::W06DraftFeatureBits);
+                out.push(features_effect(if draft {
+                    21
+                } else {
+                    OPTION_BALANCE_SHARING_ODD_BIT
+                }));
                 Vec::new()
             }
             Op::Unknown(name) => {
@@ -202,8 +208,7 @@ pub use foaf_wire::features::OPTION_BALANCE_SHARING_ODD_BIT;
 
 /// The `features` effect: our `init` features (big-endian bit field, BOLT #1) and the even bit
 /// of the pair.
-fn features_effect() -> Value {
-    let bit = OPTION_BALANCE_SHARING_ODD_BIT;
+fn features_effect(bit: u16) -> Value {
     let len = usize::from(bit / 8) + 1;
     let mut init = vec![0u8; len];
     init[len - 1 - usize::from(bit / 8)] |= 1 << (bit % 8);
@@ -298,4 +303,31 @@ pub fn run(
         output.flush()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn features_bit(fault: Option<Fault>) -> Value {
+        let mut s = Session::new(fault);
+        s.handle_line(r#"{"op":"features"}"#).effects[0]["option_balance_sharing"].clone()
+    }
+
+    // R: W06 — the experimental pair, and its fault the draft's 20/21 (BOLT #9's anchors).
+    #[test]
+    fn w06_fault_reports_the_draft_bits() {
+        assert_eq!(features_bit(None), 214);
+        assert_eq!(features_bit(Some(Fault::W06DraftFeatureBits)), 20);
+    }
+
+    // A transcript replays: `#` lines are comments, no effect at all.
+    #[test]
+    fn comment_lines_are_skipped() {
+        let input = "# a comment\n{\"op\":\"offers\"}\n  # indented\n";
+        let mut out = Vec::new();
+        run(input.as_bytes(), &mut out, io::sink(), None).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+    }
 }

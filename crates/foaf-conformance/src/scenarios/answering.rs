@@ -19,6 +19,7 @@ pub(crate) fn scenarios() -> Vec<Vector> {
         a06_exactly_1000_eligible_all_listed(),
         a07_sample_is_uniform_and_seeded(),
         a08_unannounced_never_offered(),
+        a08_obfuscation_never_adds_unannounced(),
         a09_unsolicited_offer(),
         a10_received_offers_never_forwarded(),
     ]
@@ -486,6 +487,56 @@ fn a08_unannounced_never_offered() -> Vector {
                 reply_check(CHAIN, 1, T0, amt, no_ursula),
             )],
         );
+    s.build()
+}
+
+fn a08_obfuscation_never_adds_unannounced() -> Vector {
+    // Every channel obfuscation could add is unannounced (ten of them, to u0…u9, tiny and at
+    // ζ .9): any channel added to carol's is a breach of A08. Two seeds, eight replies each.
+    let mut node = std_node();
+    node.obfuscate = true;
+    let small = 1_000_000;
+    let mut hidden = Vec::new();
+    for i in 0..10u32 {
+        let c =
+            Chan::new(scid(700_200, i, 0), &format!("u{i}"), small, small / 10 * 9).unannounced();
+        hidden.push(c.scid);
+        node.channels.push(c);
+    }
+    // Only carol can push; alice, bob and dave are announced but ineligible, and the querier's
+    // own channel is left out, so an honest obfuscator may add bob's or dave's (or alice's).
+    let mut peers: Vec<String> = STD_PEERS.iter().map(|p| p.to_string()).collect();
+    peers.extend((0..10).map(|i| format!("u{i}")));
+    let refs: Vec<&str> = peers.iter().map(String::as_str).collect();
+    let mut s = Scenario::new(
+        "a08_obfuscation_never_adds_unannounced",
+        &["A08"],
+        "With obfuscation on and ten unannounced channels at hand, sixteen replies under two \
+         seeds never list an unannounced channel (A08 holds under A05 too).",
+    );
+    s.set("unannounced", strs(&hidden));
+    let check = ScidCheck {
+        disjoint_from: vec!["$unannounced".into()],
+        ..ScidCheck::default()
+    };
+    for seed in [7u64, 8] {
+        node.seed = seed;
+        s.start(&node, &refs);
+        for querier in ["alice", "bob"] {
+            for flow in [1u8, 0, 1, 0] {
+                s.step(
+                    recv(querier, &query_msg(CHAIN, flow, 100_000)),
+                    vec![sends_reply(
+                        querier,
+                        ReplyCheck {
+                            scids: check.clone(),
+                            ..ReplyCheck::default()
+                        },
+                    )],
+                );
+            }
+        }
+    }
     s.build()
 }
 

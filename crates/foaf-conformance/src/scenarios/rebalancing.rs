@@ -133,13 +133,32 @@ fn r_cm_3_sources_push_and_sinks_take() -> Vector {
         0,
         AMT,
     );
+    // Amount 0, asked by bob: only the strict test ζ > ν (ζ < ν) decides, so alice, exactly at
+    // ν, is neither a source nor a sink.
+    let push0 = assert_eligible(&[node.scid_of("carol")], &node, STD_PEERS, "bob", 1, 0);
+    let take0 = assert_eligible(&[node.scid_of("dave")], &node, STD_PEERS, "bob", 0, 0);
     let mut s = Scenario::new(
         "r_cm_3_sources_push_and_sinks_take",
         &["R-CM-3"],
         "Peers above nu are sources (offered for pushing), peers below are sinks (offered for \
-         taking in); when payments swap carol and dave's balances, their roles swap.",
+         taking in), a peer exactly at nu is neither (even for amount 0); when payments swap \
+         carol and dave's balances, their roles swap.",
     );
     s.start(&node, STD_PEERS)
+        .step(
+            recv("bob", &query_msg(CHAIN, 1, 0)),
+            vec![sends_reply(
+                "bob",
+                reply_check(CHAIN, 1, T0, 0, equals(push0)),
+            )],
+        )
+        .step(
+            recv("bob", &query_msg(CHAIN, 0, 0)),
+            vec![sends_reply(
+                "bob",
+                reply_check(CHAIN, 0, T0, 0, equals(take0)),
+            )],
+        )
         .step(
             recv("alice", &query_msg(CHAIN, 1, AMT)),
             vec![sends_reply(

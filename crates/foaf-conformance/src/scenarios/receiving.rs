@@ -13,6 +13,7 @@ pub(crate) fn scenarios() -> Vec<Vector> {
         v01_query_from_peer_without_channel(),
         v01_reply_from_peer_without_channel(),
         v01_peer_whose_channel_is_closing(),
+        v01_unannounced_channel_is_a_channel(),
         v02_reply_with_1001_scids_fails_the_connection(),
         v03_timestamp_too_far_in_the_future(),
         v03_timestamps_in_the_past_are_kept(),
@@ -21,6 +22,8 @@ pub(crate) fn scenarios() -> Vec<Vector> {
         v06_unknown_chain_ignored(),
         v07_excess_queries_not_answered(),
         v07_window_slides(),
+        v07_window_slides_from_each_query(),
+        v07_reconnect_keeps_the_limit(),
         v07_flood_past_the_rate_limit(),
         v08_garbage_fails_the_connection(),
         interleaved_peers(),
@@ -72,6 +75,33 @@ fn v01_reply_from_peer_without_channel() -> Vector {
     s.start(&node, &["alice", "eve"]).step(
         recv("eve", &reply_msg(CHAIN, 1, T0, AMT, &[foreign(1)])),
         vec![disconnects("eve")],
+    );
+    s.build()
+}
+
+fn v01_unannounced_channel_is_a_channel() -> Vector {
+    // ursula's only channel is unannounced but normal: an active channel all the same.
+    let mut node = std_node();
+    node.foreign_graph = vec![foreign(1)];
+    node.channels
+        .push(Chan::new(scid(700_000, 7, 0), "ursula", CAP, CAP / 2).unannounced());
+    let carol = node.scid_of("carol");
+    let mut s = Scenario::new(
+        "v01_unannounced_channel_is_a_channel",
+        &["V01"],
+        "ursula's only channel with us is unannounced but normal: it is an active channel, so \
+         her query is answered and her reply held, and the connection is kept (V01 fails only \
+         peers without an active channel).",
+    );
+    s.start(&node, &["alice", "bob", "carol", "dave", "ursula"]);
+    answered(&mut s, &node, "ursula", &[carol]);
+    s.step(
+        recv("ursula", &reply_msg(CHAIN, 1, T0, AMT, &[foreign(1)])),
+        vec![],
+    )
+    .step(
+        offers_op(),
+        vec![holds(vec![entry("ursula", foreign(1), 1, AMT, T0)])],
     );
     s.build()
 }
@@ -376,6 +406,60 @@ fn v07_window_slides() -> Vector {
     s.step(tick(T0 + 11), vec![])
         .step(recv("alice", &query_msg(CHAIN, 1, AMT)), vec![])
         .step(tick(T0 + 25), vec![]);
+    answered(&mut s, &node, "alice", &[carol]);
+    s.build()
+}
+
+fn v07_window_slides_from_each_query() -> Vector {
+    let node = std_node();
+    let carol = node.scid_of("carol");
+    let mut s = Scenario::new(
+        "v07_window_slides_from_each_query",
+        &["V07"],
+        "Queries at t, t+5, t+5, t+5: at t+10 only the one at t has left the window, so one more \
+         query is answered and the next is not (a window restarting 10 s after its first query \
+         would answer four at t+10).",
+    );
+    s.start(&node, STD_PEERS);
+    answered(&mut s, &node, "alice", &[carol]);
+    s.step(tick(T0 + 5), vec![]);
+    for _ in 0..3 {
+        answered(&mut s, &node, "alice", &[carol]);
+    }
+    s.step(tick(T0 + 10), vec![]);
+    answered(&mut s, &node, "alice", &[carol]);
+    s.step_note(
+        recv("alice", &query_msg(CHAIN, 1, AMT)),
+        vec![],
+        "five queries within [t+5, t+15): not answered",
+    )
+    .step(tick(T0 + 15), vec![]);
+    answered(&mut s, &node, "alice", &[carol]);
+    s.build()
+}
+
+fn v07_reconnect_keeps_the_limit() -> Vector {
+    let node = std_node();
+    let carol = node.scid_of("carol");
+    let mut s = Scenario::new(
+        "v07_reconnect_keeps_the_limit",
+        &["V07"],
+        "alice sends four queries, disconnects and reconnects in the same second: her fifth \
+         query is still over the limit (reconnecting must not reset it); 10 s later she is \
+         answered again.",
+    );
+    s.start(&node, STD_PEERS);
+    for _ in 0..4 {
+        answered(&mut s, &node, "alice", &[carol]);
+    }
+    s.step(disconnect("alice"), vec![])
+        .step(connect("alice"), vec![])
+        .step_note(
+            recv("alice", &query_msg(CHAIN, 1, AMT)),
+            vec![],
+            "the fifth query within 10 s, after a reconnect: not answered",
+        )
+        .step(tick(T0 + 10), vec![]);
     answered(&mut s, &node, "alice", &[carol]);
     s.build()
 }

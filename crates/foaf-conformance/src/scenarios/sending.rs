@@ -15,6 +15,8 @@ pub(crate) fn scenarios() -> Vec<Vector> {
         s04_query_amount_at_least_intended(),
         s05_at_most_4_queries_per_10s(),
         s05_window_slides(),
+        s05_window_slides_from_each_send(),
+        s05_reconnect_keeps_the_limit(),
         s05_at_most_4_replies_per_10s(),
         s05_answers_count_toward_the_reply_limit(),
         s05_limits_are_per_peer(),
@@ -240,6 +242,57 @@ fn s05_window_slides() -> Vector {
         .step(
             tick(T0 + 19),
             vec![optional(sends_query("alice", qcheck(CHAIN, 0, AMT)))],
+        );
+    s.build()
+}
+
+fn s05_window_slides_from_each_send() -> Vector {
+    let node = std_node();
+    let mut s = Scenario::new(
+        "s05_window_slides_from_each_send",
+        &["S05"],
+        "Queries to alice at t, t+5, t+5, t+5: at t+10 only the one at t has left the window, \
+         so one more goes out and the next is refused or deferred (a window restarting 10 s \
+         after its first send would let four out at t+10).",
+    );
+    s.invariant(rate("alice", "query")).start(&node, STD_PEERS);
+    let sent = || vec![sends_query("alice", qcheck(CHAIN, 1, AMT))];
+    s.step(query("alice", 1, AMT), sent())
+        .step(tick(T0 + 5), vec![]);
+    for _ in 0..3 {
+        s.step(query("alice", 1, AMT), sent());
+    }
+    s.step(tick(T0 + 10), vec![])
+        .step(query("alice", 1, AMT), sent())
+        .step_note(
+            query("alice", 1, AMT),
+            vec![optional(refuses("query"))],
+            "a fifth query within [t+5, t+15)",
+        );
+    s.build()
+}
+
+fn s05_reconnect_keeps_the_limit() -> Vector {
+    let node = std_node();
+    let mut s = Scenario::new(
+        "s05_reconnect_keeps_the_limit",
+        &["S05"],
+        "Four queries to alice, then alice disconnects and reconnects in the same second: a \
+         fifth query is still over the limit (a reconnect does not reset it).",
+    );
+    s.invariant(rate("alice", "query")).start(&node, STD_PEERS);
+    for _ in 0..4 {
+        s.step(
+            query("alice", 0, AMT),
+            vec![sends_query("alice", qcheck(CHAIN, 0, AMT))],
+        );
+    }
+    s.step(disconnect("alice"), vec![])
+        .step(connect("alice"), vec![])
+        .step_note(
+            query("alice", 0, AMT),
+            vec![optional(refuses("query"))],
+            "the fifth within 10 s, after a reconnect",
         );
     s.build()
 }

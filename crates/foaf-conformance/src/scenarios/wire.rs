@@ -2,7 +2,7 @@
 
 use super::{std_node, AMT, STD_PEERS};
 use crate::build::*;
-use crate::vector::{OfferEntry, Pattern, Vector};
+use crate::vector::{OfferEntry, Pattern, ReplyCheck, ScidCheck, Vector};
 
 pub(crate) fn scenarios() -> Vec<Vector> {
     vec![
@@ -15,6 +15,7 @@ pub(crate) fn scenarios() -> Vec<Vector> {
         w03_truncated_fields(),
         w03_len_past_the_payload(),
         w03_malformed_tlv_stream(),
+        w01_amounts_use_all_64_bits(),
         w04_scid_layout(),
         w05_query_with_bad_flow_value_ignored(),
         w05_reply_with_bad_flow_value_ignored(),
@@ -281,6 +282,57 @@ fn w03_malformed_tlv_stream() -> Vector {
             "type 1 as a 3-byte BigSize",
         );
     still_serves(&mut s, &node, "dave");
+    s.build()
+}
+
+fn w01_amounts_use_all_64_bits() -> Vector {
+    let mut node = std_node();
+    node.foreign_graph = vec![foreign(1)];
+    let carol = node.scid_of("carol");
+    let top = 1u64 << 63;
+    let mut s = Scenario::new(
+        "w01_amounts_use_all_64_bits",
+        &["W01"],
+        "amt_to_rebalance is a u64: queries asking 2^63 and 2^64-1 msat are legal (nothing can \
+         move that much, so the answer is an empty reply or none), the connection is kept, a \
+         reply offering 2^64-1 is held as it is, and the next query is answered.",
+    );
+    let none = |amt: u64| {
+        vec![optional(sends_reply(
+            "alice",
+            ReplyCheck {
+                flow_value: Some(1),
+                amt_min: Some(amt),
+                scids: ScidCheck {
+                    max_len: Some(0),
+                    ..ScidCheck::default()
+                },
+                ..ReplyCheck::default()
+            },
+        ))]
+    };
+    s.start(&node, STD_PEERS)
+        .step(recv("alice", &query_msg(CHAIN, 1, top)), none(top))
+        .step(
+            recv("alice", &query_msg(CHAIN, 1, u64::MAX)),
+            none(u64::MAX),
+        )
+        .step(
+            recv("bob", &reply_msg(CHAIN, 0, T0, u64::MAX, &[foreign(1)])),
+            vec![],
+        )
+        .step(
+            offers_op(),
+            vec![holds(vec![entry("bob", foreign(1), 0, u64::MAX, T0)])],
+        )
+        .step_note(
+            recv("alice", &query_msg(CHAIN, 1, AMT)),
+            vec![sends_reply(
+                "alice",
+                reply_check(CHAIN, 1, T0, AMT, equals(strs(&[carol]))),
+            )],
+            "the connection is kept and served",
+        );
     s.build()
 }
 
