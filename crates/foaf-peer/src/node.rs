@@ -578,13 +578,13 @@ impl<P: PeerKey> Node<P> {
         }
         let flow = self.received_flow(q.flow_value);
         // One lookup for the whole hot path (receive made sure the entry exists).
+        // V01
+        if !self.has_active_channel(peer) && !accept_any {
+            return self.fail(peer, Reason::NoChannel);
+        }
         let Some(st) = self.peers.get_mut(peer) else {
             return Vec::new();
         };
-        // V01
-        if st.active_channels == 0 && !accept_any {
-            return self.fail(peer, Reason::NoChannel);
-        }
         // V06
         if q.chain_hash != self.config.chain_hash && !any_chain {
             return Self::ignored(peer, Reason::UnknownChain);
