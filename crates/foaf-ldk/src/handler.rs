@@ -246,9 +246,7 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
             st.core.set_graph(graph.clone());
             st.graph = graph;
         }
-        for c in actions {
-            out.extend(st.core.set_channel(c, now));
-        }
+        out.extend(st.core.set_channels(actions, now));
         st.channels = channels;
         let _ = self.apply(&mut st, out);
     }

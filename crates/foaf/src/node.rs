@@ -87,6 +87,10 @@ pub struct NodeArgs {
     /// Stop after SECS seconds (for demos and scripts); otherwise run until Ctrl-C.
     #[arg(long, value_name = "SECS")]
     pub run_for: Option<u64>,
+    /// Break one BOLT #14 rule on purpose (a fault of `foaf pipe --list-faults`), to show that
+    /// a test suite pointed at this node catches it.
+    #[arg(long, value_name = "NAME")]
+    pub fault: Option<foaf_peer::Fault>,
     /// Also print LDK's own log at this level or above on stderr
     /// (gossip, trace, debug, info, warn, error).
     #[arg(long, value_name = "LEVEL")]
@@ -351,6 +355,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         message_types: types,
         // LDK sends the BOLT #1 warning itself when it fails the connection (see foaf-ldk).
         warn_before_disconnect: false,
+        fault: args.fault,
         ..Config::default()
     };
     // The sampling seed (A07) comes from the node seed: a restarted node samples alike.
@@ -382,18 +387,23 @@ pub fn run(args: Args) -> Result<(), CliError> {
             print_line(
                 &json!({"event": "started", "node_id": node.node_id().to_string(),
                         "listen": listen, "chain_hash": chain_hash.to_string(),
-                        "types": [types.query, types.reply], "feature_bit": feature_bit})
+                        "types": [types.query, types.reply], "feature_bit": feature_bit,
+                        "fault": args.fault.map(|f| f.name())})
                 .to_string(),
             );
         } else {
             print_line(&format!("node_id      {}", node.node_id()));
             print_line(&format!("listening    {listen}"));
             print_line(&format!(
-                "config       chain={} types={},{} feature_bit={}",
+                "config       chain={} types={},{} feature_bit={}{}",
                 chain_name(&chain_hash),
                 types.query,
                 types.reply,
-                feature_bit.map_or("none".to_string(), |b| b.to_string())
+                feature_bit.map_or("none".to_string(), |b| b.to_string()),
+                args.fault.map_or(String::new(), |f| format!(
+                    " FAULT={f} (breaks {})",
+                    f.requirement()
+                ))
             ));
         }
         for t in &targets {
