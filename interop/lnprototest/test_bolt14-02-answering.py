@@ -46,6 +46,7 @@ def test_reply_decodes_as_specified(runner: Runner, with_bolt14: Any) -> None:
         #     * [`u64`:`amt_to_rebalance`]
         #     * [`u16`:`len`]
         #     * [`len*short_channel_id`:`short_channel_ids`]
+        #     * [`reply_foaf_balances_tlvs`:`tlvs`]
         reply(flow=1, amt=M, if_match=lists_exactly()),
     ]
     run_runner(runner, test)
