@@ -683,6 +683,30 @@ impl<P: PeerKey> Node<P> {
     // ----- sending ---------------------------------------------------------------------------
 
     /// Checks S02 (and the transport) for a send to `peer`.
+    /// May we send a message of kind `what` to `peer` now: connected, an active channel (S02),
+    /// and room in that kind's S05 window (the window records the send when it allows it).
+    fn admit_send(&mut self, peer: &P, what: Request, now: Timestamp) -> Result<(), Reason> {
+        self.can_send(peer)?;
+        if self.fault(Fault::S05NoSendRateLimit) {
+            return Ok(());
+        }
+        let fixed = self.fault(Fault::S05FixedWindow);
+        let rl = self.config.rate_limit;
+        let st = self.peers.get_mut(peer).expect("checked by can_send");
+        let window = match what {
+            Request::Query => &mut st.sent_queries,
+            Request::Offer => &mut st.sent_replies,
+        };
+        if fixed {
+            fault::restart_fixed_window(window, now, rl.max, rl.window());
+        }
+        if window.allow(now, rl.max, rl.window()) {
+            Ok(())
+        } else {
+            Err(Reason::RateLimited)
+        }
+    }
+
     fn can_send(&self, peer: &P) -> Result<(), Reason> {
         let Some(st) = self.peers.get(peer) else {
             return Err(Reason::NotConnected);
@@ -725,18 +749,8 @@ impl<P: PeerKey> Node<P> {
                 reason,
             }]
         };
-        if let Err(reason) = self.can_send(peer) {
+        if let Err(reason) = self.admit_send(peer, Request::Query, now) {
             return refuse(reason);
-        }
-        let rl = self.config.rate_limit;
-        let unlimited = self.fault(Fault::S05NoSendRateLimit);
-        let fixed = self.fault(Fault::S05FixedWindow);
-        let st = self.peers.get_mut(peer).expect("checked by can_send");
-        if fixed {
-            fault::restart_fixed_window(&mut st.sent_queries, now, rl.max, rl.window());
-        }
-        if !unlimited && !st.sent_queries.allow(now, rl.max, rl.window()) {
-            return refuse(Reason::RateLimited);
         }
         let flow = if self.fault(Fault::S03InvertedQueryFlow) {
             flow.reverse()
@@ -777,18 +791,8 @@ impl<P: PeerKey> Node<P> {
         if self.fault(Fault::A09RefuseUnsolicited) {
             return refuse(Reason::Unsupported);
         }
-        if let Err(reason) = self.can_send(peer) {
+        if let Err(reason) = self.admit_send(peer, Request::Offer, now) {
             return refuse(reason);
-        }
-        let rl = self.config.rate_limit;
-        let unlimited = self.fault(Fault::S05NoSendRateLimit);
-        let fixed = self.fault(Fault::S05FixedWindow);
-        let st = self.peers.get_mut(peer).expect("checked by can_send");
-        if fixed {
-            fault::restart_fixed_window(&mut st.sent_replies, now, rl.max, rl.window());
-        }
-        if !unlimited && !st.sent_replies.allow(now, rl.max, rl.window()) {
-            return refuse(Reason::RateLimited);
         }
         self.send_reply(peer, Pending { flow, amt_msat }, now)
     }
