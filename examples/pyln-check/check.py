@@ -27,17 +27,16 @@ import argparse
 import io
 import json
 import os
-import queue
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 from pyln.proto.message import Message, MessageNamespace
 from pyln.proto.wire import PrivateKey, connect
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "interop"))
+from foaf_node_process import FoafNodeProcess, NodeError  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REGTEST = "06226e46111a0b59caaf126043eb5bbf28c34f3a5e332a1fc7b2b73cf188910f"
@@ -95,51 +94,6 @@ def key(i):
 
 def node_id(k):
     return k.public_key().serializeCompressed().hex()
-
-
-class Node:
-    """`foaf node` as a child process, its JSON log collected line by line."""
-
-    def __init__(self, argv):
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
-        self.events = []
-        self.lines = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self):
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, pred, what, timeout=TIMEOUT):
-        for e in self.events:
-            if pred(e):
-                return e
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise Failure("foaf node never logged {}".format(what))
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise Failure("foaf node exited before logging {}".format(what))
-            e = json.loads(line)
-            self.events.append(e)
-            if pred(e):
-                return e
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            return self.proc.wait(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise Failure("foaf node did not stop within {}s of SIGINT".format(TIMEOUT))
 
 
 class Failure(Exception):
@@ -259,9 +213,10 @@ def main():
         graph_file = os.path.join(tmp, "graph.json")
         with open(graph_file, "w") as f:
             json.dump(["700001x1x1", "700001x2x1"], f)
-        node = Node([args.foaf, "node", "--listen", "127.0.0.1:0", "--seed", NODE_SEED,
-                     "--channels", chan_file, "--graph", graph_file, "--chain", "regtest",
-                     "--types", args.types, "--feature-bit", str(FEATURE_BIT), "--json"])
+        node = FoafNodeProcess([args.foaf, "node", "--listen", "127.0.0.1:0", "--seed", NODE_SEED,
+                                "--channels", chan_file, "--graph", graph_file, "--chain", "regtest",
+                                "--types", args.types, "--feature-bit", str(FEATURE_BIT), "--json"],
+                               TIMEOUT, stderr=sys.stderr)
         try:
             started = node.wait_for(lambda e: e["event"] == "started", "its start")
             nid = started["node_id"]
@@ -357,6 +312,6 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except Failure as e:
+    except (Failure, NodeError) as e:
         print("FAIL " + str(e), file=sys.stderr)
         sys.exit(1)

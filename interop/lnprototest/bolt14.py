@@ -9,11 +9,11 @@ import io
 import struct
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, List, Optional
 
 import coincurve
-from lnprototest import (Event, EventError, ExpectMsg, Msg, SpecFileError, bitfield, has_bit,
-                         namespace)
+from lnprototest import (Connect, Event, EventError, ExpectMsg, Msg, SpecFileError, bitfield,
+                         has_bit, namespace)
 from lnprototest.utils import privkey_expand
 from pyln.proto.message import Message
 
@@ -54,6 +54,14 @@ def init_exchange(features: Optional[str] = None) -> List[Event]:
         ExpectMsg("init"),
         Msg("init", globalfeatures="", features=our_features() if features is None else features),
     ]
+
+
+def connected(channels: List["Channel"], peer: str = "02", keep_connected: List[str] = [],
+              features: Optional[str] = None) -> List[Event]:
+    """How most tests start: the setup step, then the test connects as `peer` and exchanges
+    init (advertising option_balance_sharing unless `features` says otherwise)."""
+    return [SetupChannels(channels, keep_connected=keep_connected), Connect(connprivkey=peer),
+            *init_exchange(features)]
 
 
 def synced() -> List[Event]:

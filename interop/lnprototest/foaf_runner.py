@@ -16,12 +16,9 @@ injected. The binary is `$FOAF_NODE` (default: target/debug/foaf of this reposit
 import json
 import logging
 import os
-import queue
-import signal
 import socket
-import subprocess
+import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional
@@ -31,6 +28,9 @@ import pyln.proto.wire
 from lnprototest import Conn, Event, EventError, KeySet, MustNotMsg, SpecFileError
 
 import bolt14
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from foaf_node_process import FoafNodeProcess, NodeError  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FOAF = os.environ.get("FOAF_NODE", os.path.join(HERE, "..", "..", "target", "debug", "foaf"))
@@ -76,64 +76,21 @@ class FoafConn(Conn):
             pass
 
 
-class Node:
-    """`foaf node --json` as a child process; its log kept line by line."""
+class Node(FoafNodeProcess):
+    """`foaf node --json`, started: its node id and port known."""
 
     def __init__(self, argv: List[str]):
         logging.debug("starting %s", " ".join(argv))
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-        self.events: List[Dict[str, Any]] = []
-        self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
+        super().__init__(argv, TIMEOUT)
         started = self.wait_for(lambda e: e["event"] == "started", "its start")
         self.node_id = bytes.fromhex(started["node_id"])
         self.port = int(started["listen"].rsplit(":", 1)[1])
 
-    def _pump(self) -> None:
-        assert self.proc.stdout
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, pred: Any, what: str, timeout: float = TIMEOUT) -> Dict[str, Any]:
-        for e in self.events:
-            if pred(e):
-                return e
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise RuntimeError("foaf node never logged {}".format(what))
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise RuntimeError("foaf node exited before logging {}".format(what))
-            e = json.loads(line)
-            self.events.append(e)
-            if pred(e):
-                return e
-
-    def log(self) -> str:
-        while True:
-            try:
-                line = self.lines.get_nowait()
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            self.events.append(json.loads(line))
-        return "\n".join(json.dumps(e) for e in self.events)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+    def stop(self) -> int:
         try:
-            self.proc.wait(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            return super().stop()
+        except NodeError:
+            return -1
 
 
 class FoafNodeRunner(lnprototest.Runner):

@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from lnprototest import Connect, MustNotMsg, Runner
+from lnprototest import MustNotMsg, Runner
 from lnprototest.utils import run_runner
 
 import bolt14
-from bolt14 import Channel, SetupChannels, all_of, lists_exactly, query, reply
+from bolt14 import Channel, all_of, lists_exactly, query, reply
 
 M = 1_000_000  # msat
 
@@ -27,9 +27,7 @@ def test_reply_decodes_as_specified(runner: Runner, with_bolt14: Any) -> None:
     # R: W01, W02: a query of type 347 in the layout of §2.2 is understood, and the answer is
     # a message of type 349 that decodes with §2.3's layout (the CSV extracted from the text).
     test = [
-        SetupChannels([Channel("c02", "02", 10 * M, 5 * M)]),
-        Connect(connprivkey="02"),
-        *bolt14.init_exchange(),
+        *bolt14.connected([Channel("c02", "02", 10 * M, 5 * M)]),
         # BOLT #14:
         # 1. type: 347 (`query_foaf_balances`)
         # 2. data:
@@ -58,9 +56,7 @@ def test_default_policy_lists_the_qualifying_channels(runner: Runner, with_bolt1
     receive = bolt14.expected_offer(CHANNELS, "02", 0, M, ONLINE)
     assert push == ["c03"] and receive == ["c04"], "the test data must make the cases distinct"
     test = [
-        SetupChannels(CHANNELS, keep_connected=ONLINE),
-        Connect(connprivkey="02"),
-        *bolt14.init_exchange(),
+        *bolt14.connected(CHANNELS, keep_connected=ONLINE),
         # BOLT #14:
         # Answering (A01–A10). The recipient of a query:
         # - SHOULD reply with the channels on which it is willing to rebalance
@@ -90,9 +86,7 @@ def test_unannounced_channels_are_never_listed(runner: Runner, with_bolt14: Any)
     ]
     assert bolt14.expected_offer(channels, "02", 1, M, ["03", "04"]) == []
     test = [
-        SetupChannels(channels, keep_connected=["03", "04"]),
-        Connect(connprivkey="02"),
-        *bolt14.init_exchange(),
+        *bolt14.connected(channels, keep_connected=["03", "04"]),
         # BOLT #14:
         # - MUST NOT list unannounced channels, also when obfuscating (A08);
         query(flow=1, amt=M),
@@ -118,9 +112,7 @@ def test_at_most_1000_scids(runner: Runner, with_bolt14: Any) -> None:
             raise bolt14.EventError(event, "expected a sample of 1000 of the eligible channels")
 
     test = [
-        SetupChannels(channels, keep_connected=peers),
-        Connect(connprivkey="02"),
-        *bolt14.init_exchange(),
+        *bolt14.connected(channels, keep_connected=peers),
         # BOLT #14:
         # - MUST NOT list more than 1000 `short_channel_id`s (A06); with more than 1000
         #   eligible, SHOULD sample 1000 uniformly (A07);
@@ -134,9 +126,7 @@ def test_no_answer_to_a_peer_without_the_feature_bit(runner: Runner, with_bolt14
     # R: W06 (§2.1): the peer's init lacks the pair, so nothing is sent to it; the connection
     # stays up (the final check pings it and reads everything until the pong).
     test = [
-        SetupChannels(CHANNELS, keep_connected=ONLINE),
-        Connect(connprivkey="02"),
-        *bolt14.init_exchange(features=""),
+        *bolt14.connected(CHANNELS, keep_connected=ONLINE, features=""),
         MustNotMsg("reply_foaf_balances"),
         MustNotMsg("query_foaf_balances"),
         # BOLT #14:

@@ -4,11 +4,11 @@ W03–W05)."""
 import time
 from typing import Any
 
-from lnprototest import Connect, RawMsg, Runner
+from lnprototest import RawMsg, Runner
 from lnprototest.utils import run_runner
 
 import bolt14
-from bolt14 import Channel, ExpectConnectionFailed, SetupChannels, query, reply, synced
+from bolt14 import Channel, ExpectConnectionFailed, query, reply, synced
 
 M = 1_000_000  # msat
 FRIEND = [Channel("c02", "02", 10 * M, 5 * M)]
@@ -25,9 +25,7 @@ def offer(n_scids: int = 1, ahead_s: int = 0) -> Any:
 def test_no_channel_fails_the_connection(runner: Runner, with_bolt14: Any) -> None:
     # R: V01: "09" has no channel with the node.
     test = [
-        SetupChannels(FRIEND),
-        Connect(connprivkey="09"),
-        *bolt14.init_exchange(),
+        *bolt14.connected(FRIEND, peer="09"),
         # BOLT #14:
         # Receiving (V01–V08). A node receiving either message:
         # - from a peer with which it has no active channel: SHOULD fail the connection (V01);
@@ -40,9 +38,7 @@ def test_no_channel_fails_the_connection(runner: Runner, with_bolt14: Any) -> No
 def test_over_1000_scids_fails_the_connection(runner: Runner, with_bolt14: Any) -> None:
     # R: V02: 1000 are accepted (the connection stays up), 1001 are not.
     test = [
-        SetupChannels(FRIEND),
-        Connect(connprivkey="02"),
-        *bolt14.init_exchange(),
+        *bolt14.connected(FRIEND),
         offer(n_scids=bolt14.MAX_SCIDS),
         *synced(),
         # BOLT #14:
@@ -56,9 +52,7 @@ def test_over_1000_scids_fails_the_connection(runner: Runner, with_bolt14: Any) 
 def test_future_timestamp_fails_the_connection(runner: Runner, with_bolt14: Any) -> None:
     # R: V03: 300 s ahead is accepted, an hour ahead is not.
     test = [
-        SetupChannels(FRIEND),
-        Connect(connprivkey="02"),
-        *bolt14.init_exchange(),
+        *bolt14.connected(FRIEND),
         offer(ahead_s=300),
         *synced(),
         # BOLT #14:
@@ -74,9 +68,7 @@ def test_other_chain_is_ignored(runner: Runner, with_bolt14: Any) -> None:
     # R: V06: the node serves regtest; a bitcoin query gets no answer, and the connection is
     # kept: the next answer is the one to the regtest query (its amount tells them apart).
     test = [
-        SetupChannels(FRIEND),
-        Connect(connprivkey="02"),
-        *bolt14.init_exchange(),
+        *bolt14.connected(FRIEND),
         # BOLT #14:
         # - a `chain_hash` it does not serve: ignore the message, no reply, keep the connection (V06);
         query(flow=1, amt=2 * M, chain=bolt14.BITCOIN),
@@ -89,9 +81,7 @@ def test_other_chain_is_ignored(runner: Runner, with_bolt14: Any) -> None:
 def test_bad_flow_value_is_ignored(runner: Runner, with_bolt14: Any) -> None:
     # R: W05
     test = [
-        SetupChannels(FRIEND),
-        Connect(connprivkey="02"),
-        *bolt14.init_exchange(),
+        *bolt14.connected(FRIEND),
         # BOLT #14:
         # `flow_value` is 0 or 1; any other value is a protocol violation and the message is
         # ignored (no reply).
@@ -107,9 +97,7 @@ def test_malformed_message_fails_the_connection_after_a_warning(runner: Runner, 
     truncated = bolt14.encode("reply_foaf_balances", chain_hash=bolt14.REGTEST, flow_value=1,
                               timestamp=0, amt_to_rebalance=M, short_channel_ids="[]")[:2 + 32 + 1 + 4]
     test = [
-        SetupChannels(FRIEND),
-        Connect(connprivkey="02"),
-        *bolt14.init_exchange(),
+        *bolt14.connected(FRIEND),
         # BOLT #14:
         # - a message that fails to decode: fail the connection, sending a BOLT #1 `warning`
         #   first where the transport allows (V08).
@@ -128,9 +116,7 @@ def test_odd_tlv_is_skipped_even_tlv_fails(runner: Runner, with_bolt14: Any) -> 
             amt_to_rebalance=M) + tlv)
 
     test = [
-        SetupChannels(FRIEND),
-        Connect(connprivkey="02"),
-        *bolt14.init_exchange(),
+        *bolt14.connected(FRIEND),
         # BOLT #14:
         # Truncated fields, a `len` past the end of the payload, a malformed TLV stream or an
         # unknown *even* TLV type are decode errors; unknown odd TLV types are skipped.

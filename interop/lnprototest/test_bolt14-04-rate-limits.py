@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from lnprototest import Connect, Runner, Wait
+from lnprototest import Runner, Wait
 from lnprototest.utils import run_runner
 
 import bolt14
-from bolt14 import Channel, SetupChannels, query, reply
+from bolt14 import Channel, query, reply
 
 M = 1_000_000  # msat
 
@@ -16,9 +16,7 @@ def test_fifth_query_in_10s_is_not_answered(runner: Runner, with_bolt14: Any) ->
     # the fifth is not answered, not even later (an answer deferred past the window would
     # arrive during the wait and come before the sixth's); the connection is kept.
     test = [
-        SetupChannels([Channel("c02", "02", 10 * M, 5 * M)]),
-        Connect(connprivkey="02"),
-        *bolt14.init_exchange(),
+        *bolt14.connected([Channel("c02", "02", 10 * M, 5 * M)]),
         # BOLT #14:
         # - more than 4 queries from one peer in any 10 s: the excess is not answered, the
         #   connection is kept (V07);

@@ -3,11 +3,11 @@ odd" rule is why reply_foaf_balances is odd, docs/bolt14.md §2.3)."""
 
 from typing import Any
 
-from lnprototest import Connect, RawMsg, Runner
+from lnprototest import RawMsg, Runner
 from lnprototest.utils import run_runner
 
 import bolt14
-from bolt14 import Channel, ExpectConnectionFailed, SetupChannels, query, reply
+from bolt14 import Channel, ExpectConnectionFailed, query, reply
 
 M = 1_000_000  # msat
 FRIEND = [Channel("c02", "02", 10 * M, 5 * M)]
@@ -15,9 +15,7 @@ FRIEND = [Channel("c02", "02", 10 * M, 5 * M)]
 
 def test_unknown_odd_message_is_ignored(runner: Runner, with_bolt14: Any) -> None:
     test = [
-        SetupChannels(FRIEND),
-        Connect(connprivkey="02"),
-        *bolt14.init_exchange(),
+        *bolt14.connected(FRIEND),
         # BOLT #1:
         # A receiving node:
         #   - upon receiving a message of _odd_, unknown type:
@@ -32,9 +30,7 @@ def test_unknown_odd_message_is_ignored(runner: Runner, with_bolt14: Any) -> Non
 
 def test_unknown_even_message_fails_the_connection(runner: Runner, with_bolt14: Any) -> None:
     test = [
-        SetupChannels(FRIEND),
-        Connect(connprivkey="02"),
-        *bolt14.init_exchange(),
+        *bolt14.connected(FRIEND),
         # BOLT #1:
         # A receiving node:...
         #   - upon receiving a message of _even_, unknown type:
