@@ -234,7 +234,8 @@ impl Graph {
     pub fn load_bytes(bytes: &[u8], opts: LoadOptions) -> Result<Self, GraphError> {
         let dump: Dump = if bytes.starts_with(&[0x1f, 0x8b]) {
             let mut s = Vec::new();
-            flate2::read::GzDecoder::new(bytes)
+            // Every member of a concatenated gzip file, as `zcat` reads it.
+            flate2::read::MultiGzDecoder::new(bytes)
                 .read_to_end(&mut s)
                 .map_err(|e| GraphError::Io(format!("gzip: {e}")))?;
             serde_json::from_slice(&s).map_err(|e| GraphError::Json(e.to_string()))?
@@ -540,6 +541,18 @@ mod tests {
         let b = Graph::load_bytes(&gz, LoadOptions::default()).unwrap();
         assert_eq!(a.channels, b.channels);
         assert_eq!(a.node_ids, b.node_ids);
+        // A concatenated (multi-member) gzip file, as `cat a.gz b.gz` or pigz makes: read
+        // whole, as zcat does, not cut after the first member.
+        let (head, tail) = plain.split_at(plain.len() / 2);
+        let mut multi = Vec::new();
+        for part in [head, tail] {
+            let mut enc =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(part.as_bytes()).unwrap();
+            multi.extend(enc.finish().unwrap());
+        }
+        let c = Graph::load_bytes(&multi, LoadOptions::default()).unwrap();
+        assert_eq!(a.channels, c.channels);
     }
 
     #[test]

@@ -59,6 +59,57 @@ pub fn median_f64(v: &[f64]) -> f64 {
     }
 }
 
+/// Mean of a small sample (e.g. one figure over seeds) and its 95 % confidence interval from
+/// Student's t: `(mean, low, high)`; a single value has no interval (low = high = mean).
+pub fn mean_ci95(xs: &[f64]) -> (f64, f64, f64) {
+    // t(0.975, df) for df = 1..=30; beyond, the normal 1.96 is within 2 %.
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+        2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    ];
+    let m = mean(xs);
+    if xs.len() < 2 {
+        return (m, m, m);
+    }
+    let df = xs.len() - 1;
+    let var = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / df as f64;
+    let t = T.get(df - 1).copied().unwrap_or(1.96);
+    let half = t * (var / xs.len() as f64).sqrt();
+    (m, m - half, m + half)
+}
+
+/// The Kolmogorov–Smirnov distance of two samples: the largest gap between their empirical
+/// CDFs (both sorted ascending; evaluated at every value of either).
+pub fn ks_distance<T: PartialOrd + Copy>(a: &[T], b: &[T]) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let (mut i, mut j, mut d) = (0usize, 0usize, 0.0f64);
+    while i < a.len() && j < b.len() {
+        // Step past every copy of the smaller value in both samples, then compare the CDFs.
+        let x = if a[i] <= b[j] { a[i] } else { b[j] };
+        while i < a.len() && a[i] <= x {
+            i += 1;
+        }
+        while j < b.len() && b[j] <= x {
+            j += 1;
+        }
+        d = d.max((i as f64 / a.len() as f64 - j as f64 / b.len() as f64).abs());
+    }
+    d
+}
+
+/// Sorted copy of a float sample (for [`ks_distance`] and CDF plots).
+pub fn sorted_f64(v: &[f64]) -> Vec<f64> {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s
+}
+
+/// The payable amounts from one source to every other node, in node order.
+type Targets<'a> = std::iter::Copied<std::iter::Chain<std::slice::Iter<'a, u64>, std::slice::Iter<'a, u64>>>;
+
 /// Cheapest-path trees by base fee from a set of sources.
 #[derive(Debug, Clone)]
 pub struct Routes {
@@ -132,22 +183,36 @@ impl Routes {
         }
     }
 
-    /// Only the success rate (one pass; used after every round).
-    pub fn success_rate(&self, g: &Graph, b: &Balances, amount_msat: u64) -> f64 {
+    /// One pass over the sources in parallel: `per_source` gets the payable amounts from one
+    /// source to every other node (the source itself left out); results in source order.
+    fn scan<T: Send>(
+        &self,
+        g: &Graph,
+        b: &Balances,
+        per_source: impl for<'a> Fn(Targets<'a>) -> T + Sync,
+    ) -> Vec<T> {
         let n = g.node_count();
-        let ok: u64 = (0..self.sources.len())
+        (0..self.sources.len())
             .into_par_iter()
             .map_init(
                 || vec![0u64; n],
                 |bn, i| {
                     self.bottlenecks(g, b, i, bn);
-                    let s = self.sources[i] as usize;
-                    bn.iter()
-                        .enumerate()
-                        .filter(|&(t, &v)| t != s && v >= amount_msat)
-                        .count() as u64
+                    let (before, rest) = bn.split_at(self.sources[i] as usize);
+                    per_source(before.iter().chain(&rest[1..]).copied())
                 },
             )
+            .collect()
+    }
+
+    /// Only the success rate (one pass; used after every round).
+    pub fn success_rate(&self, g: &Graph, b: &Balances, amount_msat: u64) -> f64 {
+        let n = g.node_count();
+        let ok: u64 = self
+            .scan(g, b, |targets| {
+                targets.filter(|&v| v >= amount_msat).count() as u64
+            })
+            .into_iter()
             .sum();
         let pairs = (self.sources.len() as u64) * (n as u64).saturating_sub(1);
         if pairs == 0 {
@@ -161,25 +226,15 @@ impl Routes {
     pub fn evaluate(&self, g: &Graph, b: &Balances, amount_msat: u64) -> RoutingStats {
         let n = g.node_count();
         // Pass 1: per-source success counts and a histogram of payable amounts.
-        let per_source: Vec<(u64, Hist)> = (0..self.sources.len())
-            .into_par_iter()
-            .map_init(
-                || vec![0u64; n],
-                |bn, i| {
-                    self.bottlenecks(g, b, i, bn);
-                    let mut h = Hist::new();
-                    let mut ok = 0u64;
-                    let s = self.sources[i] as usize;
-                    for (t, &v) in bn.iter().enumerate() {
-                        if t != s {
-                            h.add(v);
-                            ok += u64::from(v >= amount_msat);
-                        }
-                    }
-                    (ok, h)
-                },
-            )
-            .collect();
+        let per_source: Vec<(u64, Hist)> = self.scan(g, b, |targets| {
+            let mut h = Hist::new();
+            let mut ok = 0u64;
+            for v in targets {
+                h.add(v);
+                ok += u64::from(v >= amount_msat);
+            }
+            (ok, h)
+        });
         let pairs = (self.sources.len() as u64) * (n as u64).saturating_sub(1);
         let mut hist = Hist::new();
         let mut ok_total = 0u64;
@@ -220,8 +275,57 @@ impl Routes {
             pairs,
             success_rate,
             ci95,
+            sources: self.sources.len() as u64,
+            all_pairs: self.all_pairs,
             median_payable_msat: median_msat,
         }
+    }
+
+    /// Every (source, target ≠ source) pair's payable amount (msat), sorted ascending: for
+    /// CDFs and the KS distance. One `u64` per pair: 58 MB for the paper's 2,707 nodes.
+    pub fn payable_amounts(&self, g: &Graph, b: &Balances) -> Vec<u64> {
+        let mut all: Vec<u64> = self
+            .scan(g, b, |targets| targets.collect::<Vec<u64>>())
+            .into_iter()
+            .flatten()
+            .collect();
+        all.par_sort_unstable();
+        all
+    }
+
+    /// How many (source, reached target) pairs have a cheapest path of each hop count:
+    /// `hist[h]` pairs at h hops (`hist[0]` = 0: a source is not its own target).
+    pub fn hop_histogram(&self, g: &Graph) -> Vec<u64> {
+        let n = g.node_count();
+        let per_source: Vec<Vec<u64>> = (0..self.sources.len())
+            .into_par_iter()
+            .map_init(
+                || vec![0u32; n],
+                |depth, i| {
+                    let mut h = Vec::new();
+                    depth[self.sources[i] as usize] = 0;
+                    for &arc in self.tree(i) {
+                        let d = depth[g.tail(arc) as usize] + 1;
+                        depth[g.head(arc) as usize] = d;
+                        if h.len() <= d as usize {
+                            h.resize(d as usize + 1, 0);
+                        }
+                        h[d as usize] += 1;
+                    }
+                    h
+                },
+            )
+            .collect();
+        let mut hist = vec![0u64];
+        for h in per_source {
+            if hist.len() < h.len() {
+                hist.resize(h.len(), 0);
+            }
+            for (d, c) in h.into_iter().enumerate() {
+                hist[d] += c;
+            }
+        }
+        hist
     }
 
     /// The k-th smallest payable amount (0-based) over all pairs.
@@ -230,21 +334,13 @@ impl Routes {
         if bucket == 0 {
             return 0;
         }
-        let n = g.node_count();
-        let mut vals: Vec<u64> = (0..self.sources.len())
-            .into_par_iter()
-            .map_init(
-                || vec![0u64; n],
-                |bn, i| {
-                    self.bottlenecks(g, b, i, bn);
-                    let s = self.sources[i] as usize;
-                    bn.iter()
-                        .enumerate()
-                        .filter(|&(t, &v)| t != s && Hist::bucket(v) == bucket)
-                        .map(|(_, &v)| v)
-                        .collect::<Vec<u64>>()
-                },
-            )
+        let mut vals: Vec<u64> = self
+            .scan(g, b, |targets| {
+                targets
+                    .filter(|&v| Hist::bucket(v) == bucket)
+                    .collect::<Vec<u64>>()
+            })
+            .into_iter()
             .flatten()
             .collect();
         let r = rank_in_bucket as usize;
@@ -300,8 +396,13 @@ pub struct RoutingStats {
     pub pairs: u64,
     /// Share of pairs whose cheapest path can carry the test amount.
     pub success_rate: f64,
-    /// 95 % confidence interval of the success rate when the sources were sampled.
+    /// 95 % confidence interval of the success rate when the sources were sampled (none from
+    /// fewer than 2 sources).
     pub ci95: Option<(f64, f64)>,
+    /// Sources evaluated: every node, or the size of the seeded sample.
+    pub sources: u64,
+    /// True when every node was a source (the figures are exact, not sampled).
+    pub all_pairs: bool,
     /// Median over pairs of the largest amount the cheapest path can carry (msat; 0 counts).
     pub median_payable_msat: u64,
 }
@@ -440,6 +541,44 @@ mod tests {
         assert!(lo <= s.success_rate && s.success_rate <= hi);
         assert!(hi - lo < 0.2);
         assert!((s.success_rate - exact.success_rate).abs() < 0.1);
+    }
+
+    #[test]
+    fn mean_ci95_uses_student_t() {
+        // 1, 2, 3: mean 2, s = 1, t(0.975, 2) = 4.303 -> half width 4.303 / sqrt(3).
+        let (m, lo, hi) = mean_ci95(&[1.0, 2.0, 3.0]);
+        let half = 4.303 / 3f64.sqrt();
+        assert_eq!(m, 2.0);
+        assert!((lo - (2.0 - half)).abs() < 1e-12 && (hi - (2.0 + half)).abs() < 1e-12);
+        assert_eq!(mean_ci95(&[5.0]), (5.0, 5.0, 5.0));
+    }
+
+    #[test]
+    fn ks_distance_is_the_largest_cdf_gap() {
+        // Identical samples: 0; disjoint: 1.
+        assert_eq!(ks_distance(&[1, 2, 3], &[1, 2, 3]), 0.0);
+        assert_eq!(ks_distance(&[1, 2], &[5, 6]), 1.0);
+        // a = {1,2,3,4}, b = {3,4,5,6}: at x = 2, F_a = 0.5, F_b = 0 -> 0.5 (ties at 3, 4).
+        assert_eq!(ks_distance(&[1, 2, 3, 4], &[3, 4, 5, 6]), 0.5);
+        // Ties across samples are stepped together: {0,0,1} vs {0,1,1} -> at 0: 2/3 - 1/3.
+        let d = ks_distance(&[0, 0, 1], &[0, 1, 1]);
+        assert!((d - 1.0 / 3.0).abs() < 1e-12, "{d}");
+    }
+
+    #[test]
+    fn hop_histogram_and_payable_amounts_on_a_hand_checked_graph() {
+        let g = line();
+        let r = Routes::compute(&g, None);
+        // x-z is reached via y (fee 2 < 5): 4 one-hop pairs (x-y, y-x, y-z, z-y), 2 two-hop.
+        assert_eq!(r.hop_histogram(&g), vec![0, 4, 2]);
+        let b = Balances {
+            local_a: vec![10_000_000, 10_000_000, 0],
+        };
+        // As in success_rate_and_median_on_a_hand_checked_graph: three pairs carry 10M.
+        assert_eq!(
+            r.payable_amounts(&g, &b),
+            vec![0, 0, 0, 10_000_000, 10_000_000, 10_000_000]
+        );
     }
 
     // R: M01

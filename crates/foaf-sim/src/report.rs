@@ -11,7 +11,14 @@ use plotters::prelude::*;
 
 use crate::cycles::RoundStats;
 use crate::imbalance::{ImbalanceResult, Snapshot};
+use crate::metrics::node_ginis;
+use crate::paper::{
+    Interval, PaperFigure, PaperParams, PaperStrategy, PaperTable, PAPER_FIGURES,
+    PAPER_HOPS_CUMULATIVE, PAPER_IMBALANCE_BEFORE, PAPER_KS_GINI, PAPER_MEDIAN_GINI_AFTER,
+    PAPER_NODES_CHANNELS, PAPER_SUCCESS_BEFORE, QUANTILES,
+};
 use crate::payments::PaymentsResult;
+use crate::privacy::PrivacyCurve;
 
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
@@ -46,21 +53,32 @@ fn routing_cell(s: &Snapshot) -> String {
     }
 }
 
+/// Which pairs a figure is over: all ordered pairs, or those of a sample of sources.
+fn pairs_label(r: &crate::metrics::RoutingStats) -> String {
+    if r.all_pairs {
+        "all ordered pairs".into()
+    } else if r.ci95.is_some() {
+        format!("pairs from {} sampled sources (95% CI)", r.sources)
+    } else {
+        format!(
+            "pairs from {} sampled source{} (no interval from fewer than 2)",
+            r.sources,
+            if r.sources == 1 { "" } else { "s" }
+        )
+    }
+}
+
 /// The `imbalance` experiment as a terminal table.
 pub fn imbalance_table(r: &ImbalanceResult) -> String {
     let mut out = String::new();
     for d in &r.distributions {
         let _ = writeln!(
             out,
-            "initial balances: {} — {} nodes, {} channels; success = cheapest path (base fee) carries 1 sat{}",
+            "initial balances: {} — {} nodes, {} channels; success = cheapest path (base fee) carries 1 sat, {}",
             d.initial.name(),
             d.nodes,
             d.channels,
-            if d.before.routing.ci95.is_some() {
-                " (sampled sources, 95% CI)"
-            } else {
-                ", all ordered pairs"
-            }
+            pairs_label(&d.before.routing)
         );
         let _ = writeln!(
             out,
@@ -126,19 +144,28 @@ pub fn imbalance_table(r: &ImbalanceResult) -> String {
     out
 }
 
-fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, ReportError> {
-    Ok(std::io::BufWriter::new(
-        std::fs::File::create(path).map_err(err(path))?,
-    ))
+/// Write `dir/name`: the header line, then whatever `body` writes; errors name the file.
+fn write_csv(
+    dir: &Path,
+    name: &str,
+    header: &str,
+    body: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<PathBuf, ReportError> {
+    let path = dir.join(name);
+    let file = std::fs::File::create(&path).map_err(err(&path))?;
+    let mut w = std::io::BufWriter::new(file);
+    (|| {
+        writeln!(w, "{header}")?;
+        body(&mut w)?;
+        w.flush()
+    })()
+    .map_err(err(&path))?;
+    Ok(path)
 }
 
 /// Write `imbalance_summary.csv`, `imbalance_rounds.csv` and `imbalance_ginis.csv` into `dir`.
 pub fn imbalance_csv(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    let summary = dir.join("imbalance_summary.csv");
-    let mut w = create(&summary)?;
-    let io = err(&summary);
-    (|| -> std::io::Result<()> {
-        writeln!(w, "initial,strategy,nodes,channels,pairs,success_rate,ci95_low,ci95_high,median_payable_msat,median_gini,network_imbalance,operations,messages,message_bytes,volume_msat,failed,refused_gini,refused_target,seconds")?;
+    let summary = write_csv(dir, "imbalance_summary.csv", "initial,strategy,nodes,channels,pairs,success_rate,ci95_low,ci95_high,median_payable_msat,median_gini,network_imbalance,operations,messages,message_bytes,volume_msat,failed,refused_gini,refused_target,messages_per_success_point,seconds", |w| {
         for d in &r.distributions {
             let mut line = |name: &str, s: &Snapshot, t: &RoundStats, secs: f64| {
                 let (lo, hi) = s
@@ -148,7 +175,7 @@ pub fn imbalance_csv(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, Re
                     .unwrap_or_default();
                 writeln!(
                     w,
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3}",
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3}",
                     d.initial.name(),
                     name,
                     d.nodes,
@@ -167,6 +194,9 @@ pub fn imbalance_csv(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, Re
                     t.failed,
                     t.refused_gini,
                     t.refused_target,
+                    per_point(t.messages, d.before.routing.success_rate, s.routing.success_rate)
+                        .map(|x| format!("{x:.1}"))
+                        .unwrap_or_default(),
                     secs
                 )
             };
@@ -175,65 +205,56 @@ pub fn imbalance_csv(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, Re
                 line(run.strategy.name(), &run.after, &run.totals, run.seconds)?;
             }
         }
-        w.flush()
-    })()
-    .map_err(io)?;
-
-    let rounds = dir.join("imbalance_rounds.csv");
-    let mut w = create(&rounds)?;
-    (|| -> std::io::Result<()> {
-        writeln!(
-            w,
-            "initial,strategy,round,operations,messages,volume_msat,failed,network_imbalance,success_rate"
-        )?;
-        for d in &r.distributions {
-            for run in &d.runs {
-                for p in &run.curve {
-                    writeln!(
-                        w,
-                        "{},{},{},{},{},{},{},{},{}",
-                        d.initial.name(),
-                        run.strategy.name(),
-                        p.round,
-                        p.totals.operations,
-                        p.totals.messages,
-                        p.totals.volume_msat,
-                        p.totals.failed,
-                        p.imbalance,
-                        p.success_rate
-                    )?;
+        Ok(())
+    })?;
+    let rounds = write_csv(
+        dir,
+        "imbalance_rounds.csv",
+        "initial,strategy,round,operations,messages,message_bytes,volume_msat,failed,network_imbalance,success_rate",
+        |w| {
+            for d in &r.distributions {
+                for run in &d.runs {
+                    for p in &run.curve {
+                        writeln!(
+                            w,
+                            "{},{},{},{},{},{},{},{},{},{}",
+                            d.initial.name(),
+                            run.strategy.name(),
+                            p.round,
+                            p.totals.operations,
+                            p.totals.messages,
+                            p.totals.message_bytes,
+                            p.totals.volume_msat,
+                            p.totals.failed,
+                            p.imbalance,
+                            p.success_rate
+                        )?;
+                    }
                 }
             }
-        }
-        w.flush()
-    })()
-    .map_err(err(&rounds))?;
-
-    let ginis = dir.join("imbalance_ginis.csv");
-    let mut w = create(&ginis)?;
-    (|| -> std::io::Result<()> {
-        writeln!(w, "initial,state,node,gini")?;
+            Ok(())
+        },
+    )?;
+    let ginis = write_csv(dir, "imbalance_ginis.csv", "initial,state,node,gini", |w| {
         for d in &r.distributions {
             for (i, g) in d.before.ginis.iter().enumerate() {
                 writeln!(w, "{},before,{},{}", d.initial.name(), i, g)?;
             }
             for run in &d.runs {
                 for (i, g) in run.after.ginis.iter().enumerate() {
-                    writeln!(
-                        w,
-                        "{},{},{},{}",
-                        d.initial.name(),
-                        run.strategy.name(),
-                        i,
-                        g
-                    )?;
+                    writeln!(w, "{},{},{},{}", d.initial.name(), run.strategy.name(), i, g)?;
                 }
             }
         }
-        w.flush()
-    })()
-    .map_err(err(&ginis))?;
+        Ok(())
+    })?;
     Ok(vec![summary, rounds, ginis])
+}
+
+/// Messages (or bytes) spent per percentage point of success gained; `None` without a gain.
+pub fn per_point(spent: u64, before: f64, after: f64) -> Option<f64> {
+    let gained = (after - before) * 100.0;
+    (spent > 0 && gained > 0.0).then(|| spent as f64 / gained)
 }
 
 fn register_font() {
@@ -241,10 +262,29 @@ fn register_font() {
     let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
 }
 
-/// A line to draw.
+/// A line (or, with `markers`, a set of points) to draw.
 struct Series {
     label: String,
     points: Vec<(f64, f64)>,
+    markers: bool,
+}
+
+impl Series {
+    fn line(label: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Series {
+            label: label.into(),
+            points,
+            markers: false,
+        }
+    }
+
+    fn markers(label: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Series {
+            label: label.into(),
+            points,
+            markers: true,
+        }
+    }
 }
 
 const COLORS: [RGBColor; 6] = [
@@ -290,16 +330,28 @@ where
         .map_err(|e| e.to_string())?;
     for (i, s) in series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
-        chart
-            .draw_series(LineSeries::new(
-                s.points.iter().copied(),
-                color.stroke_width(2),
-            ))
-            .map_err(|e| e.to_string())?
-            .label(s.label.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-            });
+        if s.markers {
+            chart
+                .draw_series(
+                    s.points
+                        .iter()
+                        .map(|&p| Cross::new(p, 7, color.stroke_width(3))),
+                )
+                .map_err(|e| e.to_string())?
+                .label(s.label.clone())
+                .legend(move |(x, y)| Cross::new((x + 9, y), 5, color.stroke_width(3)));
+        } else {
+            chart
+                .draw_series(LineSeries::new(
+                    s.points.iter().copied(),
+                    color.stroke_width(2),
+                ))
+                .map_err(|e| e.to_string())?
+                .label(s.label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+        }
     }
     chart
         .configure_series_labels()
@@ -352,19 +404,19 @@ pub fn imbalance_plots(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, 
     let mut files = Vec::new();
     for d in &r.distributions {
         let name = d.initial.name();
-        let mut series = vec![Series {
-            label: format!("before (median {:.2})", d.before.median_gini),
-            points: cdf(&d.before.ginis),
-        }];
+        let mut series = vec![Series::line(
+            format!("before (median {:.2})", d.before.median_gini),
+            cdf(&d.before.ginis),
+        )];
         for run in &d.runs {
-            series.push(Series {
-                label: format!(
+            series.push(Series::line(
+                format!(
                     "{} (median {:.2})",
                     run.strategy.name(),
                     run.after.median_gini
                 ),
-                points: cdf(&run.after.ginis),
-            });
+                cdf(&run.after.ginis),
+            ));
         }
         files.extend(plot_both(
             dir,
@@ -381,13 +433,14 @@ pub fn imbalance_plots(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, 
         let series: Vec<Series> = d
             .runs
             .iter()
-            .map(|run| Series {
-                label: run.strategy.name().to_string(),
-                points: run
-                    .curve
-                    .iter()
-                    .map(|p| ((1.0 + p.totals.operations as f64).log10(), p.success_rate))
-                    .collect(),
+            .map(|run| {
+                Series::line(
+                    run.strategy.name(),
+                    run.curve
+                        .iter()
+                        .map(|p| ((1.0 + p.totals.operations as f64).log10(), p.success_rate))
+                        .collect(),
+                )
             })
             .collect();
         let max_x = series
@@ -449,10 +502,7 @@ pub fn payments_table(r: &PaymentsResult) -> String {
 
 /// Write `payments_summary.csv` and `payments_stream.csv`.
 pub fn payments_csv(r: &PaymentsResult, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    let summary = dir.join("payments_summary.csv");
-    let mut w = create(&summary)?;
-    (|| -> std::io::Result<()> {
-        writeln!(w, "mode,payments,succeeded,success_rate,routed_msat,proactive_operations,proactive_messages,proactive_volume_msat,jit_attempts,jit_operations,jit_messages,jit_volume_msat,seconds")?;
+    let summary = write_csv(dir, "payments_summary.csv", "mode,payments,succeeded,success_rate,routed_msat,proactive_operations,proactive_messages,proactive_volume_msat,jit_attempts,jit_operations,jit_messages,jit_volume_msat,seconds", |w| {
         for m in &r.runs {
             writeln!(
                 w,
@@ -472,24 +522,21 @@ pub fn payments_csv(r: &PaymentsResult, dir: &Path) -> Result<Vec<PathBuf>, Repo
                 m.seconds
             )?;
         }
-        w.flush()
-    })()
-    .map_err(err(&summary))?;
-    let stream = dir.join("payments_stream.csv");
-    let mut w = create(&stream)?;
-    (|| -> std::io::Result<()> {
-        writeln!(
-            w,
-            "mode,payments_done,success_rate_so_far,rebalancing_operations"
-        )?;
-        for m in &r.runs {
-            for p in &m.curve {
-                writeln!(w, "{},{},{},{}", m.mode.name(), p.0, p.1, p.2)?;
+        Ok(())
+    })?;
+    let stream = write_csv(
+        dir,
+        "payments_stream.csv",
+        "mode,payments_done,success_rate_so_far,rebalancing_operations",
+        |w| {
+            for m in &r.runs {
+                for p in &m.curve {
+                    writeln!(w, "{},{},{},{}", m.mode.name(), p.0, p.1, p.2)?;
+                }
             }
-        }
-        w.flush()
-    })()
-    .map_err(err(&stream))?;
+            Ok(())
+        },
+    )?;
     Ok(vec![summary, stream])
 }
 
@@ -500,10 +547,7 @@ pub fn payments_plots(r: &PaymentsResult, dir: &Path) -> Result<Vec<PathBuf>, Re
     let series: Vec<Series> = r
         .runs
         .iter()
-        .map(|m| Series {
-            label: m.mode.name().to_string(),
-            points: m.curve.iter().map(|p| (p.0 as f64, p.1)).collect(),
-        })
+        .map(|m| Series::line(m.mode.name(), m.curve.iter().map(|p| (p.0 as f64, p.1)).collect()))
         .collect();
     files.extend(plot_both(
         dir,
@@ -520,13 +564,14 @@ pub fn payments_plots(r: &PaymentsResult, dir: &Path) -> Result<Vec<PathBuf>, Re
     let series: Vec<Series> = r
         .runs
         .iter()
-        .map(|m| Series {
-            label: m.mode.name().to_string(),
-            points: m
-                .curve
-                .iter()
-                .map(|p| ((1.0 + p.2 as f64).log10(), p.1))
-                .collect(),
+        .map(|m| {
+            Series::line(
+                m.mode.name(),
+                m.curve
+                    .iter()
+                    .map(|p| ((1.0 + p.2 as f64).log10(), p.1))
+                    .collect(),
+            )
         })
         .collect();
     let max_x = series
@@ -542,6 +587,689 @@ pub fn payments_plots(r: &PaymentsResult, dir: &Path) -> Result<Vec<PathBuf>, Re
             y_label: "success rate so far",
             x_range: 0.0..max_x.ceil(),
             y_range: 0.0..1.0,
+        },
+        &series,
+    )?);
+    Ok(files)
+}
+
+fn interval_pct(i: &Interval) -> String {
+    if i.low == i.high {
+        pct(i.mean)
+    } else {
+        format!("{} [{:.1}, {:.1}]", pct(i.mean), i.low * 100.0, i.high * 100.0)
+    }
+}
+
+fn interval_num(i: &Interval, digits: usize) -> String {
+    if i.low == i.high {
+        format!("{:.*}", digits, i.mean)
+    } else {
+        format!(
+            "{:.*} [{:.*}, {:.*}]",
+            digits, i.mean, digits, i.low, digits, i.high
+        )
+    }
+}
+
+fn paper_figure(s: PaperStrategy) -> Option<&'static PaperFigure> {
+    PAPER_FIGURES.iter().find(|f| f.strategy == s)
+}
+
+/// The shares of pairs whose cheapest path has at most h hops, h = 1..=len, summed over the
+/// starts (their graphs differ per seed: each keeps its own strongly connected component).
+pub fn hops_cumulative(t: &PaperTable) -> Vec<f64> {
+    let mut hist: Vec<u64> = Vec::new();
+    for st in &t.starts {
+        let h = st.routes.hop_histogram(&st.graph);
+        if hist.len() < h.len() {
+            hist.resize(h.len(), 0);
+        }
+        for (d, c) in h.into_iter().enumerate() {
+            hist[d] += c;
+        }
+    }
+    let total: u64 = hist.iter().sum();
+    let mut acc = 0u64;
+    hist.iter()
+        .skip(1)
+        .map(|&c| {
+            acc += c;
+            acc as f64 / total.max(1) as f64
+        })
+        .collect()
+}
+
+/// The paper-code table: per strategy, the paper's end point next to the mean over seeds and
+/// its 95 % interval.
+pub fn paper_table(t: &PaperTable) -> String {
+    let mut out = String::new();
+    let seeds: Vec<String> = t.starts.iter().map(|s| s.seed.to_string()).collect();
+    let nodes = Interval::of(
+        &t.starts
+            .iter()
+            .map(|s| s.graph.node_count() as f64)
+            .collect::<Vec<_>>(),
+    );
+    let chans = Interval::of(
+        &t.starts
+            .iter()
+            .map(|s| s.graph.channel_count() as f64)
+            .collect::<Vec<_>>(),
+    );
+    let pairs = t
+        .starts
+        .first()
+        .map_or_else(String::new, |s| pairs_label(&s.before.routing));
+    let _ = writeln!(
+        out,
+        "paper-code mode, seeds {}: funded strongly connected component of {} nodes, {} channels (paper: {} / {}); success = cheapest path (base fee) carries > 0, {}",
+        seeds.join(","),
+        interval_num(&nodes, 0),
+        interval_num(&chans, 0),
+        PAPER_NODES_CHANNELS.0,
+        PAPER_NODES_CHANNELS.1,
+        pairs
+    );
+    let _ = writeln!(out, "mean over seeds [95% interval]; paper = its figures, read by eye");
+    let _ = writeln!(
+        out,
+        "{:<9} {:>7} {:>22} {:>6} {:>22} {:>8} {:>20} {:>20} {:>9} {:>24} {:>6} {:>20}",
+        "strategy",
+        "paper",
+        "success",
+        "paper",
+        "G",
+        "paper",
+        "median payable [sat]",
+        "median node G",
+        "paper",
+        "operations",
+        "steps",
+        "KS(G_v) before/after"
+    );
+    let before_success = Interval::of(
+        &t.starts
+            .iter()
+            .map(|s| s.before.routing.success_rate)
+            .collect::<Vec<_>>(),
+    );
+    let before_g = Interval::of(
+        &t.starts
+            .iter()
+            .map(|s| s.before.imbalance)
+            .collect::<Vec<_>>(),
+    );
+    let before_pay = Interval::of(
+        &t.starts
+            .iter()
+            .map(|s| s.before.routing.median_payable_msat as f64 / 1000.0)
+            .collect::<Vec<_>>(),
+    );
+    let before_mg = Interval::of(
+        &t.starts
+            .iter()
+            .map(|s| s.before.median_gini)
+            .collect::<Vec<_>>(),
+    );
+    let _ = writeln!(
+        out,
+        "{:<9} {:>7} {:>22} {:>6.3} {:>22} {:>8} {:>20} {:>20} {:>9} {:>24} {:>6} {:>20}",
+        "before",
+        pct(PAPER_SUCCESS_BEFORE),
+        interval_pct(&before_success),
+        PAPER_IMBALANCE_BEFORE,
+        interval_num(&before_g, 3),
+        0,
+        interval_num(&before_pay, 0),
+        interval_num(&before_mg, 3),
+        "-",
+        "-",
+        "-",
+        "-"
+    );
+    for s in &t.summaries {
+        let f = paper_figure(s.params.strategy);
+        let _ = writeln!(
+            out,
+            "{:<9} {:>7} {:>22} {:>6} {:>22} {:>8} {:>20} {:>20} {:>9} {:>24} {:>6} {:>20}",
+            s.params.strategy.name(),
+            f.map_or("-".into(), |f| pct(f.success_rate)),
+            interval_pct(&s.success_rate),
+            f.map_or("-".into(), |f| format!("{:.3}", f.imbalance)),
+            interval_num(&s.imbalance, 3),
+            f.map_or("-".into(), |f| format!("{:.0}", f.median_payable_sat)),
+            interval_num(&s.median_payable_sat, 0),
+            interval_num(&s.median_gini, 3),
+            f.map_or("-".into(), |f| format!("{:.0}", f.operations)),
+            interval_num(&s.operations, 0),
+            interval_num(&s.rounds, 0),
+            interval_num(&s.ks_gini, 2),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "paper after foaf: median node G {PAPER_MEDIAN_GINI_AFTER}, KS distance {PAPER_KS_GINI}; 2-cycles (count as operations, move nothing) are in `operations`"
+    );
+    let hops = hops_cumulative(t);
+    let _ = write!(out, "cheapest paths with <= h hops (h = 1..7): ours");
+    for h in hops.iter().take(7) {
+        let _ = write!(out, " {:.3}", h);
+    }
+    let _ = write!(out, "; paper's Fig. 1");
+    for h in PAPER_HOPS_CUMULATIVE {
+        let _ = write!(out, " {:.3}", h);
+    }
+    out.push('\n');
+    let secs = Interval::of(&t.runs.iter().map(|r| r.seconds).collect::<Vec<_>>());
+    let _ = writeln!(
+        out,
+        "{} runs, {} s per run (wall, sharing the machine)",
+        t.runs.len(),
+        interval_num(&secs, 1)
+    );
+    out
+}
+
+/// Write `paper_rounds.csv` (every step of every run, with its parameters and seed),
+/// `paper_summary.csv` (per strategy over seeds, next to the paper's figures), `paper_hops.csv`,
+/// `paper_ginis.csv` and `paper_payable_cdf.csv` into `dir`.
+pub fn paper_csv(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let rounds = write_csv(
+        dir,
+        "paper_rounds.csv",
+        &format!("{PARAMS_HEADER},seed,round,flow_arcs,cycles_tried,operations,trivial_operations,cumulative_operations,volume_msat,network_imbalance,median_gini,success_rate,median_payable_msat"),
+        |w| {
+            for r in &t.runs {
+                for x in &r.rounds {
+                    writeln!(
+                        w,
+                        "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                        params_csv(&r.params),
+                        r.seed,
+                        x.round,
+                        x.flow_arcs,
+                        x.cycles_tried,
+                        x.operations,
+                        x.trivial_operations,
+                        x.cumulative_operations,
+                        x.volume_msat,
+                        x.imbalance,
+                        x.median_gini,
+                        x.success_rate,
+                        x.median_payable_msat
+                    )?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let summary = write_csv(
+        dir,
+        "paper_summary.csv",
+        &format!("{PARAMS_HEADER},seeds,figure,paper,mean,ci95_low,ci95_high"),
+        |w| {
+            for s in &t.summaries {
+                let f = paper_figure(s.params.strategy);
+                let rows: [(&str, Option<f64>, &Interval); 9] = [
+                    ("success_rate", f.map(|f| f.success_rate), &s.success_rate),
+                    ("network_imbalance", f.map(|f| f.imbalance), &s.imbalance),
+                    (
+                        "median_payable_sat",
+                        f.map(|f| f.median_payable_sat),
+                        &s.median_payable_sat,
+                    ),
+                    ("median_gini", None, &s.median_gini),
+                    ("operations", f.map(|f| f.operations), &s.operations),
+                    ("trivial_operations", None, &s.trivial_operations),
+                    ("steps", None, &s.rounds),
+                    ("ks_gini", None, &s.ks_gini),
+                    ("seconds", None, &s.seconds),
+                ];
+                for (name, paper, i) in rows {
+                    writeln!(
+                        w,
+                        "{},{},{},{},{},{},{}",
+                        params_csv(&s.params),
+                        s.seeds,
+                        name,
+                        paper.map(|p| p.to_string()).unwrap_or_default(),
+                        i.mean,
+                        i.low,
+                        i.high
+                    )?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let hops = write_csv(
+        dir,
+        "paper_hops.csv",
+        "seed,hops,pairs,share,cumulative,paper_cumulative",
+        |w| {
+            for st in &t.starts {
+                let h = st.routes.hop_histogram(&st.graph);
+                let total: u64 = h.iter().sum();
+                let mut acc = 0u64;
+                for (d, &c) in h.iter().enumerate().skip(1) {
+                    acc += c;
+                    writeln!(
+                        w,
+                        "{},{},{},{},{},{}",
+                        st.seed,
+                        d,
+                        c,
+                        c as f64 / total.max(1) as f64,
+                        acc as f64 / total.max(1) as f64,
+                        PAPER_HOPS_CUMULATIVE
+                            .get(d - 1)
+                            .map(|p| p.to_string())
+                            .unwrap_or_default()
+                    )?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let ginis = write_csv(dir, "paper_ginis.csv", "seed,state,node,gini", |w| {
+        for st in &t.starts {
+            for (i, g) in node_ginis(&st.graph, &st.balances).iter().enumerate() {
+                writeln!(w, "{},before,{},{}", st.seed, i, g)?;
+            }
+        }
+        for r in &t.runs {
+            for (i, g) in r.final_ginis.iter().enumerate() {
+                writeln!(w, "{},{},{},{}", r.seed, r.params.strategy.name(), i, g)?;
+            }
+        }
+        Ok(())
+    })?;
+    let payable = write_csv(
+        dir,
+        "paper_payable_cdf.csv",
+        "seed,state,quantile,payable_msat,ks_payable",
+        |w| {
+            for st in &t.starts {
+                for (q, v) in st.payable_quantiles().iter().enumerate() {
+                    writeln!(w, "{},before,{},{},", st.seed, q as f64 / QUANTILES as f64, v)?;
+                }
+            }
+            for (r, e) in t.runs.iter().zip(&t.ends) {
+                for (q, v) in e.payable_quantiles.iter().enumerate() {
+                    writeln!(
+                        w,
+                        "{},{},{},{},{}",
+                        r.seed,
+                        r.params.strategy.name(),
+                        q as f64 / QUANTILES as f64,
+                        v,
+                        e.ks_payable
+                    )?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(vec![rounds, summary, hops, ginis, payable])
+}
+
+/// The columns naming a paper-code run's parameters (first in every paper CSV, so shards of a
+/// sweep can be concatenated and grouped).
+pub const PARAMS_HEADER: &str = "strategy,max_cycle_len,strict,hop_rule,knowledge,amount_divisor,floor_msat,cycles_per_channel,rounds";
+
+/// A run's parameters as the [`PARAMS_HEADER`] columns.
+pub fn params_csv(p: &PaperParams) -> String {
+    format!(
+        "{},{},{},{},{},{},{},{},{}",
+        p.strategy.name(),
+        p.max_cycle_len,
+        p.strict,
+        p.hop_rule.name(),
+        p.knowledge.name(),
+        p.amount_divisor,
+        p.floor_msat,
+        p.cycles_per_channel,
+        p.rounds
+    )
+}
+
+/// Plots of the paper-code table: the first seed's curves per strategy, the paper's end
+/// points as crosses. `paper_imbalance_vs_operations`, `paper_success_vs_imbalance`,
+/// `paper_payable_vs_imbalance`, `paper_gini_cdf`, `paper_payable_cdf`, `paper_hops`.
+pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let mut files = Vec::new();
+    let Some(first) = t.starts.first() else {
+        return Ok(files);
+    };
+    let runs: Vec<(&crate::paper::PaperRun, &crate::paper::RunEnd)> = t
+        .runs
+        .iter()
+        .zip(&t.ends)
+        .filter(|(r, _)| r.seed == first.seed)
+        .collect();
+    let figures = |f: &dyn Fn(&PaperFigure) -> (f64, f64)| {
+        Series::markers(
+            "paper (end points)",
+            PAPER_FIGURES.iter().map(f).collect(),
+        )
+    };
+    // Each curve from the start (step 0) through every step.
+    let curve = |r: &crate::paper::PaperRun, f: &dyn Fn(&crate::paper::PaperRound) -> (f64, f64)| {
+        let start = crate::paper::PaperRound {
+            round: 0,
+            flow_arcs: 0,
+            cycles_tried: 0,
+            operations: 0,
+            trivial_operations: 0,
+            cumulative_operations: 0,
+            volume_msat: 0,
+            imbalance: first.before.imbalance,
+            median_gini: first.before.median_gini,
+            success_rate: first.before.routing.success_rate,
+            median_payable_msat: first.before.routing.median_payable_msat,
+        };
+        std::iter::once(&start)
+            .chain(&r.rounds)
+            .map(f)
+            .collect::<Vec<_>>()
+    };
+    let mut series: Vec<Series> = runs
+        .iter()
+        .map(|(r, _)| {
+            Series::line(
+                r.params.strategy.name(),
+                curve(r, &|x| {
+                    ((1.0 + x.cumulative_operations as f64).log10(), x.imbalance)
+                }),
+            )
+        })
+        .collect();
+    series.push(figures(&|f| (f.operations.log10(), f.imbalance)));
+    let max_x = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold(1.0f64, f64::max);
+    files.extend(plot_both(
+        dir,
+        &Figure {
+            stem: "paper_imbalance_vs_operations".into(),
+            title: format!("Network imbalance G vs rebalancing operations (seed {})", first.seed),
+            x_label: "log10(1 + successful rebalancing operations)",
+            y_label: "network imbalance G",
+            x_range: 0.0..max_x.ceil(),
+            y_range: 0.0..0.55,
+        },
+        &series,
+    )?);
+    let mut series: Vec<Series> = runs
+        .iter()
+        .map(|(r, _)| {
+            Series::line(
+                r.params.strategy.name(),
+                curve(r, &|x| (x.imbalance, x.success_rate)),
+            )
+        })
+        .collect();
+    let mut paper_pts: Vec<(f64, f64)> =
+        PAPER_FIGURES.iter().map(|f| (f.imbalance, f.success_rate)).collect();
+    paper_pts.push((PAPER_IMBALANCE_BEFORE, PAPER_SUCCESS_BEFORE));
+    series.push(Series::markers("paper (start, end points)", paper_pts));
+    files.extend(plot_both(
+        dir,
+        &Figure {
+            stem: "paper_success_vs_imbalance".into(),
+            title: format!("Success rate vs network imbalance (seed {})", first.seed),
+            x_label: "network imbalance G",
+            y_label: "share of pairs whose cheapest path carries > 0",
+            x_range: 0.1..0.55,
+            y_range: 0.0..1.0,
+        },
+        &series,
+    )?);
+    let mut series: Vec<Series> = runs
+        .iter()
+        .map(|(r, _)| {
+            Series::line(
+                r.params.strategy.name(),
+                curve(r, &|x| (x.imbalance, x.median_payable_msat as f64 / 1000.0)),
+            )
+        })
+        .collect();
+    series.push(figures(&|f| (f.imbalance, f.median_payable_sat)));
+    let max_y = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(1.0f64, f64::max);
+    files.extend(plot_both(
+        dir,
+        &Figure {
+            stem: "paper_payable_vs_imbalance".into(),
+            title: format!("Median payable amount vs network imbalance (seed {})", first.seed),
+            x_label: "network imbalance G",
+            y_label: "median payable amount on the cheapest path [sat]",
+            x_range: 0.1..0.55,
+            y_range: 0.0..max_y * 1.1,
+        },
+        &series,
+    )?);
+    let before = node_ginis(&first.graph, &first.balances);
+    let mut series = vec![Series::line(
+        format!("before (median {:.2})", first.before.median_gini),
+        cdf(&before),
+    )];
+    for (r, e) in &runs {
+        series.push(Series::line(
+            format!(
+                "{} (median {:.2}, KS {:.2})",
+                r.params.strategy.name(),
+                crate::metrics::median_f64(&r.final_ginis),
+                e.ks_gini
+            ),
+            cdf(&r.final_ginis),
+        ));
+    }
+    files.extend(plot_both(
+        dir,
+        &Figure {
+            stem: "paper_gini_cdf".into(),
+            title: format!(
+                "Node Gini CDF before/after (seed {}; paper: KS {PAPER_KS_GINI}, median {PAPER_MEDIAN_GINI_AFTER})",
+                first.seed
+            ),
+            x_label: "node Gini coefficient G_v",
+            y_label: "share of nodes with G_v <= x",
+            x_range: 0.0..1.0,
+            y_range: 0.0..1.0,
+        },
+        &series,
+    )?);
+    let qcdf = |q: &[u64]| -> Vec<(f64, f64)> {
+        q.iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                (
+                    (1.0 + v as f64 / 1000.0).log10(),
+                    i as f64 / QUANTILES as f64,
+                )
+            })
+            .collect()
+    };
+    let mut series = vec![Series::line("before", qcdf(&first.payable_quantiles()))];
+    for (r, e) in &runs {
+        series.push(Series::line(
+            format!("{} (KS {:.2})", r.params.strategy.name(), e.ks_payable),
+            qcdf(&e.payable_quantiles),
+        ));
+    }
+    files.extend(plot_both(
+        dir,
+        &Figure {
+            stem: "paper_payable_cdf".into(),
+            title: format!("Payable amounts on all cheapest paths (seed {})", first.seed),
+            x_label: "log10(1 + largest payable amount [sat])",
+            y_label: "share of pairs paying <= x",
+            x_range: 0.0..8.0,
+            y_range: 0.0..1.0,
+        },
+        &series,
+    )?);
+    let ours = hops_cumulative(t);
+    let series = vec![
+        Series::line(
+            format!("ours ({} seeds)", t.starts.len()),
+            ours.iter()
+                .enumerate()
+                .map(|(h, &c)| ((h + 1) as f64, c))
+                .collect(),
+        ),
+        Series::markers(
+            "paper, Fig. 1 (Oct 2019)",
+            PAPER_HOPS_CUMULATIVE
+                .iter()
+                .enumerate()
+                .map(|(h, &c)| ((h + 1) as f64, c))
+                .collect(),
+        ),
+    ];
+    files.extend(plot_both(
+        dir,
+        &Figure {
+            stem: "paper_hops".into(),
+            title: "Cheapest paths (base fee) by hop count".into(),
+            x_label: "hops h",
+            y_label: "share of pairs with <= h hops",
+            x_range: 0.0..(ours.len().max(7) as f64 + 1.0),
+            y_range: 0.0..1.05,
+        },
+        &series,
+    )?);
+    Ok(files)
+}
+
+/// The privacy experiment as a terminal table: interval width (share of capacity) after
+/// 1, 5, 10, 20 and 30 messages, and how often the interval still holds the truth.
+pub fn privacy_table(curves: &[PrivacyCurve]) -> String {
+    let mut out = String::new();
+    let ks: Vec<usize> = [1usize, 5, 10, 20, 30]
+        .into_iter()
+        .filter(|&k| curves.first().is_some_and(|c| k <= c.median_width.len()))
+        .collect();
+    let _ = write!(out, "{:<16} {:<11}", "attacker", "obfuscation");
+    for k in &ks {
+        let _ = write!(out, " {:>18}", format!("after {k} msgs"));
+    }
+    out.push('\n');
+    for c in curves {
+        let _ = write!(
+            out,
+            "{:<16} {:<11}",
+            c.attacker,
+            if c.obfuscation { "on (A05)" } else { "off" }
+        );
+        for &k in &ks {
+            let _ = write!(
+                out,
+                " {:>18}",
+                format!(
+                    "{:.4} ({:.0}% ok)",
+                    c.median_width[k - 1],
+                    c.contains[k - 1] * 100.0
+                )
+            );
+        }
+        out.push('\n');
+    }
+    out.push_str("cells: median width of the balance interval as a share of capacity (ok: intervals still holding the true balance)\n");
+    out
+}
+
+/// Write `privacy.csv` and the `privacy_width` / `privacy_contains` plots.
+pub fn privacy_outputs(
+    curves: &[PrivacyCurve],
+    dir: &Path,
+    plots: bool,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let mut files = vec![write_csv(
+        dir,
+        "privacy.csv",
+        "attacker,obfuscation,messages,median_width_share,p90_width_share,contains_truth",
+        |w| {
+            for c in curves {
+                for k in 0..c.median_width.len() {
+                    writeln!(
+                        w,
+                        "{},{},{},{},{},{}",
+                        c.attacker,
+                        c.obfuscation,
+                        k + 1,
+                        c.median_width[k],
+                        c.p90_width[k],
+                        c.contains[k]
+                    )?;
+                }
+            }
+            Ok(())
+        },
+    )?];
+    if !plots {
+        return Ok(files);
+    }
+    let label = |c: &PrivacyCurve| {
+        format!(
+            "{}{}",
+            c.attacker,
+            if c.obfuscation { ", obfuscated" } else { "" }
+        )
+    };
+    let n = curves.first().map_or(1, |c| c.median_width.len());
+    let series: Vec<Series> = curves
+        .iter()
+        .map(|c| {
+            Series::line(
+                label(c),
+                c.median_width
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &w)| ((k + 1) as f64, w.max(1e-6).log10()))
+                    .collect(),
+            )
+        })
+        .collect();
+    files.extend(plot_both(
+        dir,
+        &Figure {
+            stem: "privacy_width".into(),
+            title: "What a peer learns of a remote channel's balance".into(),
+            x_label: "messages (queries, or probes for `probe`)",
+            y_label: "log10(median interval width / capacity)",
+            x_range: 0.0..(n as f64 + 1.0),
+            y_range: -6.5..0.2,
+        },
+        &series,
+    )?);
+    let series: Vec<Series> = curves
+        .iter()
+        .map(|c| {
+            Series::line(
+                label(c),
+                c.contains
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &x)| ((k + 1) as f64, x))
+                    .collect(),
+            )
+        })
+        .collect();
+    files.extend(plot_both(
+        dir,
+        &Figure {
+            stem: "privacy_contains".into(),
+            title: "Intervals that still hold the true balance".into(),
+            x_label: "messages",
+            y_label: "share of targets",
+            x_range: 0.0..(n as f64 + 1.0),
+            y_range: 0.0..1.05,
         },
         &series,
     )?);

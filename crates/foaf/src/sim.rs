@@ -10,6 +10,9 @@ use foaf_sim::{report, Graph, InitialBalance, LoadOptions};
 
 use crate::CliError;
 
+mod paper_code;
+mod privacy;
+
 /// Arguments of `foaf sim`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -25,6 +28,13 @@ enum Experiment {
     /// A seeded payment stream compared under: no rebalancing, FOAF proactive rebalancing, JIT
     /// routing, and both.
     Payments(PaymentsArgs),
+    /// The paper's own simulation code (cycles4, cycles5, foaf, mpp: sender-only cycles, its
+    /// amounts, 5,001 cycles per channel, a 1-sat floor, 150 steps) over several seeds, with
+    /// 95% intervals next to the paper's figures.
+    PaperCode(paper_code::PaperCodeArgs),
+    /// What replies reveal of a remote channel's balance, obfuscation on and off, against a
+    /// probing attacker spending the same number of messages.
+    Privacy(privacy::PrivacyArgs),
 }
 
 /// Where the graph comes from (shared by both experiments).
@@ -271,8 +281,24 @@ fn load(a: &GraphArgs) -> Result<Graph, CliError> {
     Ok(g)
 }
 
+/// Create the output directory and check it takes files: called before a run, so a bad
+/// `--out` fails in a second, not after the whole simulation.
 fn out_dir(p: &Path) -> Result<(), CliError> {
-    std::fs::create_dir_all(p).map_err(|e| CliError::Failed(format!("{}: {e}", p.display())))
+    let bad = |e: std::io::Error| CliError::BadInput(format!("--out {}: {e}", p.display()));
+    std::fs::create_dir_all(p).map_err(bad)?;
+    let probe = p.join(format!(".foaf-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(bad)?;
+    std::fs::remove_file(&probe).map_err(bad)
+}
+
+/// `--sample-sources 0` would measure nothing (a 0 % success rate that means nothing).
+fn check_sample(n: Option<usize>) -> Result<(), CliError> {
+    if n == Some(0) {
+        return Err(CliError::BadInput(
+            "--sample-sources needs at least 1 source".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn written(files: &[PathBuf]) {
@@ -286,6 +312,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
     match args.experiment {
         Experiment::Imbalance(a) => imbalance(a),
         Experiment::Payments(a) => payments(a),
+        Experiment::PaperCode(a) => paper_code::run(a),
+        Experiment::Privacy(a) => privacy::run(a),
     }
 }
 
@@ -296,6 +324,8 @@ fn imbalance(mut a: ImbalanceArgs) -> Result<(), CliError> {
         a.initial = vec![InitArg::Coinflip];
         a.non_strict = true;
     }
+    check_sample(a.sample_sources)?;
+    out_dir(&a.graph.out)?;
     let g = load(&a.graph)?;
     let mut cfg = ImbalanceConfig {
         strategies: a
@@ -335,7 +365,6 @@ fn imbalance(mut a: ImbalanceArgs) -> Result<(), CliError> {
     let r = foaf_sim::imbalance::run(&g, &cfg);
     print!("{}", report::imbalance_table(&r));
     println!("total time {:.1} s (seed {})", r.seconds, cfg.seed);
-    out_dir(&a.graph.out)?;
     let fail = |e: report::ReportError| CliError::Failed(e.to_string());
     let mut files = report::imbalance_csv(&r, &a.graph.out).map_err(fail)?;
     if !a.graph.no_plots {
@@ -351,6 +380,7 @@ fn payments(a: PaymentsArgs) -> Result<(), CliError> {
     if a.min_sat == 0 || a.max_sat < a.min_sat {
         return Err(CliError::BadInput("need 0 < --min-sat <= --max-sat".into()));
     }
+    out_dir(&a.graph.out)?;
     let g = load(&a.graph)?;
     let mut cfg = PaymentsConfig {
         count: a.payments,
@@ -377,7 +407,6 @@ fn payments(a: PaymentsArgs) -> Result<(), CliError> {
     let r = foaf_sim::payments::run(&g, &cfg);
     print!("{}", report::payments_table(&r));
     println!("seed {}", cfg.seed);
-    out_dir(&a.graph.out)?;
     let fail = |e: report::ReportError| CliError::Failed(e.to_string());
     let mut files = report::payments_csv(&r, &a.graph.out).map_err(fail)?;
     if !a.graph.no_plots {

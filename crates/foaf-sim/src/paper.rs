@@ -1,0 +1,1163 @@
+//! Paper-code mode: the rebalancing of arXiv 1912.09555 as its own simulation code runs it
+//! (renepickhardt/Imbalance-measure-and-proactive-channel-rebalancing-algorithm-for-the-
+//! Lightning-Network, `code/vs/simulation.py` at 7191a5e and 0a2613b, `analyzeData.py`,
+//! `prepareLightningNetwork.py`), so its figures can be checked like for like.
+//!
+//! What the code does, and this module with it (docs/simulation.md has the citations):
+//!
+//! - **Input.** Channels seen in both directions; a coin flip gives each channel's whole
+//!   capacity to one end; the largest strongly connected component of the funded directions is
+//!   kept. Target ratios ν stay fixed (circular payments keep every node's funds).
+//! - **Flow graph, once per step.** An arc u→v exists where u's ratio on the channel is above
+//!   ν_u, with liquidity `⌊capacity·(ζ − ν_u)⌋` sat. Every hop on a cycle is such a *sender*;
+//!   no receiver is asked to be below its target ([`HopRule::SenderOnly`]).
+//! - **Cycles.** For every flow arc u→v, the simple paths v→…→u of the flow graph with at most
+//!   `max_cycle_len − 1` arcs, in depth-first order, at most `cycles_per_channel` of them
+//!   (the code's `cnt > 5000` break keeps 5,001), each closed by u→v. Paths are enumerated on
+//!   the step's flow graph whatever their liquidity; each is tried right away, in order.
+//! - **Amount.** `strict` (the paper's `cycles4` and `cycles5` runs): the smallest liquidity on
+//!   the whole cycle. Otherwise (its `foaf` and `mpp` runs) the initiator's chosen channel u→v
+//!   is not capped: the smallest liquidity of the other arcs, or half the chosen channel's
+//!   balance when that balance is not larger. `amount_divisor` divides either (the `mpp` run:
+//!   10, with a 20th of the balance as the fallback). Below `floor_msat` (1 sat) nothing moves.
+//!   Liquidities of the cycle's arcs drop by the amount (they may go negative), balances move.
+//! - **Metrics.** G (mean node Gini), and over all ordered pairs the cheapest path by base fee:
+//!   the share that can carry a payment, and the median payable amount.
+//!
+//! A 2-cycle (v→u then u→v on the same channel) moves nothing but is counted as an operation,
+//! as the paper's operation log counts it; [`PaperRound::trivial_operations`] reports how many.
+//!
+//! [`prepare`] draws one seed's starting state (shared by every run from it) and [`run`] runs
+//! one parameter set from it, returning per-round metrics: sweeps call these two directly.
+
+use std::time::Instant;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use rayon::prelude::*;
+
+use crate::balances::{Balances, InitialBalance};
+use crate::graph::Graph;
+use crate::imbalance::{funded_scc, seed_for};
+use crate::metrics::{mean, median_f64, node_ginis, target_ratios, Routes, RoutingStats};
+
+/// The paper's four strategies (its `analyzeData.py` names the runs behind each curve).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PaperStrategy {
+    /// `fees_3_5000_strict`: cycles of ≤ 4 channels, every arc capped, full amounts.
+    Cycles4,
+    /// `fees_4_5000`: cycles of ≤ 5 channels, every arc capped, full amounts.
+    Cycles5,
+    /// `fees_3_5000`: cycles of ≤ 4 channels, the chosen channel not capped, full amounts.
+    Foaf,
+    /// `fees_3_5000_mpp`: as `Foaf` with a tenth of the amount.
+    Mpp,
+}
+
+impl PaperStrategy {
+    /// All four, in the paper's order.
+    pub const ALL: [PaperStrategy; 4] = [
+        PaperStrategy::Cycles4,
+        PaperStrategy::Cycles5,
+        PaperStrategy::Foaf,
+        PaperStrategy::Mpp,
+    ];
+
+    /// The name used on the command line and in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            PaperStrategy::Cycles4 => "cycles4",
+            PaperStrategy::Cycles5 => "cycles5",
+            PaperStrategy::Foaf => "foaf",
+            PaperStrategy::Mpp => "mpp",
+        }
+    }
+
+    /// Parse [`Self::name`].
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.name() == s)
+    }
+
+    /// The parameters of the paper's run for this strategy.
+    pub fn params(self) -> PaperParams {
+        let base = PaperParams {
+            strategy: self,
+            max_cycle_len: 4,
+            strict: true,
+            hop_rule: HopRule::SenderOnly,
+            knowledge: Knowledge::Global,
+            amount_divisor: 1,
+            floor_msat: 1_000,
+            cycles_per_channel: 5_001,
+            rounds: 150,
+            stop_when_idle: true,
+        };
+        match self {
+            PaperStrategy::Cycles4 => base,
+            PaperStrategy::Cycles5 => PaperParams {
+                max_cycle_len: 5,
+                ..base
+            },
+            PaperStrategy::Foaf => PaperParams {
+                strict: false,
+                ..base
+            },
+            PaperStrategy::Mpp => PaperParams {
+                strict: false,
+                amount_divisor: 10,
+                ..base
+            },
+        }
+    }
+}
+
+/// Which hops must agree to a cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HopRule {
+    /// The paper's code: every hop sends from a channel where it holds more than its target;
+    /// a receiver's side is not looked at.
+    SenderOnly,
+    /// Also every receiver must hold less than its target on the channel it receives on (the
+    /// amount capped by that deficit too): what R-REB-5 (b) adds, for comparison.
+    SenderAndReceiver,
+}
+
+impl HopRule {
+    /// The name used in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            HopRule::SenderOnly => "sender-only",
+            HopRule::SenderAndReceiver => "sender-and-receiver",
+        }
+    }
+}
+
+/// What the initiator knows when it enumerates cycles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Knowledge {
+    /// The whole flow graph (the paper's code, for every strategy, `foaf` included).
+    Global,
+}
+
+impl Knowledge {
+    /// The name used in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Knowledge::Global => "global",
+        }
+    }
+}
+
+/// One run's parameters. [`PaperStrategy::params`] gives the paper's; sweeps vary the fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PaperParams {
+    /// The strategy these parameters started from (a label for outputs).
+    pub strategy: PaperStrategy,
+    /// Longest cycle, in channels (the code's path cutoff + 1): 2..=6.
+    pub max_cycle_len: usize,
+    /// Cap the initiator's chosen channel at its surplus too (the paper's "strict").
+    pub strict: bool,
+    /// Which hops must agree.
+    pub hop_rule: HopRule,
+    /// What the initiator knows.
+    pub knowledge: Knowledge,
+    /// Divide every amount by this (the `mpp` run: 10); ≥ 1.
+    pub amount_divisor: u64,
+    /// Smallest amount that moves, msat (the code: 1 sat).
+    pub floor_msat: u64,
+    /// Cycles enumerated per flow arc and step (the code: 5,001).
+    pub cycles_per_channel: usize,
+    /// Steps (the code: 150).
+    pub rounds: usize,
+    /// Stop early after a step that moved nothing (2-cycles aside).
+    pub stop_when_idle: bool,
+}
+
+/// One seed's starting point: the paper's input preparation, shared by every run from it.
+#[derive(Debug, Clone)]
+pub struct PaperStart {
+    /// The seed it was drawn with.
+    pub seed: u64,
+    /// The funded strongly connected component.
+    pub graph: Graph,
+    /// Its coin-flip balances.
+    pub balances: Balances,
+    /// Every node's target ratio ν (fixed).
+    pub nu: Vec<f64>,
+    /// Cheapest paths by base fee.
+    pub routes: Routes,
+    /// The order nodes act in, and for each node the order of its arcs (seeded: the paper's
+    /// order came from a Python set, i.e. arbitrary).
+    node_order: Vec<u32>,
+    arc_rank: Vec<u32>,
+    /// Metrics of the starting state.
+    pub before: PaperMetrics,
+}
+
+/// Metrics of one balance state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaperMetrics {
+    /// Network imbalance G.
+    pub imbalance: f64,
+    /// Median node Gini.
+    pub median_gini: f64,
+    /// Routing over the cheapest paths.
+    pub routing: RoutingStats,
+}
+
+/// What one step did, and the state after it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PaperRound {
+    /// Step number, from 1.
+    pub round: usize,
+    /// Arcs in the step's flow graph.
+    pub flow_arcs: u64,
+    /// Cycles enumerated (tried) in the step.
+    pub cycles_tried: u64,
+    /// Rebalancing operations executed in the step (as the paper's log counts them).
+    pub operations: u64,
+    /// Of those, 2-cycles that move nothing.
+    pub trivial_operations: u64,
+    /// Operations over all steps so far.
+    pub cumulative_operations: u64,
+    /// Sum of amounts moved in the step, msat (each operation once; 2-cycles not counted).
+    pub volume_msat: u128,
+    /// G after the step.
+    pub imbalance: f64,
+    /// Median node Gini after the step.
+    pub median_gini: f64,
+    /// Success rate of a 1 msat payment after the step.
+    pub success_rate: f64,
+    /// Median payable amount after the step, msat.
+    pub median_payable_msat: u64,
+}
+
+/// One run's result.
+#[derive(Debug, Clone)]
+pub struct PaperRun {
+    /// Its parameters.
+    pub params: PaperParams,
+    /// The seed of its start.
+    pub seed: u64,
+    /// Per step.
+    pub rounds: Vec<PaperRound>,
+    /// Node Ginis at the end (for CDFs).
+    pub final_ginis: Vec<f64>,
+    /// The balances at the end.
+    pub final_balances: Balances,
+    /// Wall seconds of the run.
+    pub seconds: f64,
+}
+
+impl PaperRun {
+    /// The metrics after the last step (the start's when no step ran).
+    pub fn last(&self) -> Option<&PaperRound> {
+        self.rounds.last()
+    }
+}
+
+/// The test payment of the success rate: anything above zero (`analyzeData.py` counts a pair
+/// as failed only when its path's smallest balance is 0).
+pub const SUCCESS_AMOUNT_MSAT: u64 = 1;
+
+/// Draw seed `seed`'s start on `graph` (which should be loaded with channels seen in both
+/// directions, as the paper's preparation keeps). `sample_sources` evaluates routing from a
+/// seeded sample of sources instead of all.
+pub fn prepare(graph: &Graph, seed: u64, sample_sources: Option<usize>) -> PaperStart {
+    let b0 = Balances::initial(graph, InitialBalance::CoinFlip, seed_for(seed, 1, 0));
+    let (g, b) = funded_scc(graph, &b0);
+    PaperStart::new(g, b, seed, sample_sources)
+}
+
+impl PaperStart {
+    /// A start from any graph and balances (the paper's is [`prepare`]); `seed` orders the
+    /// nodes and their arcs.
+    pub fn new(g: Graph, b: Balances, seed: u64, sample_sources: Option<usize>) -> Self {
+        let nu = target_ratios(&g, &b);
+        let sources = sample_sources
+            .filter(|&k| k < g.node_count())
+            .map(|k| Routes::sample_sources(&g, k, seed_for(seed, 4, 0)));
+        let routes = Routes::compute(&g, sources);
+        let mut rng = ChaCha20Rng::seed_from_u64(seed_for(seed, 5, 0));
+        let mut node_order: Vec<u32> = (0..g.node_count() as u32).collect();
+        node_order.shuffle(&mut rng);
+        let mut arc_rank: Vec<u32> = (0..2 * g.channel_count() as u32).collect();
+        arc_rank.shuffle(&mut rng);
+        let before = measure(&g, &b, &routes);
+        PaperStart {
+            seed,
+            graph: g,
+            balances: b,
+            nu,
+            routes,
+            node_order,
+            arc_rank,
+            before,
+        }
+    }
+}
+
+/// Measure a balance state.
+pub fn measure(g: &Graph, b: &Balances, routes: &Routes) -> PaperMetrics {
+    let ginis = node_ginis(g, b);
+    PaperMetrics {
+        imbalance: mean(&ginis),
+        median_gini: median_f64(&ginis),
+        routing: routes.evaluate(g, b, SUCCESS_AMOUNT_MSAT),
+    }
+}
+
+/// Run `p` from `start`. `on_round` is called after every step (progress).
+pub fn run(start: &PaperStart, p: &PaperParams, on_round: impl FnMut(&PaperRound)) -> PaperRun {
+    run_engine(start, p, false, on_round)
+}
+
+fn run_engine(
+    start: &PaperStart,
+    p: &PaperParams,
+    forward_only: bool,
+    mut on_round: impl FnMut(&PaperRound),
+) -> PaperRun {
+    let t0 = Instant::now();
+    let g = &start.graph;
+    let mut b = start.balances.clone();
+    let mut engine = Engine::new(start, p);
+    engine.forward_only = forward_only;
+    let mut rounds = Vec::with_capacity(p.rounds);
+    let mut cumulative = 0u64;
+    for round in 1..=p.rounds {
+        let st = engine.step(&mut b);
+        cumulative += st.operations;
+        let m = measure(g, &b, &start.routes);
+        let r = PaperRound {
+            round,
+            flow_arcs: st.flow_arcs,
+            cycles_tried: st.cycles_tried,
+            operations: st.operations,
+            trivial_operations: st.trivial,
+            cumulative_operations: cumulative,
+            volume_msat: st.volume_msat,
+            imbalance: m.imbalance,
+            median_gini: m.median_gini,
+            success_rate: m.routing.success_rate,
+            median_payable_msat: m.routing.median_payable_msat,
+        };
+        on_round(&r);
+        rounds.push(r);
+        if p.stop_when_idle && st.operations == st.trivial {
+            break;
+        }
+    }
+    PaperRun {
+        params: *p,
+        seed: start.seed,
+        rounds,
+        final_ginis: node_ginis(g, &b),
+        final_balances: b,
+        seconds: t0.elapsed().as_secs_f64(),
+    }
+}
+
+/// A whole table: every seed's start, every (seed, parameter set) run, and what the plots and
+/// the summary need beyond the per-step metrics.
+#[derive(Debug, Clone)]
+pub struct PaperTable {
+    /// One per seed.
+    pub starts: Vec<PaperStart>,
+    /// One per (seed, parameter set), in that order.
+    pub runs: Vec<PaperRun>,
+    /// Per run: what it changed in the distributions.
+    pub ends: Vec<RunEnd>,
+    /// Per parameter set, over seeds.
+    pub summaries: Vec<StrategySummary>,
+}
+
+/// Distribution figures of a run's end against its start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunEnd {
+    /// KS distance of the node-Gini CDFs, before vs after.
+    pub ks_gini: f64,
+    /// KS distance of the payable-amount CDFs (all pairs), before vs after.
+    pub ks_payable: f64,
+    /// Payable amounts after, msat, at the quantiles 0, 1/QUANTILES, …, 1.
+    pub payable_quantiles: Vec<u64>,
+}
+
+/// Resolution of the stored payable-amount CDFs.
+pub const QUANTILES: usize = 200;
+
+/// `sorted` at the quantiles 0, 1/QUANTILES, …, 1.
+pub fn quantiles(sorted: &[u64]) -> Vec<u64> {
+    if sorted.is_empty() {
+        return Vec::new();
+    }
+    (0..=QUANTILES)
+        .map(|q| sorted[(q * (sorted.len() - 1)) / QUANTILES])
+        .collect()
+}
+
+/// Every (seed, parameter set) of a table, run concurrently (each run is sequential inside:
+/// nodes act one after another on shared balances); results in (seed, params) order, so they do
+/// not depend on thread timing.
+pub fn run_table(
+    graph: &Graph,
+    seeds: &[u64],
+    params: &[PaperParams],
+    sample_sources: Option<usize>,
+    on_round: impl Fn(u64, &PaperParams, &PaperRound) + Sync,
+) -> PaperTable {
+    let starts: Vec<PaperStart> = seeds
+        .par_iter()
+        .map(|&s| prepare(graph, s, sample_sources))
+        .collect();
+    let jobs: Vec<(usize, usize)> = (0..starts.len())
+        .flat_map(|si| (0..params.len()).map(move |pi| (si, pi)))
+        .collect();
+    let (runs, ends): (Vec<PaperRun>, Vec<RunEnd>) = jobs
+        .par_iter()
+        .with_max_len(1)
+        .map(|&(si, pi)| {
+            let st = &starts[si];
+            let run = run(st, &params[pi], |r| on_round(st.seed, &params[pi], r));
+            let end = run_end(st, &run);
+            (run, end)
+        })
+        .unzip();
+    let ks: Vec<f64> = ends.iter().map(|e| e.ks_gini).collect();
+    let summaries = summarize(&runs, &ks);
+    PaperTable {
+        starts,
+        runs,
+        ends,
+        summaries,
+    }
+}
+
+/// What a run changed in the Gini and payable-amount distributions.
+pub fn run_end(start: &PaperStart, run: &PaperRun) -> RunEnd {
+    let g = &start.graph;
+    let before = start.routes.payable_amounts(g, &start.balances);
+    let after = start.routes.payable_amounts(g, &run.final_balances);
+    RunEnd {
+        ks_gini: ks_gini(start, run),
+        ks_payable: crate::metrics::ks_distance(&before, &after),
+        payable_quantiles: quantiles(&after),
+    }
+}
+
+impl PaperStart {
+    /// The payable amounts of the start at the quantiles 0, 1/QUANTILES, …, 1.
+    pub fn payable_quantiles(&self) -> Vec<u64> {
+        quantiles(&self.routes.payable_amounts(&self.graph, &self.balances))
+    }
+}
+
+#[derive(Default)]
+struct StepStats {
+    flow_arcs: u64,
+    cycles_tried: u64,
+    operations: u64,
+    trivial: u64,
+    volume_msat: u128,
+}
+
+/// Scratch state of one run: the step's flow graph as a CSR over arcs in the seeded order.
+struct Engine<'s> {
+    s: &'s PaperStart,
+    p: PaperParams,
+    /// Liquidity of every arc in the current step, msat (meaningful for flow arcs).
+    liq: Vec<i64>,
+    /// Whether each arc is in the current step's flow graph.
+    in_flow: Vec<bool>,
+    flow_start: Vec<u32>,
+    flow: Vec<u32>,
+    /// Every node's arcs sorted by head, to find the arc between two nodes by binary search
+    /// (`by_head[adj_start[x]..adj_start[x + 1]]`).
+    adj_start: Vec<u32>,
+    by_head: Vec<(u32, u32)>,
+    /// For the current initiator u: the flow arc y→u of each y, or `u32::MAX`, and the list.
+    into_u: Vec<u32>,
+    into_list: Vec<u32>,
+    on_path: Vec<bool>,
+    path: Vec<u32>,
+    /// Scratch for the last two levels: (rank of x→y, arc x→y, y).
+    cand: Vec<(u32, u32, u32)>,
+    /// Always take the last two levels from x's side (the plain enumeration; tests compare).
+    forward_only: bool,
+}
+
+/// What the depth-first search should do next.
+enum Next {
+    Continue,
+    /// This channel's budget is spent or nothing more can move on it.
+    StopChannel,
+}
+
+impl<'s> Engine<'s> {
+    fn new(s: &'s PaperStart, p: &PaperParams) -> Self {
+        let g = &s.graph;
+        let n = g.node_count();
+        let mut adj_start = Vec::with_capacity(n + 1);
+        let mut by_head = Vec::with_capacity(2 * g.channel_count());
+        adj_start.push(0);
+        for u in 0..n as u32 {
+            let from = by_head.len();
+            by_head.extend(g.arcs(u).iter().map(|a| (a.head, a.id)));
+            by_head[from..].sort_unstable();
+            adj_start.push(by_head.len() as u32);
+        }
+        Engine {
+            s,
+            p: *p,
+            liq: vec![0; 2 * g.channel_count()],
+            in_flow: vec![false; 2 * g.channel_count()],
+            flow_start: vec![0; n + 1],
+            flow: Vec::new(),
+            adj_start,
+            by_head,
+            into_u: vec![u32::MAX; n],
+            into_list: Vec::new(),
+            on_path: vec![false; n],
+            path: Vec::new(),
+            cand: Vec::new(),
+            forward_only: false,
+        }
+    }
+
+    /// The arc x→y, if x and y share a channel.
+    fn arc_between(&self, x: u32, y: u32) -> Option<u32> {
+        let r = &self.by_head
+            [self.adj_start[x as usize] as usize..self.adj_start[x as usize + 1] as usize];
+        r.binary_search_by_key(&y, |&(h, _)| h).ok().map(|i| r[i].1)
+    }
+
+    /// The liquidity of `arc` if it is in the flow graph: the sender's surplus (and, with
+    /// [`HopRule::SenderAndReceiver`], at most the receiver's deficit), truncated to whole sat
+    /// as the code's `int(capacity*(zeta-nu))`.
+    fn arc_liquidity(&self, b: &Balances, arc: u32) -> Option<i64> {
+        let g = &self.s.graph;
+        let cap = g.channels[(arc / 2) as usize].capacity_msat as f64;
+        let zeta = b.arc_balance(g, arc) as f64 / cap;
+        let nu = self.s.nu[g.tail(arc) as usize];
+        if zeta <= nu {
+            return None;
+        }
+        let sat = |x: f64| ((cap / 1000.0) * x) as i64 * 1000;
+        let mut l = sat(zeta - nu);
+        if self.p.hop_rule == HopRule::SenderAndReceiver {
+            let zr = b.arc_balance(g, arc ^ 1) as f64 / cap;
+            let nr = self.s.nu[g.head(arc) as usize];
+            if zr >= nr {
+                return None;
+            }
+            l = l.min(sat(nr - zr));
+        }
+        Some(l)
+    }
+
+    fn build_flow(&mut self, b: &Balances) -> u64 {
+        let g = &self.s.graph;
+        let n = g.node_count();
+        self.flow.clear();
+        self.flow_start.clear();
+        self.flow_start.push(0);
+        self.in_flow.fill(false);
+        let mut arcs: Vec<u32> = Vec::new();
+        for u in 0..n as u32 {
+            arcs.clear();
+            for a in g.arcs(u) {
+                if let Some(l) = self.arc_liquidity(b, a.id) {
+                    self.liq[a.id as usize] = l;
+                    self.in_flow[a.id as usize] = true;
+                    arcs.push(a.id);
+                }
+            }
+            arcs.sort_unstable_by_key(|&a| self.s.arc_rank[a as usize]);
+            self.flow.extend_from_slice(&arcs);
+            self.flow_start.push(self.flow.len() as u32);
+        }
+        self.flow.len() as u64
+    }
+
+    fn flow_out(&self, u: u32) -> std::ops::Range<usize> {
+        self.flow_start[u as usize] as usize..self.flow_start[u as usize + 1] as usize
+    }
+
+    fn step(&mut self, b: &mut Balances) -> StepStats {
+        let mut st = StepStats {
+            flow_arcs: self.build_flow(b),
+            ..StepStats::default()
+        };
+        let g = &self.s.graph;
+        // Reverse flow adjacency, to mark the arcs into each initiator.
+        let n = g.node_count();
+        let mut in_start = vec![0u32; n + 1];
+        for &a in &self.flow {
+            in_start[g.head(a) as usize + 1] += 1;
+        }
+        for i in 0..n {
+            in_start[i + 1] += in_start[i];
+        }
+        let mut fill = in_start.clone();
+        let mut inflow = vec![0u32; self.flow.len()];
+        for &a in &self.flow {
+            let h = g.head(a) as usize;
+            inflow[fill[h] as usize] = a;
+            fill[h] += 1;
+        }
+        for i in 0..self.s.node_order.len() {
+            let u = self.s.node_order[i];
+            let out = self.flow_out(u);
+            if out.is_empty() {
+                continue;
+            }
+            let ins = in_start[u as usize] as usize..in_start[u as usize + 1] as usize;
+            self.into_list.clear();
+            self.into_list.extend_from_slice(&inflow[ins]);
+            for &a in &self.into_list {
+                self.into_u[g.tail(a) as usize] = a;
+            }
+            for k in out {
+                let first = self.flow[k];
+                self.channel(b, u, first, &mut st);
+            }
+            for &a in &self.into_list {
+                self.into_u[g.tail(a) as usize] = u32::MAX;
+            }
+        }
+        st
+    }
+
+    /// All cycles through the initiator's flow arc `first` = u→v, in the code's order.
+    fn channel(&mut self, b: &mut Balances, u: u32, first: u32, st: &mut StepStats) {
+        let v = self.s.graph.head(first);
+        let mut budget = self.p.cycles_per_channel;
+        if budget == 0 || self.dead(b, first) {
+            return;
+        }
+        self.path.clear();
+        self.on_path[v as usize] = true;
+        let _ = self.dfs(b, u, first, v, &mut budget, st);
+        self.on_path[v as usize] = false;
+    }
+
+    /// Whether no cycle through the chosen arc can move anything for the rest of the step.
+    /// Exact: liquidities only drop within a step, and the chosen arc's balance only moves by
+    /// this channel's own cycles, each of which lowers it.
+    fn dead(&self, b: &Balances, first: u32) -> bool {
+        if self.p.strict {
+            self.liq[first as usize] < self.p.floor_msat as i64
+        } else {
+            b.arc_balance(&self.s.graph, first) < self.p.floor_msat
+        }
+    }
+
+    /// Depth-first from `x` (the path so far: `self.path`, from v), as networkx's
+    /// `all_simple_paths(flow, v, u, cutoff)` enumerates: children in adjacency order, the
+    /// target yielded where met, at the cutoff only the arc into the target.
+    fn dfs(
+        &mut self,
+        b: &mut Balances,
+        u: u32,
+        first: u32,
+        x: u32,
+        budget: &mut usize,
+        st: &mut StepStats,
+    ) -> Next {
+        let cutoff = self.p.max_cycle_len - 1;
+        let visited = self.path.len() + 1;
+        if visited + 1 == cutoff {
+            return self.last_two_levels(b, u, first, x, budget, st);
+        }
+        if visited >= cutoff {
+            // Only with cutoff 1 (2-cycles): the arc into the target, if any.
+            let a = self.into_u[x as usize];
+            if a == u32::MAX {
+                return Next::Continue;
+            }
+            self.path.push(a);
+            let r = self.try_cycle(b, first, budget, st);
+            self.path.pop();
+            return r;
+        }
+        for k in self.flow_out(x) {
+            let a = self.flow[k];
+            let child = self.s.graph.head(a);
+            if self.on_path[child as usize] {
+                continue;
+            }
+            self.path.push(a);
+            let next = if child == u {
+                self.try_cycle(b, first, budget, st)
+            } else {
+                self.on_path[child as usize] = true;
+                let r = self.dfs(b, u, first, child, budget, st);
+                self.on_path[child as usize] = false;
+                r
+            };
+            self.path.pop();
+            if let Next::StopChannel = next {
+                return Next::StopChannel;
+            }
+        }
+        Next::Continue
+    }
+
+    /// The last two levels below `x` in the same order: for each child y of x (adjacency
+    /// order), the cycle closing at x→u when y = u, else the one through x→y→u when y→u is a
+    /// flow arc. Only children that are u or lead into u can close a cycle, so when x has more
+    /// flow arcs than u has incoming ones, those are found from u's side (binary search per
+    /// arc into u, then sorted back into x's order): same cycles, same order.
+    fn last_two_levels(
+        &mut self,
+        b: &mut Balances,
+        u: u32,
+        first: u32,
+        x: u32,
+        budget: &mut usize,
+        st: &mut StepStats,
+    ) -> Next {
+        let g = &self.s.graph;
+        let out = self.flow_out(x);
+        self.cand.clear();
+        if self.forward_only || out.len() <= self.into_list.len() {
+            for k in out {
+                let a = self.flow[k];
+                let y = g.head(a);
+                if y == u || (self.into_u[y as usize] != u32::MAX && !self.on_path[y as usize])
+                {
+                    self.cand.push((0, a, y));
+                }
+            }
+        } else {
+            for i in 0..self.into_list.len() {
+                let into = self.into_list[i];
+                let y = g.tail(into);
+                let a = if y == x {
+                    into
+                } else if self.on_path[y as usize] {
+                    continue;
+                } else {
+                    match self.arc_between(x, y) {
+                        Some(a) if self.in_flow[a as usize] => a,
+                        _ => continue,
+                    }
+                };
+                let head = if y == x { u } else { y };
+                self.cand.push((self.s.arc_rank[a as usize], a, head));
+            }
+            self.cand.sort_unstable();
+        }
+        for i in 0..self.cand.len() {
+            let (_, a, y) = self.cand[i];
+            self.path.push(a);
+            let next = if y == u {
+                self.try_cycle(b, first, budget, st)
+            } else {
+                self.path.push(self.into_u[y as usize]);
+                let r = self.try_cycle(b, first, budget, st);
+                self.path.pop();
+                r
+            };
+            self.path.pop();
+            if let Next::StopChannel = next {
+                return Next::StopChannel;
+            }
+        }
+        Next::Continue
+    }
+
+    /// Try the cycle `self.path` + `first`, counting it against the budget.
+    fn try_cycle(
+        &mut self,
+        b: &mut Balances,
+        first: u32,
+        budget: &mut usize,
+        st: &mut StepStats,
+    ) -> Next {
+        *budget -= 1;
+        st.cycles_tried += 1;
+        let g = &self.s.graph;
+        let m = self
+            .path
+            .iter()
+            .map(|&a| self.liq[a as usize])
+            .min()
+            .unwrap_or(i64::MAX);
+        let div = self.p.amount_divisor.max(1) as i64;
+        let amt = if self.p.strict {
+            m.min(self.liq[first as usize]) / div
+        } else {
+            let bal = b.arc_balance(g, first) as i64;
+            if bal > m {
+                m / div
+            } else {
+                // The code's int(balance/2) (mpp: /20), in whole sat.
+                bal / (2 * div * 1000) * 1000
+            }
+        };
+        if amt >= self.p.floor_msat as i64 {
+            let amt_u = amt as u64;
+            self.path.push(first);
+            let moved = b.send_along(g, &self.path, amt_u).is_ok();
+            if moved {
+                for &a in &self.path {
+                    self.liq[a as usize] -= amt;
+                }
+            }
+            self.path.pop();
+            debug_assert!(moved, "the liquidity bound implies the balance");
+            if moved {
+                st.operations += 1;
+                if self.path.len() == 1 {
+                    st.trivial += 1;
+                } else {
+                    st.volume_msat += amt_u as u128;
+                }
+            }
+        }
+        if *budget == 0 || self.dead(b, first) {
+            Next::StopChannel
+        } else {
+            Next::Continue
+        }
+    }
+}
+
+/// One of the paper's end points, read from its figures (Fig. 4–6 of arXiv 1912.09555 v1,
+/// `code/vs/fig/imba_vs_*.png`: by eye, so ± a point or two).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PaperFigure {
+    /// The strategy.
+    pub strategy: PaperStrategy,
+    /// Success rate at the curve's end.
+    pub success_rate: f64,
+    /// G at the curve's end.
+    pub imbalance: f64,
+    /// Successful rebalancing operations at the curve's end.
+    pub operations: f64,
+    /// Median payable amount at the curve's end, sat.
+    pub median_payable_sat: f64,
+}
+
+/// The paper's end points per strategy (its text: 98.3 % for `foaf` at G = 0.188, read at
+/// step 144; the figures' last points are where G first reached its lowest 0.01 bin).
+pub const PAPER_FIGURES: [PaperFigure; 4] = [
+    PaperFigure {
+        strategy: PaperStrategy::Cycles4,
+        success_rate: 0.86,
+        imbalance: 0.25,
+        operations: 126e3,
+        median_payable_sat: 48_000.0,
+    },
+    PaperFigure {
+        strategy: PaperStrategy::Cycles5,
+        success_rate: 0.97,
+        imbalance: 0.21,
+        operations: 141e3,
+        median_payable_sat: 51_500.0,
+    },
+    PaperFigure {
+        strategy: PaperStrategy::Foaf,
+        success_rate: 0.955,
+        imbalance: 0.19,
+        operations: 450e3,
+        median_payable_sat: 51_000.0,
+    },
+    PaperFigure {
+        strategy: PaperStrategy::Mpp,
+        success_rate: 0.984,
+        imbalance: 0.19,
+        operations: 6.4e6,
+        median_payable_sat: 52_000.0,
+    },
+];
+
+/// The paper's figures about the whole network: before rebalancing (success 11.2 %, G 0.497,
+/// median Gini 0.5) and after `foaf` (median Gini ≈ 0.15, KS distance of the Gini CDFs 0.74).
+pub const PAPER_SUCCESS_BEFORE: f64 = 0.112;
+/// See [`PAPER_SUCCESS_BEFORE`].
+pub const PAPER_IMBALANCE_BEFORE: f64 = 0.497;
+/// See [`PAPER_SUCCESS_BEFORE`].
+pub const PAPER_MEDIAN_GINI_AFTER: f64 = 0.15;
+/// See [`PAPER_SUCCESS_BEFORE`].
+pub const PAPER_KS_GINI: f64 = 0.74;
+/// The paper's nodes and channels (its strongly connected component of October 2019).
+pub const PAPER_NODES_CHANNELS: (usize, usize) = (2707, 24161);
+
+/// The paper's Fig. 1 (`cummulative_distance_distribution_lin_scale.png`), read by eye: the
+/// share of all-pairs cheapest paths with at most h hops, for h = 1..=7. Its x axis says
+/// "edges" but `analyzeData.py` bins `len(path)`, the number of *nodes*; the step at 2 nodes is
+/// 0.7 %, what 2 · 24,161 channels / 2,707² neighbour pairs give, which confirms hops = d − 1.
+pub const PAPER_HOPS_CUMULATIVE: [f64; 7] = [0.007, 0.235, 0.64, 0.865, 0.975, 0.997, 1.0];
+
+/// A figure over seeds: mean and 95 % interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    /// Mean over seeds.
+    pub mean: f64,
+    /// Lower end of the 95 % interval (Student's t).
+    pub low: f64,
+    /// Upper end.
+    pub high: f64,
+}
+
+impl Interval {
+    /// Of a sample.
+    pub fn of(xs: &[f64]) -> Self {
+        let (mean, low, high) = crate::metrics::mean_ci95(xs);
+        Interval { mean, low, high }
+    }
+}
+
+/// One parameter set's end points over seeds.
+#[derive(Debug, Clone)]
+pub struct StrategySummary {
+    /// The parameters.
+    pub params: PaperParams,
+    /// Seeds run.
+    pub seeds: usize,
+    /// Success rate after the last step.
+    pub success_rate: Interval,
+    /// G after the last step.
+    pub imbalance: Interval,
+    /// Median payable after the last step, sat.
+    pub median_payable_sat: Interval,
+    /// Median node Gini after the last step.
+    pub median_gini: Interval,
+    /// Operations over the run.
+    pub operations: Interval,
+    /// Of those, 2-cycles that move nothing.
+    pub trivial_operations: Interval,
+    /// Steps run.
+    pub rounds: Interval,
+    /// KS distance between the node-Gini CDFs before and after.
+    pub ks_gini: Interval,
+    /// Wall seconds per run.
+    pub seconds: Interval,
+}
+
+/// Summaries of `runs` per parameter set (in the order first seen). `ks_gini[i]` is run i's
+/// KS distance (see [`ks_gini`]).
+pub fn summarize(runs: &[PaperRun], ks: &[f64]) -> Vec<StrategySummary> {
+    let mut keys: Vec<PaperParams> = Vec::new();
+    for r in runs {
+        if !keys.contains(&r.params) {
+            keys.push(r.params);
+        }
+    }
+    keys.into_iter()
+        .map(|p| {
+            let of = |f: &dyn Fn(usize, &PaperRun) -> f64| {
+                let xs: Vec<f64> = runs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.params == p)
+                    .map(|(i, r)| f(i, r))
+                    .collect();
+                Interval::of(&xs)
+            };
+            let last = |r: &PaperRun| r.rounds.last().copied();
+            StrategySummary {
+                params: p,
+                seeds: runs.iter().filter(|r| r.params == p).count(),
+                success_rate: of(&|_, r| last(r).map_or(0.0, |x| x.success_rate)),
+                imbalance: of(&|_, r| last(r).map_or(0.0, |x| x.imbalance)),
+                median_payable_sat: of(&|_, r| {
+                    last(r).map_or(0.0, |x| x.median_payable_msat as f64 / 1000.0)
+                }),
+                median_gini: of(&|_, r| last(r).map_or(0.0, |x| x.median_gini)),
+                operations: of(&|_, r| last(r).map_or(0.0, |x| x.cumulative_operations as f64)),
+                trivial_operations: of(&|_, r| {
+                    r.rounds.iter().map(|x| x.trivial_operations as f64).sum()
+                }),
+                rounds: of(&|_, r| r.rounds.len() as f64),
+                ks_gini: of(&|i, _| ks.get(i).copied().unwrap_or(0.0)),
+                seconds: of(&|_, r| r.seconds),
+            }
+        })
+        .collect()
+}
+
+/// The KS distance between the node-Gini distributions of a start and of a run's end.
+pub fn ks_gini(start: &PaperStart, run: &PaperRun) -> f64 {
+    let before = crate::metrics::sorted_f64(&node_ginis(&start.graph, &start.balances));
+    crate::metrics::ks_distance(&before, &crate::metrics::sorted_f64(&run.final_ginis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::GraphChannel;
+    use foaf_wire::ShortChannelId;
+
+    /// Channels (a, b, capacity sat, what a holds in sat) over `n` nodes.
+    fn state(n: usize, chans: &[(u32, u32, u64, u64)]) -> (Graph, Balances) {
+        let g = Graph::from_channels(
+            (0..n).map(|i| format!("n{i}")).collect(),
+            chans
+                .iter()
+                .enumerate()
+                .map(|(i, &(a, b, cap, _))| GraphChannel {
+                    a,
+                    b,
+                    scid: ShortChannelId::from_u64(i as u64 + 1),
+                    capacity_msat: cap * 1000,
+                    base_fee_msat: [1000, 1000],
+                    fee_ppm: [0, 0],
+                    parts: 1,
+                })
+                .collect(),
+        );
+        let b = Balances {
+            local_a: chans.iter().map(|c| c.3 * 1000).collect(),
+        };
+        (g, b)
+    }
+
+    fn one_step(g: &Graph, b: &Balances, p: PaperParams) -> PaperRun {
+        let st = PaperStart::new(g.clone(), b.clone(), 1, None);
+        run(&st, &PaperParams { rounds: 1, ..p }, |_| {})
+    }
+
+    #[test]
+    fn a_triangle_is_balanced_in_one_cycle() {
+        // x holds all of x-y, y all of y-z, z all of z-x: ν = 0.5 everywhere, ζ = 1 or 0.
+        let (g, b) = state(3, &[(0, 1, 100, 100), (1, 2, 100, 100), (0, 2, 100, 0)]);
+        for s in [PaperStrategy::Cycles4, PaperStrategy::Foaf] {
+            let r = one_step(&g, &b, s.params());
+            let x = r.rounds[0];
+            assert_eq!((x.operations, x.trivial_operations), (1, 0), "{s:?}");
+            assert_eq!(x.volume_msat, 50_000, "{s:?}");
+            assert_eq!(r.final_balances.local_a, vec![50_000, 50_000, 50_000]);
+            assert_eq!(x.imbalance, 0.0);
+            assert_eq!(x.success_rate, 1.0);
+        }
+        // mpp moves a tenth of what is left, so every node's cycle moves something: 50 sat
+        // -> 5 sat, then 4.5 and 4.05 sat on the liquidity that remains.
+        let r = one_step(&g, &b, PaperStrategy::Mpp.params());
+        assert_eq!(r.rounds[0].operations, 3);
+        assert_eq!(r.rounds[0].volume_msat, 5_000 + 4_500 + 4_050);
+    }
+
+    #[test]
+    fn a_two_cycle_counts_as_an_operation_and_moves_nothing() {
+        // x: ζ(x-y) = 0.6 > ν_x = 0.4; y: ζ(y-x) = 0.4 > ν_y = 0.2. Only x→y and y→x are
+        // flow arcs, so the only cycle is x→y→x.
+        let (g, b) = state(4, &[(0, 1, 100, 60), (0, 2, 100, 20), (1, 3, 100, 0)]);
+        let r = one_step(&g, &b, PaperStrategy::Cycles4.params());
+        let x = r.rounds[0];
+        assert_eq!(x.flow_arcs, 2);
+        assert_eq!((x.operations, x.trivial_operations, x.volume_msat), (1, 1, 0));
+        assert_eq!(r.final_balances, b);
+    }
+
+    // The paper's "strict" caps the initiator's chosen channel at its surplus too; without it
+    // (foaf, mpp) the chosen channel may be pushed past its target.
+    #[test]
+    fn only_the_non_strict_runs_push_the_chosen_channel_past_its_target() {
+        // Triangle x, y, z where x's surplus on x-y (50 - ν) is small next to the others'.
+        // x: x-y 100 cap, holds 60; x-w 100, holds 40: ν_x = 0.5, surplus on x-y 10 sat.
+        // y: y-z 1000, holds 1000; y-x holds 40 of 100 -> ν_y = 1040/1100, surplus on y-z 54.
+        // z: z-x 1000, holds 1000; z-y holds 0 -> ν_z = 0.5, surplus on z-x 500.
+        let (g, b) = state(
+            4,
+            &[(0, 1, 100, 60), (0, 3, 100, 40), (1, 2, 1000, 1000), (0, 2, 1000, 0)],
+        );
+        let strict = one_step(&g, &b, PaperStrategy::Cycles4.params());
+        let loose = one_step(&g, &b, PaperStrategy::Foaf.params());
+        let start = PaperStart::new(g.clone(), b.clone(), 1, None);
+        let below_target = |bal: &Balances| {
+            (0..2 * g.channel_count() as u32).any(|a| {
+                let cap = g.channels[(a / 2) as usize].capacity_msat as f64;
+                let was = start.balances.arc_balance(&g, a) as f64 / cap;
+                let now = bal.arc_balance(&g, a) as f64 / cap;
+                let nu = start.nu[g.tail(a) as usize];
+                // Above ν before, more than 1 sat below it after.
+                was > nu && now < nu - 1000.0 / cap
+            })
+        };
+        assert!(strict.rounds[0].operations > 0);
+        assert!(!below_target(&strict.final_balances));
+        assert!(below_target(&loose.final_balances));
+        assert!(loose.rounds[0].volume_msat > strict.rounds[0].volume_msat);
+    }
+
+    #[test]
+    fn runs_conserve_funds_are_deterministic_and_lower_imbalance() {
+        let g = Graph::barabasi_albert(300, 3, 7);
+        let st = prepare(&g, 3, None);
+        let funds = st.balances.node_funds(&st.graph);
+        for s in PaperStrategy::ALL {
+            let p = PaperParams {
+                rounds: 4,
+                ..s.params()
+            };
+            let a = run(&st, &p, |_| {});
+            let b = run(&st, &p, |_| {});
+            assert_eq!(a.final_balances, b.final_balances, "{s:?}");
+            assert_eq!(a.rounds, b.rounds, "{s:?}");
+            assert_eq!(a.final_balances.node_funds(&st.graph), funds, "{s:?}");
+            let last = a.rounds.last().unwrap();
+            // A Barabási–Albert graph has few short cycles: a real but modest gain.
+            assert!(last.imbalance < st.before.imbalance - 0.01, "{s:?} {last:?}");
+            assert!(last.success_rate > st.before.routing.success_rate, "{s:?}");
+            assert!(last.cumulative_operations > 0);
+        }
+        // Another seed draws other coin flips.
+        assert_ne!(prepare(&g, 4, None).balances, st.balances);
+    }
+
+    // The last two levels found from the initiator's side must be the same cycles in the same
+    // order as the plain enumeration (the budget counts them in order).
+    #[test]
+    fn the_fast_enumeration_is_the_plain_one() {
+        let g = Graph::barabasi_albert(400, 5, 9);
+        let st = prepare(&g, 1, None);
+        for s in PaperStrategy::ALL {
+            for budget in [3, 5001] {
+                let p = PaperParams {
+                    rounds: 3,
+                    cycles_per_channel: budget,
+                    ..s.params()
+                };
+                let fast = run_engine(&st, &p, false, |_| {});
+                let plain = run_engine(&st, &p, true, |_| {});
+                assert_eq!(fast.rounds, plain.rounds, "{s:?} {budget}");
+                assert_eq!(fast.final_balances, plain.final_balances, "{s:?} {budget}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_cycle_budget_bounds_the_cycles_tried_per_channel() {
+        let g = Graph::barabasi_albert(200, 4, 2);
+        let st = prepare(&g, 1, None);
+        let p = |k| PaperParams {
+            rounds: 1,
+            cycles_per_channel: k,
+            ..PaperStrategy::Cycles5.params()
+        };
+        let one = run(&st, &p(1), |_| {}).rounds[0];
+        let many = run(&st, &p(5001), |_| {}).rounds[0];
+        assert!(one.cycles_tried <= one.flow_arcs, "{one:?}");
+        assert!(many.cycles_tried > 2 * one.cycles_tried, "{one:?} {many:?}");
+    }
+
+    #[test]
+    fn the_receiver_rule_only_removes_cycles() {
+        // From a uniform start (a coin flip leaves every receiver at 0, below any target).
+        let g = Graph::barabasi_albert(300, 3, 7);
+        let b = Balances::initial(&g, InitialBalance::Uniform, 5);
+        let st = PaperStart::new(g, b, 2, None);
+        let p = |h| PaperParams {
+            rounds: 1,
+            hop_rule: h,
+            ..PaperStrategy::Cycles4.params()
+        };
+        let s = run(&st, &p(HopRule::SenderOnly), |_| {}).rounds[0];
+        let r = run(&st, &p(HopRule::SenderAndReceiver), |_| {}).rounds[0];
+        assert!(r.flow_arcs < s.flow_arcs && r.operations > 0, "{s:?} {r:?}");
+    }
+}
