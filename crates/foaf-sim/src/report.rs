@@ -761,13 +761,20 @@ pub fn paper_table(t: &PaperTable) -> String {
         let _ = write!(out, " {:.3}", h);
     }
     out.push('\n');
-    let secs = Interval::of(&t.runs.iter().map(|r| r.seconds).collect::<Vec<_>>());
-    let _ = writeln!(
-        out,
-        "{} runs, {} s per run (wall, sharing the machine)",
-        t.runs.len(),
-        interval_num(&secs, 1)
-    );
+    for s in &t.summaries {
+        let _ = write!(
+            out,
+            "{} {} {:.1} s",
+            if std::ptr::eq(s, &t.summaries[0]) {
+                "wall seconds per run (runs share the machine):"
+            } else {
+                ","
+            },
+            s.params.strategy.name(),
+            s.seconds.mean
+        );
+    }
+    out.push('\n');
     out
 }
 
@@ -796,8 +803,10 @@ pub fn paper_csv(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportError
                         x.volume_msat,
                         x.imbalance,
                         x.median_gini,
-                        x.success_rate,
+                        x.success_rate.map(|v| v.to_string()).unwrap_or_default(),
                         x.median_payable_msat
+                            .map(|v| v.to_string())
+                            .unwrap_or_default()
                     )?;
                 }
             }
@@ -955,7 +964,8 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
         )
     };
     // Each curve from the start (step 0) through every step.
-    let curve = |r: &crate::paper::PaperRun, f: &dyn Fn(&crate::paper::PaperRound) -> (f64, f64)| {
+    type Point<'a> = &'a dyn Fn(&crate::paper::PaperRound) -> Option<(f64, f64)>;
+    let curve = |r: &crate::paper::PaperRun, f: Point<'_>| {
         let start = crate::paper::PaperRound {
             round: 0,
             flow_arcs: 0,
@@ -966,12 +976,12 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
             volume_msat: 0,
             imbalance: first.before.imbalance,
             median_gini: first.before.median_gini,
-            success_rate: first.before.routing.success_rate,
-            median_payable_msat: first.before.routing.median_payable_msat,
+            success_rate: Some(first.before.routing.success_rate),
+            median_payable_msat: Some(first.before.routing.median_payable_msat),
         };
         std::iter::once(&start)
             .chain(&r.rounds)
-            .map(f)
+            .filter_map(f)
             .collect::<Vec<_>>()
     };
     let mut series: Vec<Series> = runs
@@ -980,7 +990,7 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
             Series::line(
                 r.params.strategy.name(),
                 curve(r, &|x| {
-                    ((1.0 + x.cumulative_operations as f64).log10(), x.imbalance)
+                    Some(((1.0 + x.cumulative_operations as f64).log10(), x.imbalance))
                 }),
             )
         })
@@ -1007,7 +1017,7 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
         .map(|(r, _)| {
             Series::line(
                 r.params.strategy.name(),
-                curve(r, &|x| (x.imbalance, x.success_rate)),
+                curve(r, &|x| x.success_rate.map(|v| (x.imbalance, v))),
             )
         })
         .collect();
@@ -1032,7 +1042,10 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
         .map(|(r, _)| {
             Series::line(
                 r.params.strategy.name(),
-                curve(r, &|x| (x.imbalance, x.median_payable_msat as f64 / 1000.0)),
+                curve(r, &|x| {
+                    x.median_payable_msat
+                        .map(|v| (x.imbalance, v as f64 / 1000.0))
+                }),
             )
         })
         .collect();

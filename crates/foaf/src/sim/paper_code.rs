@@ -131,13 +131,16 @@ pub(super) fn run(mut a: PaperCodeArgs) -> Result<(), CliError> {
         }
         let mut d = done.lock().unwrap_or_else(|e| e.into_inner());
         *d += 1;
+        let success = r
+            .success_rate
+            .map(|s| format!(", success {:.1}%", s * 100.0))
+            .unwrap_or_default();
         eprintln!(
-            "[{:>5}/{total}] seed {seed} {:<7} step {:>3}: G {:.3}, success {:.1}%, {} ops",
+            "[{:>5}/{total}] seed {seed} {:<7} step {:>3}: G {:.3}{success}, {} ops",
             *d,
             p.strategy.name(),
             r.round,
             r.imbalance,
-            r.success_rate * 100.0,
             r.cumulative_operations
         );
     });
