@@ -503,6 +503,9 @@ struct Engine<'s> {
     /// that cannot, where only two arcs are left, yields no cycle and is not entered).
     near2: Vec<u32>,
     stamp: u32,
+    /// For z with `near2[z] == stamp`: its flow arcs to u or into an arc into u (the cycles
+    /// its last two levels would try, before excluding nodes on the path).
+    cnt2: Vec<u32>,
 }
 
 /// What the depth-first search should do next.
@@ -542,6 +545,7 @@ impl<'s> Engine<'s> {
             forward_only: false,
             near2: vec![0; n],
             stamp: 0,
+            cnt2: vec![0; n],
         }
     }
 
@@ -609,7 +613,8 @@ impl<'s> Engine<'s> {
             flow_arcs: self.build_flow(b),
             ..StepStats::default()
         };
-        let g = &self.s.graph;
+        let start = self.s;
+        let g = &start.graph;
         // Reverse flow adjacency, to mark the arcs into each initiator.
         let n = g.node_count();
         let mut in_start = vec![0u32; n + 1];
@@ -636,12 +641,13 @@ impl<'s> Engine<'s> {
             self.into_list.clear();
             self.into_list.extend_from_slice(&inflow[ins]);
             self.stamp += 1;
-            for &a in &self.into_list {
+            for i in 0..self.into_list.len() {
+                let a = self.into_list[i];
                 let y = g.tail(a) as usize;
                 self.into_u[y] = a;
-                self.near2[y] = self.stamp;
+                self.bump(y);
                 for &z in &inflow[in_start[y] as usize..in_start[y + 1] as usize] {
-                    self.near2[g.tail(z) as usize] = self.stamp;
+                    self.bump(g.tail(z) as usize);
                 }
             }
             for k in out {
@@ -653,6 +659,28 @@ impl<'s> Engine<'s> {
             }
         }
         st
+    }
+
+    /// Count one more closing arc below `z` (see `cnt2`).
+    fn bump(&mut self, z: usize) {
+        if self.near2[z] != self.stamp {
+            self.near2[z] = self.stamp;
+            self.cnt2[z] = 0;
+        }
+        self.cnt2[z] += 1;
+    }
+
+    /// Count `n` cycles that cannot move anything (an arc on them holds less than the floor:
+    /// liquidities only drop within a step) against the budget, without trying them.
+    fn skip(n: usize, budget: &mut usize, st: &mut StepStats) -> Next {
+        let n = n.min(*budget);
+        *budget -= n;
+        st.cycles_tried += n as u64;
+        if *budget == 0 {
+            Next::StopChannel
+        } else {
+            Next::Continue
+        }
     }
 
     /// All cycles through the initiator's flow arc `first` = u→v, in the code's order.
@@ -752,6 +780,27 @@ impl<'s> Engine<'s> {
         st: &mut StepStats,
     ) -> Next {
         let g = &self.s.graph;
+        let floor = self.p.floor_msat as i64;
+        if !self.forward_only && self.path.iter().any(|&a| self.liq[a as usize] < floor) {
+            // Every cycle below is a no-op: only their number matters (for the budget).
+            if self.near2[x as usize] != self.stamp {
+                return Next::Continue;
+            }
+            let mut n = self.cnt2[x as usize] as usize;
+            // Less those through a node already on the path (v and the path's inner nodes).
+            let v = g.head(first);
+            let inner = self.path.len().saturating_sub(1);
+            for p in std::iter::once(v).chain(self.path[..inner].iter().map(|&a| g.head(a))) {
+                if self.into_u[p as usize] != u32::MAX
+                    && self
+                        .arc_between(x, p)
+                        .is_some_and(|a| self.in_flow[a as usize])
+                {
+                    n -= 1;
+                }
+            }
+            return Self::skip(n, budget, st);
+        }
         let out = self.flow_out(x);
         self.cand.clear();
         if self.forward_only || out.len() <= self.into_list.len() {
@@ -784,6 +833,15 @@ impl<'s> Engine<'s> {
         }
         for i in 0..self.cand.len() {
             let (_, a, y) = self.cand[i];
+            if !self.forward_only
+                && (self.liq[a as usize] < floor
+                    || (y != u && self.liq[self.into_u[y as usize] as usize] < floor))
+            {
+                if let Next::StopChannel = Self::skip(1, budget, st) {
+                    return Next::StopChannel;
+                }
+                continue;
+            }
             self.path.push(a);
             let next = if y == u {
                 self.try_cycle(b, first, budget, st)
