@@ -546,8 +546,7 @@ mod tests {
         let (head, tail) = plain.split_at(plain.len() / 2);
         let mut multi = Vec::new();
         for part in [head, tail] {
-            let mut enc =
-                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             enc.write_all(part.as_bytes()).unwrap();
             multi.extend(enc.finish().unwrap());
         }

@@ -64,9 +64,9 @@ pub fn median_f64(v: &[f64]) -> f64 {
 pub fn mean_ci95(xs: &[f64]) -> (f64, f64, f64) {
     // t(0.975, df) for df = 1..=30; beyond, the normal 1.96 is within 2 %.
     const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-        2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
     ];
     let m = mean(xs);
     if xs.len() < 2 {
@@ -108,7 +108,8 @@ pub fn sorted_f64(v: &[f64]) -> Vec<f64> {
 }
 
 /// The payable amounts from one source to every other node, in node order.
-type Targets<'a> = std::iter::Copied<std::iter::Chain<std::slice::Iter<'a, u64>, std::slice::Iter<'a, u64>>>;
+type Targets<'a> =
+    std::iter::Copied<std::iter::Chain<std::slice::Iter<'a, u64>, std::slice::Iter<'a, u64>>>;
 
 /// Cheapest-path trees by base fee from a set of sources.
 #[derive(Debug, Clone)]

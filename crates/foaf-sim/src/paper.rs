@@ -39,8 +39,9 @@ use rayon::prelude::*;
 
 use crate::balances::{Balances, InitialBalance};
 use crate::graph::Graph;
-use crate::imbalance::{funded_scc, seed_for};
+use crate::imbalance::funded_scc;
 use crate::metrics::{mean, median_f64, node_ginis, target_ratios, Routes, RoutingStats};
+use crate::seed::seed_for;
 
 /// The paper's four strategies (its `analyzeData.py` names the runs behind each curve).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -340,7 +341,8 @@ fn run_engine(
         let ginis = node_ginis(g, &b);
         let imbalance = mean(&ginis);
         let idle = p.stop_when_idle && st.operations == st.trivial;
-        let evaluate = p.evaluate_every_step || bin(imbalance) < lowest || idle || round == p.rounds;
+        let evaluate =
+            p.evaluate_every_step || bin(imbalance) < lowest || idle || round == p.rounds;
         let routing = evaluate.then(|| start.routes.evaluate(g, &b, SUCCESS_AMOUNT_MSAT));
         lowest = lowest.min(bin(imbalance));
         let r = PaperRound {
@@ -807,8 +809,7 @@ impl<'s> Engine<'s> {
             for k in out {
                 let a = self.flow[k];
                 let y = g.head(a);
-                if y == u || (self.into_u[y as usize] != u32::MAX && !self.on_path[y as usize])
-                {
+                if y == u || (self.into_u[y as usize] != u32::MAX && !self.on_path[y as usize]) {
                     self.cand.push((0, a, y));
                 }
             }
@@ -1142,7 +1143,10 @@ mod tests {
         let r = one_step(&g, &b, PaperStrategy::Cycles4.params());
         let x = r.rounds[0];
         assert_eq!(x.flow_arcs, 2);
-        assert_eq!((x.operations, x.trivial_operations, x.volume_msat), (1, 1, 0));
+        assert_eq!(
+            (x.operations, x.trivial_operations, x.volume_msat),
+            (1, 1, 0)
+        );
         assert_eq!(r.final_balances, b);
     }
 
@@ -1156,7 +1160,12 @@ mod tests {
         // z: z-x 1000, holds 1000; z-y holds 0 -> ν_z = 0.5, surplus on z-x 500.
         let (g, b) = state(
             4,
-            &[(0, 1, 100, 60), (0, 3, 100, 40), (1, 2, 1000, 1000), (0, 2, 1000, 0)],
+            &[
+                (0, 1, 100, 60),
+                (0, 3, 100, 40),
+                (1, 2, 1000, 1000),
+                (0, 2, 1000, 0),
+            ],
         );
         let strict = one_step(&g, &b, PaperStrategy::Cycles4.params());
         let loose = one_step(&g, &b, PaperStrategy::Foaf.params());
@@ -1194,7 +1203,10 @@ mod tests {
             assert_eq!(a.final_balances.node_funds(&st.graph), funds, "{s:?}");
             let last = a.rounds.last().unwrap();
             // A Barabási–Albert graph has few short cycles: a real but modest gain.
-            assert!(last.imbalance < st.before.imbalance - 0.01, "{s:?} {last:?}");
+            assert!(
+                last.imbalance < st.before.imbalance - 0.01,
+                "{s:?} {last:?}"
+            );
             assert!(
                 last.success_rate.unwrap() > st.before.routing.success_rate,
                 "{s:?}"

@@ -30,7 +30,7 @@ use foaf_wire::Flow;
 
 use crate::balances::Balances;
 use crate::graph::Graph;
-use crate::imbalance::seed_for;
+use crate::seed::seed_for;
 
 /// Parameters of the experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +152,8 @@ pub fn run(g: &Graph, b: &Balances, cfg: &PrivacyConfig) -> Vec<PrivacyCurve> {
                 w.sort_by(f64::total_cmp);
                 let n = w.len().max(1);
                 c.median_width.push(w.get(n / 2).copied().unwrap_or(1.0));
-                c.p90_width.push(w.get((n * 9) / 10).copied().unwrap_or(1.0));
+                c.p90_width
+                    .push(w.get((n * 9) / 10).copied().unwrap_or(1.0));
                 c.contains
                     .push(widths.iter().filter(|v| v[k].1).count() as f64 / n as f64);
             }
@@ -320,7 +321,11 @@ mod tests {
         assert!(probe.contains.iter().all(|&c| c == 1.0));
         // Unobfuscated replies are as informative as probes (same thresholds, exact answers).
         assert!(query.median_width[9] < 0.002, "{:?}", query.median_width);
-        assert!(query.contains.iter().all(|&c| c > 0.99), "{:?}", query.contains);
+        assert!(
+            query.contains.iter().all(|&c| c > 0.99),
+            "{:?}",
+            query.contains
+        );
         // Obfuscated: believing every answer leads astray for many targets.
         let fooled = get("query", true);
         assert!(fooled.contains[11] < 0.9, "{:?}", fooled.contains);

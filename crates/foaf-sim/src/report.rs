@@ -242,7 +242,14 @@ pub fn imbalance_csv(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, Re
             }
             for run in &d.runs {
                 for (i, g) in run.after.ginis.iter().enumerate() {
-                    writeln!(w, "{},{},{},{}", d.initial.name(), run.strategy.name(), i, g)?;
+                    writeln!(
+                        w,
+                        "{},{},{},{}",
+                        d.initial.name(),
+                        run.strategy.name(),
+                        i,
+                        g
+                    )?;
                 }
             }
         }
@@ -547,7 +554,12 @@ pub fn payments_plots(r: &PaymentsResult, dir: &Path) -> Result<Vec<PathBuf>, Re
     let series: Vec<Series> = r
         .runs
         .iter()
-        .map(|m| Series::line(m.mode.name(), m.curve.iter().map(|p| (p.0 as f64, p.1)).collect()))
+        .map(|m| {
+            Series::line(
+                m.mode.name(),
+                m.curve.iter().map(|p| (p.0 as f64, p.1)).collect(),
+            )
+        })
         .collect();
     files.extend(plot_both(
         dir,
@@ -597,7 +609,12 @@ fn interval_pct(i: &Interval) -> String {
     if i.low == i.high {
         pct(i.mean)
     } else {
-        format!("{} [{:.1}, {:.1}]", pct(i.mean), i.low * 100.0, i.high * 100.0)
+        format!(
+            "{} [{:.1}, {:.1}]",
+            pct(i.mean),
+            i.low * 100.0,
+            i.high * 100.0
+        )
     }
 }
 
@@ -671,7 +688,10 @@ pub fn paper_table(t: &PaperTable) -> String {
         PAPER_NODES_CHANNELS.1,
         pairs
     );
-    let _ = writeln!(out, "mean over seeds [95% interval]; paper = its figures, read by eye");
+    let _ = writeln!(
+        out,
+        "mean over seeds [95% interval]; paper = its figures, read by eye"
+    );
     let _ = writeln!(
         out,
         "{:<9} {:>7} {:>22} {:>6} {:>22} {:>8} {:>20} {:>20} {:>9} {:>24} {:>6} {:>20}",
@@ -901,7 +921,13 @@ pub fn paper_csv(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportError
         |w| {
             for st in &t.starts {
                 for (q, v) in st.payable_quantiles().iter().enumerate() {
-                    writeln!(w, "{},before,{},{},", st.seed, q as f64 / QUANTILES as f64, v)?;
+                    writeln!(
+                        w,
+                        "{},before,{},{},",
+                        st.seed,
+                        q as f64 / QUANTILES as f64,
+                        v
+                    )?;
                 }
             }
             for (r, e) in t.runs.iter().zip(&t.ends) {
@@ -958,10 +984,7 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
         .filter(|(r, _)| r.seed == first.seed)
         .collect();
     let figures = |f: &dyn Fn(&PaperFigure) -> (f64, f64)| {
-        Series::markers(
-            "paper (end points)",
-            PAPER_FIGURES.iter().map(f).collect(),
-        )
+        Series::markers("paper (end points)", PAPER_FIGURES.iter().map(f).collect())
     };
     // Each curve from the start (step 0) through every step.
     type Point<'a> = &'a dyn Fn(&crate::paper::PaperRound) -> Option<(f64, f64)>;
@@ -1004,7 +1027,10 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
         dir,
         &Figure {
             stem: "paper_imbalance_vs_operations".into(),
-            title: format!("Network imbalance G vs rebalancing operations (seed {})", first.seed),
+            title: format!(
+                "Network imbalance G vs rebalancing operations (seed {})",
+                first.seed
+            ),
             x_label: "log10(1 + successful rebalancing operations)",
             y_label: "network imbalance G",
             x_range: 0.0..max_x.ceil(),
@@ -1021,8 +1047,10 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
             )
         })
         .collect();
-    let mut paper_pts: Vec<(f64, f64)> =
-        PAPER_FIGURES.iter().map(|f| (f.imbalance, f.success_rate)).collect();
+    let mut paper_pts: Vec<(f64, f64)> = PAPER_FIGURES
+        .iter()
+        .map(|f| (f.imbalance, f.success_rate))
+        .collect();
     paper_pts.push((PAPER_IMBALANCE_BEFORE, PAPER_SUCCESS_BEFORE));
     series.push(Series::markers("paper (start, end points)", paper_pts));
     files.extend(plot_both(
@@ -1058,7 +1086,10 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
         dir,
         &Figure {
             stem: "paper_payable_vs_imbalance".into(),
-            title: format!("Median payable amount vs network imbalance (seed {})", first.seed),
+            title: format!(
+                "Median payable amount vs network imbalance (seed {})",
+                first.seed
+            ),
             x_label: "network imbalance G",
             y_label: "median payable amount on the cheapest path [sat]",
             x_range: 0.1..0.55,
@@ -1119,7 +1150,10 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
         dir,
         &Figure {
             stem: "paper_payable_cdf".into(),
-            title: format!("Payable amounts on all cheapest paths (seed {})", first.seed),
+            title: format!(
+                "Payable amounts on all cheapest paths (seed {})",
+                first.seed
+            ),
             x_label: "log10(1 + largest payable amount [sat])",
             y_label: "share of pairs paying <= x",
             x_range: 0.0..8.0,

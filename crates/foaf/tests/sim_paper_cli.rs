@@ -53,7 +53,8 @@ fn paper_code_writes_its_table_csvs_and_plots() {
     assert_eq!(summary.lines().count(), 1 + 4 * 9, "{summary}");
     assert!(summary
         .lines()
-        .any(|l| l.starts_with("mpp,4,false,sender-only,global,10,1000,5001,4,2,success_rate,0.984,")));
+        .any(|l| l
+            .starts_with("mpp,4,false,sender-only,global,10,1000,5001,4,2,success_rate,0.984,")));
     let rounds = std::fs::read_to_string(format!("{dir}/paper_rounds.csv")).unwrap();
     let seeds: std::collections::BTreeSet<&str> = rounds
         .lines()
@@ -123,7 +124,10 @@ fn a_bad_out_directory_fails_before_the_run() {
     for exp in ["imbalance", "payments", "paper-code"] {
         let out = foaf(&["sim", exp, "--synthetic", "40", "--quiet", "--out", &file]);
         assert_eq!(out.status.code(), Some(2), "{exp}");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("--out"), "{exp}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--out"),
+            "{exp}"
+        );
         // Nothing ran: no table on stdout.
         assert!(out.stdout.is_empty(), "{exp}");
     }
