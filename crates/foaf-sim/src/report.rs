@@ -390,6 +390,14 @@ fn plot_both(dir: &Path, fig: &Figure<'_>, series: &[Series]) -> Result<Vec<Path
     Ok(vec![png, svg])
 }
 
+/// The largest coordinate (as `pick` reads it) over all points, at least 1: an axis range.
+fn largest(series: &[Series], pick: impl Fn(&(f64, f64)) -> f64) -> f64 {
+    series
+        .iter()
+        .flat_map(|s| s.points.iter().map(&pick))
+        .fold(1.0f64, f64::max)
+}
+
 /// The empirical CDF of a list of values in [0, 1], as a step line.
 fn cdf(values: &[f64]) -> Vec<(f64, f64)> {
     let mut v = values.to_vec();
@@ -586,10 +594,7 @@ pub fn payments_plots(r: &PaymentsResult, dir: &Path) -> Result<Vec<PathBuf>, Re
             )
         })
         .collect();
-    let max_x = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.0))
-        .fold(1.0f64, f64::max);
+    let max_x = largest(&series, |p| p.0);
     files.extend(plot_both(
         dir,
         &Figure {
@@ -1007,22 +1012,16 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
             .filter_map(f)
             .collect::<Vec<_>>()
     };
-    let mut series: Vec<Series> = runs
-        .iter()
-        .map(|(r, _)| {
-            Series::line(
-                r.params.strategy.name(),
-                curve(r, &|x| {
-                    Some(((1.0 + x.cumulative_operations as f64).log10(), x.imbalance))
-                }),
-            )
-        })
-        .collect();
+    // One line per strategy (the first seed's run) through the points `point` picks.
+    let per_run = |point: Point<'_>| -> Vec<Series> {
+        runs.iter()
+            .map(|(r, _)| Series::line(r.params.strategy.name(), curve(r, point)))
+            .collect()
+    };
+    let mut series =
+        per_run(&|x| Some(((1.0 + x.cumulative_operations as f64).log10(), x.imbalance)));
     series.push(figures(&|f| (f.operations.log10(), f.imbalance)));
-    let max_x = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.0))
-        .fold(1.0f64, f64::max);
+    let max_x = largest(&series, |p| p.0);
     files.extend(plot_both(
         dir,
         &Figure {
@@ -1038,15 +1037,7 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
         },
         &series,
     )?);
-    let mut series: Vec<Series> = runs
-        .iter()
-        .map(|(r, _)| {
-            Series::line(
-                r.params.strategy.name(),
-                curve(r, &|x| x.success_rate.map(|v| (x.imbalance, v))),
-            )
-        })
-        .collect();
+    let mut series = per_run(&|x| x.success_rate.map(|v| (x.imbalance, v)));
     let mut paper_pts: Vec<(f64, f64)> = PAPER_FIGURES
         .iter()
         .map(|f| (f.imbalance, f.success_rate))
@@ -1065,23 +1056,12 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
         },
         &series,
     )?);
-    let mut series: Vec<Series> = runs
-        .iter()
-        .map(|(r, _)| {
-            Series::line(
-                r.params.strategy.name(),
-                curve(r, &|x| {
-                    x.median_payable_msat
-                        .map(|v| (x.imbalance, v as f64 / 1000.0))
-                }),
-            )
-        })
-        .collect();
+    let mut series = per_run(&|x| {
+        x.median_payable_msat
+            .map(|v| (x.imbalance, v as f64 / 1000.0))
+    });
     series.push(figures(&|f| (f.imbalance, f.median_payable_sat)));
-    let max_y = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
-        .fold(1.0f64, f64::max);
+    let max_y = largest(&series, |p| p.1);
     files.extend(plot_both(
         dir,
         &Figure {
