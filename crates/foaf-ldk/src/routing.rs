@@ -564,16 +564,24 @@ where
                 let Some(f) = st.in_flight.get(id) else {
                     return false;
                 };
-                let erring = short_channel_id.and_then(|s| {
-                    f.onion_scids
-                        .iter()
-                        .find(|(onion, _)| *onion == s)
-                        .map(|(_, real)| *real)
-                });
+                // LDK names the channel after the node that failed; the offer that led us
+                // there is usually on the channel into that node, so both are set aside
+                // (R-REB-8: "drop the offers for the erring channel").
+                let at = short_channel_id
+                    .and_then(|s| f.onion_scids.iter().position(|(onion, _)| *onion == s));
+                let erring: Vec<ShortChannelId> = at
+                    .map(|k| {
+                        f.onion_scids[k.saturating_sub(1)..=k]
+                            .iter()
+                            .map(|(_, real)| *real)
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 drop(st);
-                if let Some(s) = erring {
-                    let until = (self.clock)().as_secs() + self.config.exclude_secs;
-                    self.lock().excluded.insert(s, until);
+                let until = (self.clock)().as_secs() + self.config.exclude_secs;
+                let mut st = self.lock();
+                for s in erring {
+                    st.excluded.insert(s, until);
                 }
                 true
             }

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod codec;
 mod conformance;
+mod demo;
 mod node;
 mod pipe;
 mod plan;
@@ -39,6 +40,8 @@ enum Command {
     Node(node::Args),
     /// Run the BOLT #14 conformance suite (vectors built in) against an implementation.
     Conformance(conformance::Args),
+    /// Show fee-free rebalancing and JIT routing moving real money on an in-process LDK network.
+    Demo(demo::Args),
 }
 
 /// A failure a subcommand reports: bad input (exit 2) or anything else (exit 1).
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Plan(a) => plan::run(a),
         Command::Sim(a) => sim::run(a),
         Command::Node(a) => node::run(a),
+        Command::Demo(a) => demo::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
