@@ -124,7 +124,7 @@ fn rebalance_all(
                                 fees_msat,
                                 ..
                             } if payment_id == id => {
-                                let mut names = vec![NAMES[i].to_string()];
+                                let mut names = vec![name_of(net, &net.nodes[i].id())];
                                 names.extend(rebalance.hops.iter().map(|h| name_of(net, &h.to)));
                                 e.route = names.join("→");
                                 e.scids =
