@@ -192,6 +192,16 @@ impl Network {
 
     /// One node per routing configuration.
     pub fn with_configs(routing: Vec<RoutingConfig>, ldk_log: Option<Level>) -> Self {
+        let foaf = vec![foaf_peer::Config::default(); routing.len()];
+        Self::with_node_configs(routing, foaf, ldk_log)
+    }
+
+    /// One node per (routing, BOLT #14 state machine) configuration pair.
+    pub fn with_node_configs(
+        routing: Vec<RoutingConfig>,
+        foaf: Vec<foaf_peer::Config>,
+        ldk_log: Option<Level>,
+    ) -> Self {
         // The real time: LDK's NetworkGraph refuses channel_updates dated weeks away from its
         // own (system) clock, and the block times stamp them.
         let start = std::time::SystemTime::now()
@@ -204,8 +214,9 @@ impl Network {
         let names = ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L"];
         let nodes = routing
             .into_iter()
+            .zip(foaf)
             .enumerate()
-            .map(|(i, rc)| {
+            .map(|(i, (rc, foaf_config))| {
                 let name = names
                     .get(i)
                     .map_or_else(|| format!("N{i}"), |s| s.to_string());
@@ -227,7 +238,7 @@ impl Network {
                             r.on_foaf_event(e);
                         }
                     }),
-                    foaf_config: foaf_peer::Config::default(),
+                    foaf_config,
                     ldk_log,
                     user_config: &user_config,
                 });
@@ -452,6 +463,15 @@ impl Network {
         }
     }
 
+    /// True while `a` has a live BOLT #8 connection to `b`.
+    pub fn is_connected(&self, a: usize, b: usize) -> bool {
+        self.nodes[a]
+            .ldk
+            .peer_manager
+            .peer_by_node_id(&self.nodes[b].id())
+            .is_some()
+    }
+
     /// Every channel with both ends' balances, sorted by scid.
     pub fn channel_views(&self) -> Vec<ChannelView> {
         let mut out: Vec<ChannelView> = Vec::new();
@@ -674,7 +694,16 @@ pub const TRIANGLE_CAPACITY_SAT: u64 = 1_000_000;
 /// one circular payment A→B→C→A lowers everybody's imbalance; D (a payer) has a channel to A
 /// holding 90 % on D's side; B–D and C–E are balanced.
 pub fn triangle_network(routing: Vec<RoutingConfig>) -> Result<Network, NetError> {
-    let mut net = Network::with_configs(routing, None);
+    let foaf = vec![foaf_peer::Config::default(); routing.len()];
+    triangle_network_with(routing, foaf)
+}
+
+/// [`triangle_network`] with each node's BOLT #14 state machine configured.
+pub fn triangle_network_with(
+    routing: Vec<RoutingConfig>,
+    foaf: Vec<foaf_peer::Config>,
+) -> Result<Network, NetError> {
+    let mut net = Network::with_node_configs(routing, foaf, None);
     let cap = TRIANGLE_CAPACITY_SAT;
     let tenth = cap * 100; // 10 % of the capacity, in msat
     let spec = |a, b, push_msat| ChannelSpec {

@@ -3,7 +3,9 @@
 
 use std::sync::{Arc, RwLock};
 
-use foaf_ldk::{AdapterConfig, Clock, EventSink, FoafHandler, LdkChannels};
+use foaf_ldk::{
+    AdapterConfig, Clock, EventSink, FoafHandle, FoafHandler, LdkChannels, SendOnlyPair,
+};
 use foaf_peer::{Config, Node};
 use lightning::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
 use lightning::chain::chainmonitor::{ChainMonitor, Persist};
@@ -94,6 +96,11 @@ pub type NetGossip =
 pub type NetSource = LdkChannels<Arc<NetChannelManager>, Arc<NetGraph>>;
 /// The BOLT #14 handler of a harness node.
 pub type NetFoaf = FoafHandler<Node<lightning::bitcoin::secp256k1::PublicKey>, NetSource>;
+/// The BOLT #14 handler as an LDK application shares it (foaf-ldk's recipe).
+pub type NetFoafHandle = FoafHandle<Node<lightning::bitcoin::secp256k1::PublicKey>, NetSource>;
+/// The send-only slot, shared by the `ChainMonitor` and the BOLT #14 handler, as any LDK
+/// application that adds BOLT #14 has it (docs/interop.md).
+pub type NetSendOnly = SendOnlyPair<Arc<NetChainMonitor>, NetFoafHandle>;
 /// The `PeerManager` of a harness node.
 pub type NetPeerManager = PeerManager<
     Pipe,
@@ -101,9 +108,9 @@ pub type NetPeerManager = PeerManager<
     Arc<NetGossip>,
     IgnoringMessageHandler,
     Arc<NetLogger>,
-    Arc<NetFoaf>,
+    NetFoafHandle,
     Arc<KeysManager>,
-    Arc<NetFoaf>,
+    Arc<NetSendOnly>,
 >;
 
 /// One node's objects.
@@ -119,7 +126,7 @@ pub struct LdkNode {
     /// The public graph.
     pub graph: Arc<NetGraph>,
     /// BOLT #14.
-    pub foaf: Arc<NetFoaf>,
+    pub foaf: NetFoafHandle,
     /// The transport.
     pub peer_manager: Arc<NetPeerManager>,
     /// LDK's log.
@@ -233,7 +240,7 @@ impl LdkNode {
             ..p.foaf_config
         };
         let seed64 = u64::from_le_bytes(p.seed[..8].try_into().unwrap_or([0; 8]));
-        let foaf = Arc::new(FoafHandler::new(
+        let foaf = FoafHandle(Arc::new(FoafHandler::new(
             Node::new(foaf_config, seed64),
             LdkChannels {
                 channel_manager: Arc::clone(&channel_manager),
@@ -242,14 +249,17 @@ impl LdkNode {
             AdapterConfig::default(),
             p.clock,
             p.events,
-        ));
+        )));
         let peer_manager = Arc::new(PeerManager::new(
             MessageHandler {
                 chan_handler: Arc::clone(&channel_manager),
                 route_handler: gossip,
                 onion_message_handler: IgnoringMessageHandler {},
-                custom_message_handler: Arc::clone(&foaf),
-                send_only_message_handler: Arc::clone(&foaf),
+                custom_message_handler: foaf.clone(),
+                send_only_message_handler: Arc::new(SendOnlyPair {
+                    first: Arc::clone(&chain_monitor),
+                    second: foaf.clone(),
+                }),
             },
             now as u32,
             &keys.get_secure_random_bytes(),

@@ -8,6 +8,10 @@
 //! - [`FoafHandler`]: the custom message handler, for any LDK application's `PeerManager`.
 //! - [`ChannelSource`]: where our channels and the public graph come from; implemented for LDK's
 //!   `ChannelManager` + `NetworkGraph` ([`LdkChannels`]) and for a fixed list ([`StaticChannels`]).
+//! - [`FoafHandle`], [`SendOnlyPair`]: the handler as a cloneable handle, and sharing the
+//!   send-only slot with `ChainMonitor`, for apps whose slots are taken ([`compose`]).
+//! - [`FoafRouting`]: fee-free circular rebalancing (initiator and hop) and JIT routing on a
+//!   live `ChannelManager`, one object for the app's event handler ([`routing`]).
 //! - [`FoafNode`]: a standalone BOLT #8 node (`PeerManager` over `lightning-net-tokio`) that
 //!   speaks only BOLT #14; the engine of `foaf node`.
 //!
@@ -17,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod circular;
+pub mod compose;
 pub mod handler;
 pub mod message;
 pub mod routing;
@@ -25,6 +30,7 @@ pub mod source;
 pub mod state_machine;
 
 pub use circular::{circular_route, CircularRouteError, FINAL_CLTV_EXPIRY_DELTA};
+pub use compose::{FoafHandle, SendOnlyPair};
 pub use foaf_peer::Effect;
 pub use handler::{
     check_feature_bit, has_feature_pair, init_features, system_clock, AdapterConfig, Clock,
