@@ -108,7 +108,134 @@ def encode_warning(text):
 
 # ---- the node ----
 
-class Node:
+# ---- pipe protocol v2: forwarding (docs/bolt14.md sections 4.2 and 5) ----
+
+HOLD_SECS, MIN_BLOCKS, BUDGET_WINDOW, OFFER_AGE = 60, 18, 3600, 600
+
+
+def gini(zetas):
+    n = len(zetas)
+    mean = sum(zetas) / n if n else 0
+    if mean == 0:
+        return Fraction(0)
+    return sum(abs(a - b) for a in zetas for b in zetas) / (2 * n * n * mean)
+
+
+class Forwarding:
+    """Mixed into Node: the hop check for zero-fee HTLCs (R-REB-5, R-REB-7) and JIT routing over
+    3-cycles us -> source -> next -> us (R-JIT-1 to R-JIT-7)."""
+
+    def merged(self):
+        """Per peer (M02): [local, capacity] over active channels, and nu."""
+        peers = {}
+        for c in self.channels.values():
+            if c["state"] == "normal" and c["capacity"] > 0:
+                t = peers.setdefault(c["peer"], [0, 0])
+                t[0] += c["local"]
+                t[1] += c["capacity"]
+        total = sum(k for _, k in peers.values())
+        nu = Fraction(sum(l for l, _ in peers.values()), total) if total else Fraction(0)
+        return peers, nu
+
+    def op_graph_edges(self, op):
+        self.edges = [(scid_to_int(e["scid"]), e["a"], e["b"]) for e in op["edges"]]
+
+    def op_htlc(self, op):
+        hid, amt = op["id"], op["amt"]
+        cin = self.channels.get(scid_to_int(op["in_scid"]))
+        out_scid = scid_to_int(op["out_scid"])
+        cout = self.channels.get(out_scid)
+        if not cin or not cout or cout["state"] != "normal":
+            return self.emit(effect="fail", id=hid, code="unknown_next_peer")
+        if op["fee_free"]:
+            return self.hop(hid, cin, out_scid, cout, amt)
+        return self.jit(hid, cout, out_scid, amt, op["blocks_to_expiry"])
+
+    def hop(self, hid, cin, out_scid, cout, amt):
+        peers, nu = self.merged()
+        up, down = cin["peer"], cout["peer"]
+        ok = up != down and cout["local"] >= amt
+        if ok:
+            (il, ic), (ol, oc) = peers[up], peers[down]
+            # R-REB-5: both peers move toward nu, not past it, and G strictly drops.
+            ok = il + amt <= nu * ic and ol - amt >= nu * oc
+            before = gini([Fraction(l, k) for l, k in peers.values()])
+            after_peers = dict(peers)
+            after_peers[up] = (il + amt, ic)
+            after_peers[down] = (ol - amt, oc)
+            ok = ok and gini([Fraction(l, k) for l, k in after_peers.values()]) < before
+        if ok:  # R-REB-7: at most the upstream peer's merged capacity per hour
+            spent = [(t, a) for t, a in self.fee_free.get(up, []) if t + BUDGET_WINDOW > self.now]
+            ok = sum(a for _, a in spent) + amt <= peers[up][1]
+            self.fee_free[up] = spent
+        if not ok:
+            return self.emit(effect="fail", id=hid, code="fee_insufficient")
+        self.fee_free[up].append((self.now, amt))
+        self.emit(effect="forward", id=hid, scid=scid_to_str(out_scid))
+
+    def jit(self, hid, cout, out_scid, amt, blocks):
+        nxt = cout["peer"]
+        mine = sorted((s, c) for s, c in self.channels.items()
+                      if c["peer"] == nxt and c["state"] == "normal")
+        # R-JIT-1: any channel to the same peer that can carry it (the named one first).
+        can = [(s != out_scid, -c["local"], s) for s, c in mine if c["local"] >= amt]
+        if can:
+            return self.emit(effect="forward", id=hid, scid=scid_to_str(min(can)[2]))
+        fail = lambda: self.emit(effect="fail", id=hid, code="temporary_channel_failure")
+        if blocks < MIN_BLOCKS:  # R-JIT-4
+            return fail()
+        fits = [(-c["local"], s, c) for s, c in mine if c["capacity"] >= amt]
+        if not fits:
+            return fail()
+        _, x_scid, x = min(fits)
+        short = amt - x["local"]
+        peers, nu = self.merged()
+        pl, pk = peers[nxt]
+        total_l = sum(l for l, _ in peers.values())
+        total_k = sum(k for _, k in peers.values())
+        room = max(total_l * pk // total_k - pl + amt, 0)
+        wanted = max(min(-(-short * 125 // 100), room, x["capacity"] - x["local"]), short)
+        best = None
+        for src, (sl, sk) in sorted(peers.items()):
+            if src == nxt:
+                continue
+            surplus = max(sl * total_k - total_l * sk, 0) // total_k
+            outs = sorted((-c["local"], s) for s, c in self.channels.items()
+                          if c["peer"] == src and c["state"] == "normal")
+            if not outs:
+                continue
+            src_scid, src_liq = outs[0][1], -outs[0][0]
+            own = min(surplus, src_liq, wanted)
+            for e, a, b in self.edges:
+                if {a, b} != {src, nxt}:
+                    continue
+                caps = [amt_o for (p, s, f), (amt_o, ts) in self.offers.items()
+                        if s == e and abs(self.now - ts) <= OFFER_AGE
+                        and ((p == src and f == 1) or (p == nxt and f == 0))]
+                if not caps:
+                    continue
+                r = min(own, min(caps))  # R-JIT-2: every offer covering the use caps it
+                key = (-r, [src_scid, e, x_scid])
+                if r >= short and (best is None or key < best):
+                    best = key
+        if best is None:
+            return fail()  # R-JIT-5/7: as a node without JIT would
+        self.held[hid] = (x_scid, self.now + HOLD_SECS)
+        self.emit(effect="hold", id=hid, until=self.now + HOLD_SECS)
+        self.emit(effect="rebalance", id=hid, amt=-best[0], hops=[scid_to_str(s) for s in best[1]])
+
+    def op_rebalance_result(self, op):
+        hid = op["id"]
+        if hid not in self.held:
+            return self.emit(effect="log", text="no held HTLC %s" % hid)
+        forward_on, _ = self.held.pop(hid)
+        if op["ok"]:  # R-JIT-6: forward the original HTLC on the refilled channel
+            self.emit(effect="forward", id=hid, scid=scid_to_str(forward_on))
+        else:  # R-JIT-5
+            self.emit(effect="fail", id=hid, code="temporary_channel_failure")
+
+
+class Node(Forwarding):
     def __init__(self, out):
         self.out = out
         self.reset({})
@@ -126,6 +253,9 @@ class Node:
         self.offers = {}  # (peer, scid, flow) -> (amt, ts)
         self.sent = {}  # (peer, kind) -> [times]
         self.received_queries = {}  # peer -> [times]
+        self.edges = []  # v2: (scid, a, b) of public channels
+        self.held = {}  # v2: htlc id -> (forward_on scid, deadline)
+        self.fee_free = {}  # v2: upstream peer -> [(time, amt)] forwarded at zero fee
 
     def set_channel(self, c):
         self.channels[scid_to_int(c["scid"])] = dict(c)
@@ -202,6 +332,10 @@ class Node:
 
     def op_tick(self, op):
         self.now = max(self.now, op["now"])
+        for hid in sorted(self.held):  # R-JIT-4: the hold ends at its deadline
+            if self.now > self.held[hid][1]:
+                del self.held[hid]
+                self.emit(effect="fail", id=hid, code="temporary_channel_failure")
 
     def op_set_channel(self, op):
         self.set_channel(op["channel"])

@@ -363,9 +363,7 @@ pub fn optional(mut p: Pattern) -> Pattern {
         Pattern::Send { optional, .. }
         | Pattern::Disconnect { optional, .. }
         | Pattern::Refused { optional, .. } => *optional = true,
-        Pattern::Offers { .. } | Pattern::Features { .. } => {
-            panic!("offers/features patterns cannot be optional")
-        }
+        _ => panic!("only send, disconnect and refused patterns can be optional"),
     }
     p
 }
@@ -689,5 +687,80 @@ impl Scenario {
             }
         }
         self.v.clone()
+    }
+}
+
+// ---- pipe protocol v2: forwarding (§4–§5) ----
+
+/// v2 `htlc`: `id` arrives on `in_scid` to leave on `out_scid` with `amt`; `fee_free` when it
+/// pays us less than our fee (a rebalance).
+pub fn htlc(
+    id: &str,
+    in_scid: ShortChannelId,
+    out_scid: ShortChannelId,
+    amt: u64,
+    fee_free: bool,
+    blocks_to_expiry: u32,
+) -> Value {
+    json!({"op": "htlc", "id": id, "in_scid": in_scid.to_string(), "out_scid": out_scid.to_string(),
+           "amt": amt, "fee_free": fee_free, "blocks_to_expiry": blocks_to_expiry})
+}
+/// v2 `rebalance_result`.
+pub fn rebalance_result(id: &str, ok: bool) -> Value {
+    json!({"op": "rebalance_result", "id": id, "ok": ok})
+}
+/// v2 `graph_edges`: endpoints of public channels.
+pub fn graph_edges(edges: &[(ShortChannelId, &str, &str)]) -> Value {
+    let e: Vec<Value> = edges
+        .iter()
+        .map(|(s, a, b)| json!({"scid": s.to_string(), "a": a, "b": b}))
+        .collect();
+    json!({"op": "graph_edges", "edges": e})
+}
+/// The HTLC is forwarded on `scid`.
+pub fn forwards(htlc: &str, scid: ShortChannelId) -> Pattern {
+    Pattern::Forward {
+        id: String::new(),
+        level: None,
+        htlc: htlc.into(),
+        scid: Some(scid.to_string()),
+    }
+}
+/// The HTLC is failed with `code` (any code when `None`).
+pub fn fails(htlc: &str, code: Option<&str>) -> Pattern {
+    Pattern::Fail {
+        id: String::new(),
+        level: None,
+        htlc: htlc.into(),
+        code: code.map(str::to_owned),
+    }
+}
+/// The HTLC is held, until `until_max` at the latest.
+pub fn holds_htlc(htlc: &str, until_max: u64) -> Pattern {
+    Pattern::Hold {
+        id: String::new(),
+        level: None,
+        htlc: htlc.into(),
+        until_max,
+    }
+}
+/// A JIT rebalance for `htlc` of at least `amt_min`; `exact` (id, amount, hops) is our
+/// reference policy's choice, checked at level pinned.
+pub fn rebalances(
+    htlc: &str,
+    amt_min: u64,
+    exact: Option<(&str, u64, &[ShortChannelId])>,
+) -> Pattern {
+    Pattern::Rebalance {
+        id: String::new(),
+        level: None,
+        htlc: htlc.into(),
+        amt_min,
+        exact: exact.map(|(id, amt, hops)| crate::vector::RebalanceExact {
+            id: id.into(),
+            level: Some(Level::Pinned),
+            amt,
+            hops: strs(hops),
+        }),
     }
 }

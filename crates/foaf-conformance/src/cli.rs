@@ -241,6 +241,9 @@ fn checked_levels(v: &Vector) -> Vec<(String, Level)> {
                     add(&c.id, c.level);
                 }
             }
+            if let Pattern::Rebalance { exact: Some(x), .. } = p {
+                add(&x.id, x.level);
+            }
         }
         if let Some(s) = &st.same_effects_as {
             add(&s.id, None);

@@ -37,6 +37,36 @@ pub enum Effect {
         /// The even bit of the `option_balance_sharing` pair.
         bit: u16,
     },
+    /// v2 `forward`: the HTLC `htlc` leaves on `scid`.
+    Forward {
+        /// The HTLC's name.
+        htlc: String,
+        /// The channel.
+        scid: String,
+    },
+    /// v2 `fail`: the HTLC is failed back with `code`.
+    Fail {
+        /// The HTLC's name.
+        htlc: String,
+        /// The BOLT #4 failure code name.
+        code: String,
+    },
+    /// v2 `hold`: the HTLC is held until `until` for a JIT rebalance.
+    Hold {
+        /// The HTLC's name.
+        htlc: String,
+        /// Deadline, unix seconds.
+        until: u64,
+    },
+    /// v2 `rebalance`: the JIT rebalance asked for.
+    Rebalance {
+        /// The held HTLC's name.
+        htlc: String,
+        /// Amount, msat.
+        amt: u64,
+        /// The cycle's scids, in order.
+        hops: Vec<String>,
+    },
     /// `unsupported`: the op is unknown to the implementation.
     Unsupported {
         /// The op.
@@ -104,6 +134,37 @@ impl Effect {
                     bit,
                 }
             }
+            "forward" => Effect::Forward {
+                htlc: s("id")?,
+                scid: s("scid")?,
+            },
+            "fail" => Effect::Fail {
+                htlc: s("id")?,
+                code: s("code")?,
+            },
+            "hold" => Effect::Hold {
+                htlc: s("id")?,
+                until: v
+                    .get("until")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| format!("hold effect without integer \"until\": {v}"))?,
+            },
+            "rebalance" => Effect::Rebalance {
+                htlc: s("id")?,
+                amt: v
+                    .get("amt")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| format!("rebalance effect without integer \"amt\": {v}"))?,
+                hops: v
+                    .get("hops")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .ok_or_else(|| format!("rebalance effect without \"hops\": {v}"))?,
+            },
             "unsupported" => Effect::Unsupported { op: opt("op") },
             "log" => Effect::Log(opt("text")),
             _ => Effect::Other(v.clone()),
@@ -123,6 +184,15 @@ impl Effect {
             Effect::Refused { op, reason } => format!("refused {op} ({reason})"),
             Effect::Offers(o) => format!("offers ({} entries)", o.len()),
             Effect::Features { bit, .. } => format!("features (option_balance_sharing {bit})"),
+            Effect::Forward { htlc, scid } => format!("forward {htlc} on {scid}"),
+            Effect::Fail { htlc, code } => format!("fail {htlc} ({code})"),
+            Effect::Hold { htlc, until } => format!("hold {htlc} until {until}"),
+            Effect::Rebalance { htlc, amt, hops } => {
+                format!(
+                    "rebalance for {htlc}: {amt} msat over [{}]",
+                    hops.join(", ")
+                )
+            }
             Effect::Unsupported { op } => format!("unsupported {op}"),
             Effect::Log(t) => format!("log {t}"),
             Effect::Other(v) => format!("unknown effect {v}"),

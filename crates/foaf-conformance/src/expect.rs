@@ -94,6 +94,14 @@ pub fn step_expectations(step_id: &str, patterns: &[Pattern], why: &str) -> Vec<
                 out.push(Finding::new(&c.id, c.level, describe_check(c), not_run()));
             }
         }
+        if let Pattern::Rebalance { exact: Some(x), .. } = p {
+            out.push(Finding::new(
+                &x.id,
+                x.level,
+                "exact rebalance".into(),
+                not_run(),
+            ));
+        }
     }
     out.push(Finding::new(step_id, None, NOTHING_ELSE.into(), not_run()));
     out
@@ -197,6 +205,27 @@ pub fn check_step(
             }
         }
     }
+    for (j, p) in patterns.iter().enumerate() {
+        if let Pattern::Rebalance { exact: Some(x), .. } = p {
+            let got = matched.iter().position(|m| *m == Some(j));
+            let v = match got.map(|i| relevant[i]) {
+                Some(Effect::Rebalance { amt, hops, .. }) => {
+                    if *amt == x.amt && *hops == x.hops {
+                        Verdict::Pass
+                    } else {
+                        Verdict::Fail(format!(
+                            "rebalance {amt} msat over [{}], our policy asks {} over [{}]",
+                            hops.join(", "),
+                            x.amt,
+                            x.hops.join(", ")
+                        ))
+                    }
+                }
+                _ => Verdict::NotRun("no rebalance was asked for".into()),
+            };
+            out.push(Finding::new(&x.id, x.level, "exact rebalance".into(), v));
+        }
+    }
     for (i, e) in relevant.iter().enumerate() {
         if matched[i].is_none() && !explained[i] {
             stray.push(format!("unexpected effect: {}", e.describe()));
@@ -253,7 +282,12 @@ fn is_optional(p: &Pattern) -> bool {
         Pattern::Send { optional, .. }
         | Pattern::Disconnect { optional, .. }
         | Pattern::Refused { optional, .. } => *optional,
-        Pattern::Offers { .. } | Pattern::Features { .. } => false,
+        Pattern::Offers { .. }
+        | Pattern::Features { .. }
+        | Pattern::Forward { .. }
+        | Pattern::Fail { .. }
+        | Pattern::Hold { .. }
+        | Pattern::Rebalance { .. } => false,
     }
 }
 
@@ -328,6 +362,20 @@ pub fn describe_pattern(p: &Pattern) -> String {
         Pattern::Refused { op, .. } => format!("refused {op}"),
         Pattern::Offers { offers, .. } => format!("offers ({} entries)", offers.len()),
         Pattern::Features { .. } => "features".into(),
+        Pattern::Forward { htlc, scid, .. } => match scid {
+            Some(s) => format!("forward {htlc} on {s}"),
+            None => format!("forward {htlc}"),
+        },
+        Pattern::Fail { htlc, code, .. } => match code {
+            Some(c) => format!("fail {htlc} with {c}"),
+            None => format!("fail {htlc}"),
+        },
+        Pattern::Hold {
+            htlc, until_max, ..
+        } => format!("hold {htlc} until {until_max} at most"),
+        Pattern::Rebalance { htlc, amt_min, .. } => {
+            format!("rebalance for {htlc} of at least {amt_min} msat")
+        }
     }
 }
 
@@ -381,6 +429,51 @@ fn accepts(p: &Pattern, e: &Effect, sets: &Sets<'_>) -> Result<(), String> {
         (Pattern::Features { taken_bits, .. }, Effect::Features { init_features, bit }) => {
             check_features(taken_bits, init_features, *bit)
         }
+        (Pattern::Forward { htlc, scid, .. }, Effect::Forward { htlc: h, scid: got }) => {
+            if htlc != h {
+                return other();
+            }
+            match scid {
+                Some(want) if !same_scid(want, got) => {
+                    Err(format!("forwarded on {got}, expected {want}"))
+                }
+                _ => Ok(()),
+            }
+        }
+        (Pattern::Fail { htlc, code, .. }, Effect::Fail { htlc: h, code: got }) => {
+            if htlc != h {
+                return other();
+            }
+            match code {
+                Some(want) if want != got => Err(format!("failed with {got}, expected {want}")),
+                _ => Ok(()),
+            }
+        }
+        (
+            Pattern::Hold {
+                htlc, until_max, ..
+            },
+            Effect::Hold { htlc: h, until },
+        ) => {
+            if htlc != h {
+                return other();
+            }
+            if until > until_max {
+                return Err(format!("held until {until}, later than {until_max}"));
+            }
+            Ok(())
+        }
+        (Pattern::Rebalance { htlc, amt_min, .. }, Effect::Rebalance { htlc: h, amt, .. }) => {
+            if htlc != h {
+                return other();
+            }
+            if amt < amt_min {
+                return Err(format!(
+                    "rebalance of {amt} msat, below the shortfall {amt_min}"
+                ));
+            }
+            Ok(())
+        }
         _ => other(),
     }
 }
@@ -409,6 +502,13 @@ fn check_fields(
         check_reply(r, bytes, sets)?;
     }
     Ok(())
+}
+
+fn same_scid(a: &str, b: &str) -> bool {
+    match (a.parse::<ShortChannelId>(), b.parse::<ShortChannelId>()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 fn msg_type(msg: &[u8]) -> Option<u16> {

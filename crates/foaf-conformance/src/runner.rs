@@ -24,6 +24,20 @@ use crate::expect::{
 use crate::requirements::{level_of, Level};
 use crate::vector::Vector;
 
+/// The ops every implementation must speak (pipe protocol v1); any other op may be answered
+/// `unsupported`, which makes the vector not applicable.
+pub const V1_OPS: &[&str] = &[
+    "init",
+    "connect",
+    "disconnect",
+    "recv",
+    "tick",
+    "query",
+    "offer",
+    "set_channel",
+    "offers",
+];
+
 /// Longest output line the runner accepts from an implementation (a reply of 1000 scids is
 /// about 16 kB of hex): a longer one fails the vector instead of growing without bound.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -516,7 +530,9 @@ fn run_steps(iut: &mut Iut, opts: &RunOptions, v: &Vector) -> (Option<String>, V
                 return (None, exps);
             }
         };
-        if v.optional_op.as_deref() == Some(name)
+        // An op outside the v1 set (the vector's optional op, the v2 ops) answered
+        // `unsupported`: the vector does not apply, it is never a pass.
+        if (v.optional_op.as_deref() == Some(name) || !V1_OPS.contains(&name))
             && effects
                 .iter()
                 .any(|e| matches!(e, Effect::Unsupported { op } if op == name))

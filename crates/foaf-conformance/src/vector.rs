@@ -170,6 +170,77 @@ pub enum Pattern {
         /// Feature bits the pair must not use (assigned in BOLT #9).
         taken_bits: Vec<u16>,
     },
+    /// v2: the HTLC is forwarded (on `scid`, when given).
+    Forward {
+        /// The requirement this expectation checks.
+        #[serde(default)]
+        id: String,
+        /// Its level override.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        level: Option<Level>,
+        /// The runner's name of the HTLC (`htlc` op `id`).
+        htlc: String,
+        /// The channel it must leave on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scid: Option<String>,
+    },
+    /// v2: the HTLC is failed back (with `code`, when given).
+    Fail {
+        /// The requirement this expectation checks.
+        #[serde(default)]
+        id: String,
+        /// Its level override.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        level: Option<Level>,
+        /// The runner's name of the HTLC (`htlc` op `id`).
+        htlc: String,
+        /// The BOLT #4 failure code name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+    },
+    /// v2: the HTLC is held for a JIT rebalance, at most until `until_max`.
+    Hold {
+        /// The requirement this expectation checks.
+        #[serde(default)]
+        id: String,
+        /// Its level override.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        level: Option<Level>,
+        /// The runner's name of the HTLC (`htlc` op `id`).
+        htlc: String,
+        /// Latest allowed deadline (unix seconds).
+        until_max: u64,
+    },
+    /// v2: the JIT rebalance asked for, to refill the channel of a held HTLC.
+    Rebalance {
+        /// The requirement this expectation checks.
+        #[serde(default)]
+        id: String,
+        /// Its level override.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        level: Option<Level>,
+        /// The runner's name of the HTLC (`htlc` op `id`).
+        htlc: String,
+        /// Smallest allowed amount.
+        amt_min: u64,
+        /// A further check of the exact amount and hops, against its own id and level.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exact: Option<RebalanceExact>,
+    },
+}
+
+/// The exact JIT rebalance our reference policy asks for (R-JIT-2, pinned).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RebalanceExact {
+    /// The requirement.
+    pub id: String,
+    /// Its level override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
+    /// The amount.
+    pub amt: u64,
+    /// The scids of the cycle, in order.
+    pub hops: Vec<String>,
 }
 
 impl Pattern {
@@ -180,7 +251,11 @@ impl Pattern {
             | Pattern::Disconnect { id, .. }
             | Pattern::Refused { id, .. }
             | Pattern::Offers { id, .. }
-            | Pattern::Features { id, .. } => id,
+            | Pattern::Features { id, .. }
+            | Pattern::Forward { id, .. }
+            | Pattern::Fail { id, .. }
+            | Pattern::Hold { id, .. }
+            | Pattern::Rebalance { id, .. } => id,
         }
     }
 
@@ -191,7 +266,11 @@ impl Pattern {
             | Pattern::Disconnect { level, .. }
             | Pattern::Refused { level, .. }
             | Pattern::Offers { level, .. }
-            | Pattern::Features { level, .. } => *level,
+            | Pattern::Features { level, .. }
+            | Pattern::Forward { level, .. }
+            | Pattern::Fail { level, .. }
+            | Pattern::Hold { level, .. }
+            | Pattern::Rebalance { level, .. } => *level,
         }
     }
 
@@ -202,7 +281,11 @@ impl Pattern {
             | Pattern::Disconnect { id, level, .. }
             | Pattern::Refused { id, level, .. }
             | Pattern::Offers { id, level, .. }
-            | Pattern::Features { id, level, .. } => {
+            | Pattern::Features { id, level, .. }
+            | Pattern::Forward { id, level, .. }
+            | Pattern::Fail { id, level, .. }
+            | Pattern::Hold { id, level, .. }
+            | Pattern::Rebalance { id, level, .. } => {
                 *id = new_id.to_owned();
                 *level = new_level;
             }
@@ -376,6 +459,9 @@ impl Vector {
                     for c in also {
                         add(&c.id);
                     }
+                }
+                if let Pattern::Rebalance { exact: Some(x), .. } = p {
+                    add(&x.id);
                 }
             }
             if let Some(s) = &st.same_effects_as {

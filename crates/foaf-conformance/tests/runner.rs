@@ -122,3 +122,23 @@ fn an_endless_output_line_fails_the_vector_and_the_run_goes_on() {
     }
     assert!(start.elapsed() < Duration::from_secs(10));
 }
+
+// R: #15 — pipe protocol v2 is backward compatible: an implementation that speaks only v1
+// answers the v2 ops `unsupported` and gets n/a for the §4–§5 vectors, never a pass.
+#[test]
+fn a_v1_implementation_gets_not_applicable_for_v2_vectors() {
+    let vs: Vec<Vector> = scenarios::all()
+        .into_iter()
+        .filter(|v| v.name.starts_with("r_reb_") || v.name.starts_with("r_jit"))
+        .collect();
+    assert!(vs.len() >= 4);
+    let script = "while read l; do case \"$l\" in *htlc*) echo '{\"effect\":\"unsupported\",\"op\":\"htlc\"}';; *graph_edges*) echo '{\"effect\":\"unsupported\",\"op\":\"graph_edges\"}';; esac; echo '{\"effect\":\"done\"}'; done";
+    for r in run_all(&opts(script), &vs) {
+        assert!(
+            matches!(r.outcome, Outcome::NotApplicable(_)),
+            "{}: {:?}",
+            r.name,
+            r.outcome
+        );
+    }
+}

@@ -131,6 +131,26 @@ faults! {
         "offers a channel for a move that takes it past nu (only the starting side is checked)";
     RCm3AtTargetIsSource = "r-cm-3-at-target-counts", "R-CM-3",
         "treats a peer exactly at nu as both a source and a sink";
+    RReb5ForwardAnyZeroFee = "r-reb-5-forward-any-zero-fee", "R-REB-5",
+        "forwards any zero-fee HTLC it has the liquidity for, whatever the move does to its balance";
+    RReb7NoBudget = "r-reb-7-no-budget", "R-REB-7",
+        "forwards zero-fee HTLCs from one peer without any budget";
+    RReb9JitForFeeFree = "r-reb-9-jit-for-fee-free", "R-REB-9",
+        "starts a JIT rebalance to forward a zero-fee HTLC";
+    RJit1FailWhenParallelCould = "r-jit-1-fail-when-a-parallel-channel-could", "R-JIT-1",
+        "fails an HTLC its named channel cannot carry although a parallel channel to the same peer can";
+    RJit2BelowShortfall = "r-jit-2-below-shortfall", "R-JIT-2",
+        "asks for a JIT rebalance one msat smaller than the shortfall";
+    RJit3JitForFeeFree = "r-jit-3-jit-for-fee-free", "R-JIT-3",
+        "lets a zero-fee HTLC trigger a JIT rebalance";
+    RJit4IgnoreDeadline = "r-jit-4-ignore-deadline", "R-JIT-4",
+        "holds an HTLC past its JIT deadline";
+    RJit5WrongFailureCode = "r-jit-5-wrong-failure-code", "R-JIT-5",
+        "fails an HTLC whose JIT rebalance failed with unknown_next_peer instead of temporary_channel_failure";
+    RJit6FailAfterSuccess = "r-jit-6-fail-after-success", "R-JIT-6",
+        "fails the held HTLC although its JIT rebalance succeeded";
+    RJit7DistinctFailure = "r-jit-7-distinct-failure-code", "R-JIT-7",
+        "fails an HTLC it found no JIT cycle for with temporary_node_failure, telling probers JIT was tried";
 }
 
 /// The reply sets of the faults that change the channel-management rule itself (M01, R-CM-1–3):
@@ -212,6 +232,17 @@ pub(crate) fn restart_fixed_window(w: &mut Window, now: Timestamp, max: usize, w
         .is_some_and(|t| now.checked_since(t).is_some_and(|age| age >= window))
     {
         *w = Window::new(max);
+    }
+}
+
+impl Fault {
+    /// Whether the node itself breaks the rule; `false` for the faults the pipe protocol's
+    /// own ops break (W06's `features`, §4–§5's `htlc` and `rebalance_result`, handled in
+    /// foaf-pipe).
+    pub fn is_node_fault(self) -> bool {
+        !matches!(self, Fault::W06DraftFeatureBits)
+            && !self.requirement().starts_with("R-REB-")
+            && !self.requirement().starts_with("R-JIT-")
     }
 }
 

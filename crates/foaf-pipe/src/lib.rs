@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod forwarding;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod op;
@@ -44,10 +45,11 @@ pub struct Output {
     pub error: Option<OpError>,
 }
 
-/// A protocol session: the node and the clock.
+/// A protocol session: the node, the clock, and the v2 forwarding state.
 pub struct Session {
     node: Node<String>,
     now: Timestamp,
+    forwarding: forwarding::Forwarding,
     /// The fault from the command line (an `init.config.fault` overrides it).
     fault: Option<Fault>,
 }
@@ -62,6 +64,7 @@ impl Session {
         Self {
             node: Node::new(config, 0),
             now: Timestamp::EPOCH,
+            forwarding: forwarding::Forwarding::default(),
             fault,
         }
     }
@@ -108,6 +111,7 @@ impl Session {
                     )));
                 }
                 self.now = self.now.max(t);
+                out.extend(self.forwarding.tick(self.node.config().fault, self.now));
                 self.node.tick(self.now)
             }
             Op::Query {
@@ -155,6 +159,19 @@ impl Session {
                 }));
                 Vec::new()
             }
+            Op::Htlc(h) => {
+                out.extend(self.forwarding.htlc(&self.node, h, now));
+                Vec::new()
+            }
+            Op::RebalanceResult { id, ok } => {
+                let fault = self.node.config().fault;
+                out.extend(self.forwarding.rebalance_result(fault, &id, ok));
+                Vec::new()
+            }
+            Op::GraphEdges(edges) => {
+                self.forwarding.set_edges(edges);
+                Vec::new()
+            }
             Op::Unknown(name) => {
                 out.push(json!({"effect": "unsupported", "op": name}));
                 Vec::new()
@@ -195,6 +212,7 @@ impl Session {
         };
         self.now = init.now;
         self.node = Node::new(config, init.seed);
+        self.forwarding = forwarding::Forwarding::default();
         self.node.set_graph(init.graph);
         // One batch: `set_channel` per channel rebuilds the node's indexes each time, which
         // made an `init` with 1000+ channels quadratic (most of the conformance suite's time).

@@ -96,6 +96,17 @@ pub enum Op {
     Offers,
     /// Report our `init` features and the `option_balance_sharing` bit (project op, W06).
     Features,
+    /// v2: an HTLC we are asked to forward (§4–§5).
+    Htlc(crate::forwarding::HtlcOp),
+    /// v2: the JIT rebalance for a held HTLC settled (`ok`) or failed.
+    RebalanceResult {
+        /// The HTLC's id.
+        id: String,
+        /// Whether it settled.
+        ok: bool,
+    },
+    /// v2: endpoints of public channels, `(scid, node, node)`.
+    GraphEdges(Vec<(ShortChannelId, String, String)>),
     /// An op this IUT does not know.
     Unknown(String),
 }
@@ -286,6 +297,54 @@ pub fn parse_op(line: &str) -> Result<Op, OpError> {
         )?),
         "offers" => Op::Offers,
         "features" => Op::Features,
+        "htlc" => {
+            let o = obj("htlc");
+            let blocks = o.u64("blocks_to_expiry")?;
+            Op::Htlc(crate::forwarding::HtlcOp {
+                id: o.str("id")?.to_string(),
+                in_scid: parse_scid(o.get("in_scid")?, "in_scid")?,
+                out_scid: parse_scid(o.get("out_scid")?, "out_scid")?,
+                amt: o.u64("amt")?,
+                fee_free: o
+                    .get("fee_free")?
+                    .as_bool()
+                    .ok_or_else(|| invalid("fee_free", "true or false"))?,
+                blocks_to_expiry: u32::try_from(blocks)
+                    .map_err(|_| invalid("blocks_to_expiry", "an integer up to 2^32-1"))?,
+            })
+        }
+        "rebalance_result" => {
+            let o = obj("rebalance_result");
+            Op::RebalanceResult {
+                id: o.str("id")?.to_string(),
+                ok: o
+                    .get("ok")?
+                    .as_bool()
+                    .ok_or_else(|| invalid("ok", "true or false"))?,
+            }
+        }
+        "graph_edges" => {
+            let list = obj("graph_edges")
+                .get("edges")?
+                .as_array()
+                .ok_or_else(|| invalid("edges", "a list of {scid, a, b} objects"))?;
+            let mut edges = Vec::with_capacity(list.len());
+            for (i, e) in list.iter().enumerate() {
+                let field = format!("edges[{i}]");
+                let end = |k: &str| {
+                    e.get(k)
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .ok_or_else(|| invalid(format!("{field}.{k}"), "a node name"))
+                };
+                let scid = parse_scid(
+                    e.get("scid").unwrap_or(&Value::Null),
+                    &format!("{field}.scid"),
+                )?;
+                edges.push((scid, end("a")?, end("b")?));
+            }
+            Op::GraphEdges(edges)
+        }
         other => Op::Unknown(other.to_string()),
     })
 }

@@ -8,6 +8,7 @@ use crate::build::{scid, Chan, Node, CAP};
 use crate::vector::Vector;
 
 mod answering;
+mod forwarding;
 mod management;
 mod rebalancing;
 mod receiving;
@@ -22,6 +23,7 @@ pub const MODULES: &[fn() -> Vec<Vector>] = &[
     receiving::scenarios,
     management::scenarios,
     rebalancing::scenarios,
+    forwarding::scenarios,
 ];
 
 /// Every scenario, in module order. Panics on a duplicate name (a programming error).

@@ -1,0 +1,210 @@
+//! §4.2 and §5 over pipe protocol v2 (docs/conformance-pipe.md, "Protocol v2"): what a hop does
+//! with an HTLC it is asked to forward at zero fee (R-REB-5, R-REB-7, R-REB-9), and JIT routing
+//! (R-JIT-1–R-JIT-7). Every vector needs the v2 op `htlc`: a v1 implementation answers it
+//! `unsupported` and gets n/a. The node never changes its balances on its own: the runner would
+//! report a settled HTLC with `set_channel`, so repeated HTLCs see the same balances.
+
+use super::wire::foreign;
+use super::{AMT, STD_PEERS};
+use crate::build::*;
+use crate::vector::Vector;
+
+pub(crate) fn scenarios() -> Vec<Vector> {
+    vec![
+        r_reb_5_zero_fee_forward_only_toward_nu(),
+        r_reb_7_fee_free_budget_per_upstream_peer(),
+        r_jit_1_forward_on_a_parallel_channel(),
+        r_jit_holds_rebalances_and_forwards(),
+    ]
+}
+
+/// ν = 0.5: alice .9 (source), bob .1 (sink), carol and dave .5.
+fn hop_node() -> Node {
+    Node::new(vec![
+        Chan::new(scid(780_000, 1, 0), "alice", CAP, CAP / 10 * 9),
+        Chan::new(scid(780_000, 2, 0), "bob", CAP, CAP / 10),
+        Chan::new(scid(780_000, 3, 0), "carol", CAP, CAP / 2),
+        Chan::new(scid(780_000, 4, 0), "dave", CAP, CAP / 2),
+        Chan::new(scid(780_000, 5, 0), "alice", CAP, CAP / 10 * 9),
+    ])
+}
+
+fn r_reb_5_zero_fee_forward_only_toward_nu() -> Vector {
+    let node = hop_node();
+    let (a, b) = (node.scid_of("alice"), node.scid_of("bob"));
+    let a2 = scid(780_000, 5, 0);
+    let mut s = Scenario::new(
+        "r_reb_5_zero_fee_forward_only_toward_nu",
+        &["R-REB-5"],
+        "A zero-fee HTLC in from bob (.1) and out to alice (merged .9) moves both toward nu = .5 \
+         and lowers G: forwarded. The reverse, one that would take alice past nu, and one \
+         between two channels of the same peer are failed with fee_insufficient, as without \
+         BOLT #14.",
+    );
+    s.optional_op("htlc").start(&node, STD_PEERS);
+    s.step(htlc("h1", b, a, AMT, true, 100), vec![forwards("h1", a)])
+        .step_note(
+            htlc("h2", a, b, AMT, true, 100),
+            vec![fails("h2", Some("fee_insufficient"))],
+            "alice .9 -> 1.0 and bob .1 -> 0: away from nu",
+        )
+        .step_note(
+            htlc("h3", b, a, CAP / 100 * 85, true, 100),
+            vec![fails("h3", Some("fee_insufficient"))],
+            "850,000 sat out of alice's merged 1.8/2.0 would take her to .475, past nu",
+        )
+        .step_note(
+            htlc("h4", a2, a, AMT, true, 100),
+            vec![fails("h4", Some("fee_insufficient"))],
+            "both channels go to alice: merged (M02) the move changes nothing",
+        );
+    s.build()
+}
+
+fn r_reb_7_fee_free_budget_per_upstream_peer() -> Vector {
+    let node = hop_node();
+    let (a, b) = (node.scid_of("alice"), node.scid_of("bob"));
+    let amt = CAP / 10 * 3; // 300,000 sat: bob .1 -> .4, alice's merged .9 -> .75
+    let mut s = Scenario::new(
+        "r_reb_7_fee_free_budget_per_upstream_peer",
+        &["R-REB-7"],
+        "The fee-free volume forwarded for one upstream peer is bounded per window (default: \
+         the merged capacity of our channels with it, 1,000,000 sat, per 3600 s): three 300,000 \
+         sat HTLCs from bob go through, the fourth is failed; an hour later bob's budget is \
+         back.",
+    );
+    s.optional_op("htlc").start(&node, STD_PEERS);
+    for i in 0..3 {
+        let id = format!("b{i}");
+        s.step(htlc(&id, b, a, amt, true, 100), vec![forwards(&id, a)]);
+    }
+    s.step_note(
+        htlc("b3", b, a, amt, true, 100),
+        vec![fails("b3", None)],
+        "1,200,000 sat within the hour: over bob's budget",
+    )
+    .step(tick(T0 + 3600), vec![])
+    .step(htlc("b4", b, a, amt, true, 100), vec![forwards("b4", a)]);
+    s.build()
+}
+
+fn r_jit_1_forward_on_a_parallel_channel() -> Vector {
+    // bob has two channels: the named one holds 10,000 sat, the other 300,000.
+    let node = Node::new(vec![
+        Chan::new(scid(781_000, 1, 0), "alice", CAP, CAP / 2),
+        Chan::new(scid(781_000, 2, 0), "bob", CAP / 2, CAP / 100),
+        Chan::new(scid(781_000, 3, 0), "bob", CAP / 2, CAP / 10 * 3),
+    ]);
+    let (a, b1, b2) = (
+        node.scid_of("alice"),
+        scid(781_000, 2, 0),
+        scid(781_000, 3, 0),
+    );
+    let mut s = Scenario::new(
+        "r_jit_1_forward_on_a_parallel_channel",
+        &["R-JIT-1"],
+        "A paid HTLC of 100,000 sat names bob's channel holding 10,000 sat; the other channel to \
+         bob holds 300,000: it is forwarded on that one (non-strict forwarding), no JIT.",
+    );
+    s.optional_op("htlc")
+        .start(&node, &["alice", "bob"])
+        .step(htlc("p1", a, b1, AMT, false, 100), vec![forwards("p1", b2)]);
+    s.build()
+}
+
+/// ν = .5: alice .9 (source), bob .1 (the next hop, short of liquidity), carol .5. alice
+/// offers the public channel alice–bob (`foreign(40)`) for pushing, so a 3-cycle
+/// us → alice → bob → us can refill our channel with bob.
+fn jit_node() -> (Node, foaf_wire::ShortChannelId) {
+    let f = foreign(40);
+    let mut node = Node::new(vec![
+        Chan::new(scid(782_000, 1, 0), "alice", CAP, CAP / 10 * 9),
+        Chan::new(scid(782_000, 2, 0), "bob", CAP, CAP / 10),
+        Chan::new(scid(782_000, 3, 0), "carol", CAP, CAP / 2),
+    ]);
+    node.foreign_graph = vec![f];
+    (node, f)
+}
+
+fn r_jit_holds_rebalances_and_forwards() -> Vector {
+    let (node, f) = jit_node();
+    let (a, b, c) = (
+        node.scid_of("alice"),
+        node.scid_of("bob"),
+        node.scid_of("carol"),
+    );
+    let peers = ["alice", "bob", "carol"];
+    // 200,000 sat to bob, who holds 100,000: shortfall 100,000 sat. Our policy asks
+    // ⌈1.25 × shortfall⌉ = 125,000 sat (no cap binds: alice's surplus 400,000, bob's target
+    // room 600,000, the offer 1,000,000).
+    let amt = CAP / 10 * 2;
+    let shortfall = amt - CAP / 10;
+    let r = 125_000_000;
+    let cycle = [a, f, b];
+    let hold = |id: &str| {
+        vec![
+            checks(holds_htlc(id, T0 + 60), "R-JIT-4"),
+            checks(
+                rebalances(id, shortfall, Some(("R-JIT-2", r, &cycle))),
+                "R-JIT-2",
+            ),
+        ]
+    };
+    let mut s = Scenario::new(
+        "r_jit_holds_rebalances_and_forwards",
+        &[
+            "R-JIT-2", "R-JIT-4", "R-JIT-6", "R-JIT-5", "R-JIT-7", "R-JIT-3", "R-REB-9",
+        ],
+        "A paid HTLC to bob that bob's channel cannot carry is held (at most 60 s) while a \
+         fee-free rebalance over alice's offered cycle refills it (at least the shortfall; our \
+         policy: 1.25 times it), then forwarded unchanged; a failed rebalance, the deadline, \
+         fewer than 18 blocks or no cycle fail it with temporary_channel_failure, as without \
+         JIT; a zero-fee HTLC never triggers JIT.",
+    );
+    s.optional_op("htlc")
+        .checking("R-JIT-2")
+        .start(&node, &peers)
+        .step(graph_edges(&[(f, "alice", "bob")]), vec![])
+        .step(recv("alice", &reply_msg(CHAIN, 1, T0, CAP, &[f])), vec![])
+        .step(htlc("j1", c, b, amt, false, 100), hold("j1"))
+        .checking("R-JIT-6")
+        .step(rebalance_result("j1", true), vec![forwards("j1", b)])
+        .checking("R-JIT-5")
+        .step(htlc("j2", c, b, amt, false, 100), hold("j2"))
+        .step(
+            rebalance_result("j2", false),
+            vec![fails("j2", Some("temporary_channel_failure"))],
+        )
+        .checking("R-JIT-4")
+        .step(htlc("j3", c, b, amt, false, 100), hold("j3"))
+        .step(tick(T0 + 30), vec![])
+        .step_note(
+            tick(T0 + 61),
+            vec![fails("j3", Some("temporary_channel_failure"))],
+            "61 s after the HTLC arrived: past the 60 s hold",
+        )
+        .step_note(
+            htlc("j4", c, b, amt, false, 17),
+            vec![fails("j4", Some("temporary_channel_failure"))],
+            "17 blocks to expiry: too close to hold",
+        )
+        .checking("R-JIT-7")
+        .step_note(
+            htlc("j5", c, b, CAP / 10 * 12, false, 100),
+            vec![fails("j5", Some("temporary_channel_failure"))],
+            "more than the channel holds at all: the failure a node without JIT gives",
+        )
+        .checking("R-JIT-3")
+        .step_note(
+            htlc("j6", c, b, amt, true, 100),
+            vec![fails("j6", None)],
+            "a zero-fee HTLC bob's channel cannot carry: failed, no JIT",
+        )
+        .checking("R-REB-9")
+        .step_note(
+            htlc("j7", a, b, amt, true, 100),
+            vec![fails("j7", None)],
+            "another zero-fee HTLC, in from alice: failed, no JIT",
+        );
+    s.build()
+}
