@@ -35,6 +35,9 @@ from foaf_node_process import FoafNodeProcess, NodeError  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 FOAF = os.environ.get("FOAF_NODE", os.path.join(HERE, "..", "..", "target", "debug", "foaf"))
 TIMEOUT = float(os.environ.get("TIMEOUT", "10"))
+# Start-up and background connections are not what a test checks: they get their own, longer
+# bound, so that a short TIMEOUT (run.sh --faults) never turns a slow start into a "caught".
+SETUP_TIMEOUT = max(TIMEOUT, 30.0)
 # After the pong that follows everything a test sent, how long answers may still be in flight
 # (the node writes its BOLT #14 answers in the event loop round after the pong).
 GRACE = 1.0
@@ -81,7 +84,7 @@ class Node(FoafNodeProcess):
 
     def __init__(self, argv: List[str]):
         logging.debug("starting %s", " ".join(argv))
-        super().__init__(argv, TIMEOUT)
+        super().__init__(argv, SETUP_TIMEOUT)
         started = self.wait_for(lambda e: e["event"] == "started", "its start")
         self.node_id = bytes.fromhex(started["node_id"])
         self.port = int(started["listen"].rsplit(":", 1)[1])

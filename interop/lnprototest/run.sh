@@ -36,11 +36,17 @@ while read -r switch test; do
     [[ "$switch" =~ $only ]] || continue
     # A faulty node often just stays silent: shorter read timeouts keep the run short.
     rc=0
-    TIMEOUT=3 timeout 120 "${pytest[@]}" -q -k "$test" "--runner-args=$switch" >>"$log" 2>&1 || rc=$?
+    out=$(TIMEOUT=3 timeout 120 "${pytest[@]}" -q -k "$test" "--runner-args=$switch" 2>&1) || rc=$?
+    printf '=== %s %s (exit %s)\n%s\n' "$switch" "$test" "$rc" "$out" >>"$log"
+    # A failure of the set-up (the node did not start, a background peer did not connect) is
+    # not the fault being caught.
+    if [[ $rc -eq 1 ]] && grep -q "foaf node never logged\|foaf node exited before logging" <<<"$out"; then
+        rc=3
+    fi
     case $rc in
         1) echo "caught  $switch: $test fails"; caught=$((caught + 1)) ;;
         0) echo "MISSED  $switch: $test passed against the faulty node"; missed=$((missed + 1)) ;;
-        *) echo "BROKEN  $switch: pytest exited $rc (no such test? see $log)"; broken=$((broken + 1)) ;;
+        *) echo "BROKEN  $switch: pytest exited $rc, or the set-up failed (see $log)"; broken=$((broken + 1)) ;;
     esac
 done < interop/lnprototest/faults.txt
 echo "lnprototest fault injection: $caught caught, $missed missed, $broken broken (pytest output: $log)"
