@@ -637,6 +637,16 @@ impl Scenario {
             .same_effects_as = Some(SameEffects { step: index, id });
         self
     }
+    /// `peer` queries us (`flow`, `amt`, on [`CHAIN`]) and we answer with a reply stamped with
+    /// the clock, at least `amt`, listing exactly `want` (the query-and-expect step most
+    /// vectors repeat).
+    pub fn ask(&mut self, peer: &str, flow: u8, amt: u64, want: Vec<String>) -> &mut Self {
+        let check = reply_check(CHAIN, flow, self.now, amt, equals(want));
+        self.step(
+            recv(peer, &query_msg(CHAIN, flow, amt)),
+            vec![sends_reply(peer, check)],
+        )
+    }
     /// Index of the next step.
     pub fn next_index(&self) -> usize {
         self.v.steps.len()

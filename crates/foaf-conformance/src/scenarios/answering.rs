@@ -146,13 +146,7 @@ fn a03_reply_timestamp_is_the_clock() -> Vector {
     );
     s.start(&node, STD_PEERS);
     for t in [T0, T0 + 1234, T0 + 86_400] {
-        s.step(tick(t), vec![]).step(
-            recv("alice", &query_msg(CHAIN, 1, AMT)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 1, t, AMT, equals(carol.clone())),
-            )],
-        );
+        s.step(tick(t), vec![]).ask("alice", 1, AMT, carol.clone());
     }
     s.build()
 }
@@ -396,13 +390,9 @@ fn a06_exactly_1000_eligible_all_listed() -> Vector {
         &["A06", "A01"],
         "Exactly 1000 channels qualify: all 1000 are listed (the limit is inclusive).",
     );
-    s.set("eligible", eligible).start(&node, &refs).step(
-        recv("q0", &query_msg(CHAIN, 1, AMT)),
-        vec![sends_reply(
-            "q0",
-            reply_check(CHAIN, 1, T0, AMT, equals(vec!["$eligible".into()])),
-        )],
-    );
+    s.set("eligible", eligible)
+        .start(&node, &refs)
+        .ask("q0", 1, AMT, vec!["$eligible".into()]);
     s.build()
 }
 
@@ -473,13 +463,7 @@ fn a08_unannounced_never_offered() -> Vector {
         ..ScidCheck::default()
     };
     s.start(&node, &peers)
-        .step(
-            recv("alice", &query_msg(CHAIN, 1, amt)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 1, T0, amt, equals(want.clone())),
-            )],
-        )
+        .ask("alice", 1, amt, want.clone())
         .step(
             offer("bob", 1, amt),
             vec![sends_reply(

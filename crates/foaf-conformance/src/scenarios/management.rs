@@ -39,28 +39,10 @@ fn m01_relative_not_absolute_balance() -> Vector {
          nu too; nu follows balance changes (set_channel).",
     );
     s.start(&node, &peers)
-        .step(
-            recv("alice", &query_msg(CHAIN, 1, AMT)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 1, T0, AMT, equals(push)),
-            )],
-        )
-        .step(
-            recv("alice", &query_msg(CHAIN, 0, AMT)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 0, T0, AMT, equals(take)),
-            )],
-        )
+        .ask("alice", 1, AMT, push)
+        .ask("alice", 0, AMT, take)
         .step(set_channel(&after.channels[2]), vec![])
-        .step(
-            recv("alice", &query_msg(CHAIN, 0, AMT)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 0, T0, AMT, equals(take_after)),
-            )],
-        )
+        .ask("alice", 0, AMT, take_after)
         .step_note(
             recv("alice", &query_msg(CHAIN, 1, AMT)),
             vec![optional(sends_reply(
@@ -137,12 +119,6 @@ fn m02_parallel_channels_count_as_one() -> Vector {
                 reply_check(CHAIN, 1, T0, AMT, push_check),
             )],
         )
-        .step(
-            recv("alice", &query_msg(CHAIN, 0, AMT)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 0, T0, AMT, equals(take)),
-            )],
-        );
+        .ask("alice", 0, AMT, take);
     s.build()
 }

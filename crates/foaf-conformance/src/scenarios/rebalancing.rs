@@ -35,20 +35,8 @@ fn r_cm_1_closing_channels_do_not_count_toward_nu() -> Vector {
          does not count (counted, it would raise nu from 0.4 to 0.84 and change both replies).",
     );
     s.start(&node, &peers)
-        .step(
-            recv("carol", &query_msg(CHAIN, 1, AMT)),
-            vec![sends_reply(
-                "carol",
-                reply_check(CHAIN, 1, T0, AMT, equals(push)),
-            )],
-        )
-        .step(
-            recv("carol", &query_msg(CHAIN, 0, AMT)),
-            vec![sends_reply(
-                "carol",
-                reply_check(CHAIN, 0, T0, AMT, equals(take)),
-            )],
-        );
+        .ask("carol", 1, AMT, push)
+        .ask("carol", 0, AMT, take);
     s.build()
 }
 
@@ -89,25 +77,13 @@ fn r_cm_2_target_is_never_passed_exact_boundary() -> Vector {
         ))]
     };
     s.start(&node, &peers)
-        .step(
-            recv("alice", &query_msg(CHAIN, 1, push_max)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 1, T0, push_max, equals(push)),
-            )],
-        )
+        .ask("alice", 1, push_max, push)
         .step_note(
             recv("alice", &query_msg(CHAIN, 1, push_max + 1)),
             none(1, push_max + 1),
             "one msat more would take carol below nu: an empty reply or none",
         )
-        .step(
-            recv("alice", &query_msg(CHAIN, 0, take_max)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 0, T0, take_max, equals(take)),
-            )],
-        )
+        .ask("alice", 0, take_max, take)
         .step_note(
             recv("alice", &query_msg(CHAIN, 0, take_max + 1)),
             none(0, take_max + 1),
@@ -145,49 +121,13 @@ fn r_cm_3_sources_push_and_sinks_take() -> Vector {
          carol and dave's balances, their roles swap.",
     );
     s.start(&node, STD_PEERS)
-        .step(
-            recv("bob", &query_msg(CHAIN, 1, 0)),
-            vec![sends_reply(
-                "bob",
-                reply_check(CHAIN, 1, T0, 0, equals(push0)),
-            )],
-        )
-        .step(
-            recv("bob", &query_msg(CHAIN, 0, 0)),
-            vec![sends_reply(
-                "bob",
-                reply_check(CHAIN, 0, T0, 0, equals(take0)),
-            )],
-        )
-        .step(
-            recv("alice", &query_msg(CHAIN, 1, AMT)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 1, T0, AMT, equals(push)),
-            )],
-        )
-        .step(
-            recv("alice", &query_msg(CHAIN, 0, AMT)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 0, T0, AMT, equals(take)),
-            )],
-        )
+        .ask("bob", 1, 0, push0)
+        .ask("bob", 0, 0, take0)
+        .ask("alice", 1, AMT, push)
+        .ask("alice", 0, AMT, take)
         .step(set_channel(&after.channels[2]), vec![])
         .step(set_channel(&after.channels[3]), vec![])
-        .step(
-            recv("alice", &query_msg(CHAIN, 1, AMT)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 1, T0, AMT, equals(push2)),
-            )],
-        )
-        .step(
-            recv("alice", &query_msg(CHAIN, 0, AMT)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 0, T0, AMT, equals(take2)),
-            )],
-        );
+        .ask("alice", 1, AMT, push2)
+        .ask("alice", 0, AMT, take2);
     s.build()
 }

@@ -346,13 +346,7 @@ fn s05_answers_count_toward_the_reply_limit() -> Vector {
     );
     s.invariant(rate("alice", "reply")).start(&node, STD_PEERS);
     for _ in 0..4 {
-        s.step(
-            recv("alice", &query_msg(CHAIN, 1, AMT)),
-            vec![sends_reply(
-                "alice",
-                reply_check(CHAIN, 1, T0, AMT, equals(carol.clone())),
-            )],
-        );
+        s.ask("alice", 1, AMT, carol.clone());
     }
     s.step(offer("alice", 1, AMT), vec![optional(refuses("offer"))])
         .step(
