@@ -172,7 +172,7 @@ pub const REQUIREMENTS: &[Requirement] = &[
     r(
         "R-CM-2",
         Pinned,
-        "never move a peer past nu (exact boundary)",
+        "never take a sender past nu; offers not past nu (exact)",
     ),
     r(
         "R-CM-3",
@@ -187,7 +187,7 @@ pub const REQUIREMENTS: &[Requirement] = &[
     r(
         "R-REB-1",
         Must,
-        "amount <= surplus, deficit, single-channel liquidity",
+        "amount <= surplus of the peer left to, channel liquidity",
     ),
     r(
         "R-REB-2",
@@ -207,7 +207,7 @@ pub const REQUIREMENTS: &[Requirement] = &[
     r(
         "R-REB-5",
         Must,
-        "hop forwards at 0 fee only toward nu and lowering G",
+        "hop forwards at 0 fee only shedding surplus, lowering G",
     ),
     r("R-REB-6", May, "hop may require its own fresh offer"),
     r(

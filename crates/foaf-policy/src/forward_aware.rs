@@ -65,19 +65,13 @@ impl ForwardAwarePolicy {
         let (sl, sc) = rows.iter().fold((0u128, 0u128), |(l, k), r| {
             (l + u128::from(r.1), k + u128::from(r.2))
         });
-        let nu = sl as f64 / sc as f64;
         let amt = req.amt_msat;
         let zeta = |l: u64, c: u64| l as f64 / c as f64;
-        // The querier's leg: toward ν and not past it (as R-REB-5), and room to move.
+        // The querier's leg: our side of it must be able to carry the amount in the direction
+        // of the move (the hop rule decides the rest, with the listed peer's leg, below).
         let (q_after, q_ok) = match req.flow {
-            Flow::Push => {
-                let after = q.1.saturating_add(amt);
-                (after, after as f64 <= nu * q.2 as f64 && most_room >= amt)
-            }
-            Flow::Receive => {
-                let after = q.1.saturating_sub(amt);
-                (after, after as f64 >= nu * q.2 as f64 && most_local >= amt)
-            }
+            Flow::Push => (q.1.saturating_add(amt), most_room >= amt),
+            Flow::Receive => (q.1.saturating_sub(amt), most_local >= amt),
         };
         if !q_ok {
             return Vec::new();
@@ -102,13 +96,27 @@ impl ForwardAwarePolicy {
                         }
                         p.1.saturating_sub(amt)
                     }
-                    Flow::Receive => p.1.saturating_add(amt),
+                    // We take it in from the listed peer: its side must hold amt.
+                    Flow::Receive => {
+                        let l = c.local_msat.min(c.capacity_msat);
+                        if c.capacity_msat - l < amt {
+                            return false;
+                        }
+                        p.1.saturating_add(amt)
+                    }
                 };
-                !self.hop.require_gini_drop
-                    || spread.gini_after(
-                        (zeta(q.1, q.2), zeta(q_after, q.2)),
-                        (zeta(p.1, p.2), zeta(p_after, p.2)),
-                    ) < g0
+                // The hop rule on the whole move: out on the listed peer and in from the
+                // querier (Push), or out to the querier and in from the listed peer (Receive).
+                let (out, inc) = match req.flow {
+                    Flow::Push => ((p.1, p.2), (q.1, q.2)),
+                    Flow::Receive => ((q.1, q.2), (p.1, p.2)),
+                };
+                self.hop.rule.allows(out, inc, amt, (sl, sc))
+                    && (!self.hop.require_gini_drop
+                        || spread.gini_after(
+                            (zeta(q.1, q.2), zeta(q_after, q.2)),
+                            (zeta(p.1, p.2), zeta(p_after, p.2)),
+                        ) < g0)
             })
             .collect()
     }
@@ -127,7 +135,7 @@ impl<P: PeerKey> ReplyPolicy<P> for ForwardAwarePolicy {
 mod tests {
     use super::*;
     use crate::channel_set::ChannelSet;
-    use crate::hop_check::{check_fee_free_forward, FeeFreeForward};
+    use crate::hop_check::{check_fee_free_forward, FeeFreeForward, HopRule};
     use crate::reply::DefaultPolicy;
     use crate::test_support::ch;
     use crate::Channel;
@@ -138,6 +146,7 @@ mod tests {
         querier: &str,
         flow: Flow,
         amt: u64,
+        rule: HopRule,
     ) -> (Vec<ShortChannelId>, Vec<ShortChannelId>) {
         let mut set = ChannelSet::new(chans.to_vec());
         set.set_all_connected(true);
@@ -150,7 +159,15 @@ mod tests {
         };
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let default = DefaultPolicy::new().reply(&req, &mut rng).scids;
-        let aware = ForwardAwarePolicy::default().reply(&req, &mut rng).scids;
+        let aware = ForwardAwarePolicy {
+            hop: HopConfig {
+                rule,
+                ..HopConfig::default()
+            },
+            ..ForwardAwarePolicy::default()
+        }
+        .reply(&req, &mut rng)
+        .scids;
         (default, aware)
     }
 
@@ -176,8 +193,11 @@ mod tests {
             ("q", Flow::Receive),
             ("r", Flow::Push),
         ] {
-            for amt in [50, 200, 400] {
-                let (default, aware) = ask(&chans, querier, flow, amt);
+            for (amt, rule) in [50, 200, 400]
+                .into_iter()
+                .flat_map(|a| HopRule::ALL.map(|r| (a, r)))
+            {
+                let (default, aware) = ask(&chans, querier, flow, amt, rule);
                 let q_scid = chans.iter().find(|c| c.peer == querier).unwrap().scid;
                 for s in &default {
                     let fwd = match flow {
@@ -194,10 +214,17 @@ mod tests {
                             budget_used_msat: 0,
                         },
                         0,
-                        &HopConfig::default(),
+                        &HopConfig {
+                            rule,
+                            ..HopConfig::default()
+                        },
                     )
                     .is_ok();
-                    assert_eq!(aware.contains(s), ok, "{querier} {flow:?} {amt} {s}");
+                    assert_eq!(
+                        aware.contains(s),
+                        ok,
+                        "{querier} {flow:?} {amt} {rule:?} {s}"
+                    );
                     checked += 1;
                 }
                 assert!(aware.iter().all(|s| default.contains(s)));
@@ -206,18 +233,23 @@ mod tests {
         assert!(checked > 10, "{checked}");
     }
 
-    /// When the querier's own leg would move away from ν, nothing is listed, though the
-    /// default lists channels.
-    // R: A01
+    /// Under the both-sides rule, when the querier's own leg would move away from ν, nothing
+    /// is listed, though the default lists channels. Under the pinned sender rule the incoming
+    /// leg is free and only G decides.
+    // R: A01, R-REB-5
     #[test]
-    fn nothing_when_the_querier_leg_goes_the_wrong_way() {
+    fn the_querier_leg_follows_the_hop_rule() {
         let chans = vec![
-            ch("q", 1, 2_000, 1_900), // above ν: taking more in from q goes away from ν
+            ch("q", 1, 2_000, 1_500), // ν = 0.6, q at 0.75: taking more in from q goes away
             ch("a", 2, 1_000, 900),
             ch("c", 3, 1_000, 0),
         ];
-        let (default, aware) = ask(&chans, "q", Flow::Push, 100);
+        let (default, aware) = ask(&chans, "q", Flow::Push, 100, HopRule::BothSides);
         assert!(!default.is_empty());
         assert!(aware.is_empty());
+        // Sender rule: ζ (0.75, 0.9, 0) → (0.8, 0.8, 0): G 0.364 → 0.333, a is listed.
+        let (default, aware) = ask(&chans, "q", Flow::Push, 100, HopRule::Sender);
+        assert_eq!(aware, default);
+        assert!(!aware.is_empty());
     }
 }

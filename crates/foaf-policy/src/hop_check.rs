@@ -14,7 +14,7 @@ pub enum FeeFreeRefusal {
     UnknownChannel,
     /// Both channels go to the same peer: merged (M02) the move changes nothing.
     SamePeer,
-    /// Not enough local balance on the outgoing channel.
+    /// Not enough local balance on the outgoing channel (or remote on the incoming one).
     Liquidity,
     /// The move would take a channel away from, or past, our target ν (R-REB-5).
     AwayFromTarget,
@@ -24,6 +24,66 @@ pub enum FeeFreeRefusal {
     NoFreshOffer,
     /// The upstream peer's fee-free budget for the window is spent (R-REB-7).
     BudgetExhausted,
+}
+
+/// The balance condition R-REB-5 (b) puts on the two peers of a move, the incoming one
+/// (our local balance with it rises) and the outgoing one (it drops), merged per peer (M02).
+/// The G test (c) is separate ([`HopConfig::require_gini_drop`]). The planner applies the same
+/// rule to the initiator's own two legs (R-REB-1). docs/bolt14.md §4.2 says which one the
+/// protocol pins, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HopRule {
+    /// The outgoing peer starts above our target ν and is not taken below it; the incoming
+    /// side is free (our G must still drop). Every hop sheds surplus, as in the paper's code.
+    #[default]
+    Sender,
+    /// Both peers move toward ν and neither passes it: the incoming one must also end at or
+    /// below ν (the rule before measurement; every receiver must be a sink).
+    BothSides,
+    /// No balance condition: only the G test (c). For experiments.
+    GiniOnly,
+}
+
+impl HopRule {
+    /// Every rule, in report order.
+    pub const ALL: [HopRule; 3] = [HopRule::Sender, HopRule::BothSides, HopRule::GiniOnly];
+
+    /// The name used on command lines and in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            HopRule::Sender => "sender",
+            HopRule::BothSides => "both-sides",
+            HopRule::GiniOnly => "gini-only",
+        }
+    }
+
+    /// Whether the move passes the rule: the outgoing peer goes from `out` = (Σ local,
+    /// Σ capacity) to `out.0 − amt`, the incoming one from `inc` to `inc.0 + amt`; our target
+    /// is ν = `nu.0 / nu.1`. Exact: integer cross-multiplication, no float decides a boundary.
+    pub fn allows(self, out: (u64, u64), inc: (u64, u64), amt: u64, nu: (u128, u128)) -> bool {
+        let out_after = out.0.checked_sub(amt);
+        let out_ok = || out_after.is_some_and(|l| !below_ratio(l, out.1, nu));
+        let in_ok = || {
+            inc.0
+                .checked_add(amt)
+                .is_some_and(|l| !above_ratio(l, inc.1, nu))
+        };
+        match self {
+            HopRule::Sender => out_ok(),
+            HopRule::BothSides => out_ok() && in_ok(),
+            HopRule::GiniOnly => out_after.is_some(),
+        }
+    }
+}
+
+/// l / k < n / d, exactly (k, d > 0 expected; k = 0 counts as not below).
+pub(crate) fn below_ratio(l: u64, k: u64, (n, d): (u128, u128)) -> bool {
+    crate::imbalance::cmp_products(u128::from(l), d, n, u128::from(k)).is_lt()
+}
+
+/// l / k > n / d, exactly.
+pub(crate) fn above_ratio(l: u64, k: u64, (n, d): (u128, u128)) -> bool {
+    crate::imbalance::cmp_products(u128::from(l), d, n, u128::from(k)).is_gt()
 }
 
 /// A zero-fee HTLC a hop is asked to forward.
@@ -58,6 +118,8 @@ pub struct HopConfig {
     /// for conformance; turning it off (only "toward ν, not past it" is checked) exists for
     /// experiments that measure what the G rule costs (`foaf sim … --lenient-hops`).
     pub require_gini_drop: bool,
+    /// The balance condition on the two legs (R-REB-5 (b)). Default: [`HopRule::Sender`].
+    pub rule: HopRule,
 }
 
 impl Default for HopConfig {
@@ -68,6 +130,7 @@ impl Default for HopConfig {
             budget_percent_of_capacity: 100,
             budget_window_secs: 3600,
             require_gini_drop: true,
+            rule: HopRule::default(),
         }
     }
 }
@@ -93,7 +156,10 @@ pub fn check_fee_free_forward<P: PeerKey>(
     if cin.peer == cout.peer {
         return Err(FeeFreeRefusal::SamePeer);
     }
-    if cout.local_msat.min(cout.capacity_msat) < fwd.amount_msat {
+    // The HTLC needs our local balance on the way out and the peer's on the way in (an HTLC
+    // that arrived proves the latter; the check keeps the function total on any input).
+    let remote_in = cin.capacity_msat - cin.local_msat.min(cin.capacity_msat);
+    if cout.local_msat.min(cout.capacity_msat) < fwd.amount_msat || remote_in < fwd.amount_msat {
         return Err(FeeFreeRefusal::Liquidity);
     }
     if cfg.require_offer
@@ -109,7 +175,6 @@ pub fn check_fee_free_forward<P: PeerKey>(
     let (sl, sc) = totals.iter().fold((0u128, 0u128), |(l, k), t| {
         (l + u128::from(t.1), k + u128::from(t.2))
     });
-    let nu = sl as f64 / sc as f64;
     let merged = |p: &P| {
         totals
             .binary_search_by(|t| t.0.cmp(p))
@@ -119,11 +184,11 @@ pub fn check_fee_free_forward<P: PeerKey>(
     let (il, ic) = merged(&cin.peer);
     let (ol, oc) = merged(&cout.peer);
     let amt = fwd.amount_msat;
-    let in_after = il.saturating_add(amt);
-    let out_after = ol.saturating_sub(amt);
-    if in_after as f64 > nu * ic as f64 || (out_after as f64) < nu * oc as f64 {
+    if !cfg.rule.allows((ol, oc), (il, ic), amt, (sl, sc)) {
         return Err(FeeFreeRefusal::AwayFromTarget);
     }
+    let in_after = il.saturating_add(amt);
+    let out_after = ol - amt; // the rule checked that the merged peer holds it
     if cfg.require_gini_drop {
         let mut zeta: Vec<f64> = totals.iter().map(|t| t.1 as f64 / t.2 as f64).collect();
         zeta.sort_by(f64::total_cmp);
@@ -201,6 +266,115 @@ mod tests {
         assert_eq!(
             check_fee_free_forward(&chans, &fwd(1000, 0), 651, &strict),
             Err(FeeFreeRefusal::NoFreshOffer)
+        );
+    }
+
+    fn fwd(in_scid: u64, out_scid: u64, amt: u64) -> FeeFreeForward {
+        FeeFreeForward {
+            in_scid: scid(in_scid),
+            out_scid: scid(out_scid),
+            amount_msat: amt,
+            offered_at: None,
+            budget_used_msat: 0,
+        }
+    }
+
+    fn with(rule: HopRule) -> HopConfig {
+        HopConfig {
+            rule,
+            ..HopConfig::default()
+        }
+    }
+
+    /// The pinned sender rule: the outgoing peer sheds surplus (starts above ν, is not taken
+    /// below it); the incoming peer may end above ν, as long as our G strictly drops. The
+    /// both-sides rule refuses the same move.
+    // R: R-REB-5
+    #[test]
+    fn sender_rule_leaves_the_incoming_side_free_but_not_g() {
+        // ν = 2_600 / 4_000 = 0.65: "o" at 0.9 (a source), "i" at 0.7 (already above ν), "z" at
+        // 0.3 (a sink). G = 0.211.
+        let chans = vec![
+            ch("o", 1, 1_000, 900),
+            ch("i", 2, 2_000, 1_400),
+            ch("z", 3, 1_000, 300),
+        ];
+        assert_eq!(HopConfig::default().rule, HopRule::Sender);
+        // In from i (0.7 → 0.75, away from ν), out to o (0.9 → 0.8): G 0.211 → 0.180.
+        let m = fwd(2, 1, 100);
+        assert_eq!(
+            check_fee_free_forward(&chans, &m, 0, &with(HopRule::Sender)),
+            Ok(())
+        );
+        assert_eq!(
+            check_fee_free_forward(&chans, &m, 0, &with(HopRule::BothSides)),
+            Err(FeeFreeRefusal::AwayFromTarget)
+        );
+        // In from z (0.3 → 0.4), out to i (0.7 → 0.65): i ends on target exactly, allowed.
+        assert_eq!(
+            check_fee_free_forward(&chans, &fwd(3, 2, 100), 0, &with(HopRule::Sender)),
+            Ok(())
+        );
+        // One msat more takes i below ν: refused by every rule that guards the out side.
+        for rule in [HopRule::Sender, HopRule::BothSides] {
+            assert_eq!(
+                check_fee_free_forward(&chans, &fwd(3, 2, 101), 0, &with(rule)),
+                Err(FeeFreeRefusal::AwayFromTarget),
+                "{rule:?}"
+            );
+        }
+        // Out to z, which is below ν: not a sender's move.
+        assert_eq!(
+            check_fee_free_forward(&chans, &fwd(1, 3, 100), 0, &with(HopRule::Sender)),
+            Err(FeeFreeRefusal::AwayFromTarget)
+        );
+        // In from o (0.9 → 1.0), out to i (0.7 → 0.65): the out side sheds surplus, but G
+        // rises (0.211 → 0.239): refused for G (both-sides refuses it already for o).
+        for rule in [HopRule::Sender, HopRule::GiniOnly] {
+            assert_eq!(
+                check_fee_free_forward(&chans, &fwd(1, 2, 100), 0, &with(rule)),
+                Err(FeeFreeRefusal::NoImprovement),
+                "{rule:?}"
+            );
+        }
+        // gini-only lets the out side go below ν when G drops. ν = 0.6; in from z (0.3 →
+        // 0.4), out to y (0.6 → 0.5): G 0.222 → 0.185.
+        let three = vec![
+            ch("o", 1, 1_000, 900),
+            ch("z", 2, 1_000, 300),
+            ch("y", 3, 1_000, 600),
+        ];
+        assert_eq!(
+            check_fee_free_forward(&three, &fwd(2, 3, 100), 0, &with(HopRule::GiniOnly)),
+            Ok(())
+        );
+        assert_eq!(
+            check_fee_free_forward(&three, &fwd(2, 3, 100), 0, &with(HopRule::Sender)),
+            Err(FeeFreeRefusal::AwayFromTarget)
+        );
+    }
+
+    /// Sums of balances can pass 2⁶⁴; the exact comparisons must neither overflow nor round.
+    // R: R-REB-5, R-CM-2
+    #[test]
+    fn huge_balances_are_compared_exactly() {
+        let m = u64::MAX;
+        let chans = vec![ch("o", 1, m, m), ch("i", 2, m, 0), ch("z", 3, m, m / 2)];
+        // ν = (m + m/2) / 3m, just under 0.5: ν·m = 2⁶³ − ⅔. o sheds down to ⌈ν·m⌉ = 2⁶³.
+        let ceil_target = (u128::from(m) + u128::from(m / 2)).div_ceil(3) as u64;
+        assert_eq!(ceil_target, 1 << 63);
+        let half = m - ceil_target;
+        for rule in HopRule::ALL {
+            assert_eq!(
+                check_fee_free_forward(&chans, &fwd(2, 1, half), 0, &with(rule)),
+                Ok(()),
+                "{rule:?}"
+            );
+        }
+        // One more msat takes o below ν (exactly: a float would not see it).
+        assert_eq!(
+            check_fee_free_forward(&chans, &fwd(2, 1, half + 1), 0, &with(HopRule::Sender)),
+            Err(FeeFreeRefusal::AwayFromTarget)
         );
     }
 }

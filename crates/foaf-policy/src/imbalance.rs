@@ -112,12 +112,64 @@ pub(crate) fn merged_by_peer<P: PeerKey>(channels: &[Channel<P>]) -> Vec<(&P, u6
     totals
 }
 
+/// a·b as a 256-bit number (high, low 128 bits).
+fn mul_wide(a: u128, b: u128) -> (u128, u128) {
+    const M: u128 = u64::MAX as u128;
+    let (a1, a0) = (a >> 64, a & M);
+    let (b1, b0) = (b >> 64, b & M);
+    let (p00, p01, p10, p11) = (a0 * b0, a0 * b1, a1 * b0, a1 * b1);
+    // The middle column, with its carry: at most three 64-bit terms.
+    let mid = (p00 >> 64) + (p01 & M) + (p10 & M);
+    let lo = (p00 & M) | (mid << 64);
+    let hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    (hi, lo)
+}
+
+/// Compares a·b with c·d exactly, whatever the sizes (sums of u64 balances can pass 2⁶⁴, so
+/// their products can pass 2¹²⁸): the cross-multiplications that decide "above / below ν".
+pub(crate) fn cmp_products(a: u128, b: u128, c: u128, d: u128) -> std::cmp::Ordering {
+    mul_wide(a, b).cmp(&mul_wide(c, d))
+}
+
+/// ⌊a·b / d⌋ for a·b ≤ d·2⁶⁴ (the result fits a u64: a share of a u64 amount), exact; `None`
+/// when d = 0 or the quotient does not fit. Long division in base 2: 256 steps at most, taken
+/// only when the product does not fit in 128 bits.
+pub(crate) fn mul_div_floor(a: u128, b: u128, d: u128) -> Option<u64> {
+    if d == 0 {
+        return None;
+    }
+    let (hi, lo) = mul_wide(a, b);
+    if hi == 0 {
+        return u64::try_from(lo / d).ok();
+    }
+    let (mut rem, mut q) = (0u128, 0u128);
+    for i in (0..256).rev() {
+        let bit = if i >= 128 {
+            (hi >> (i - 128)) & 1
+        } else {
+            (lo >> i) & 1
+        };
+        // rem < d, so 2·rem + bit < 2d: compare before shifting to stay within 128 bits.
+        let overflow = rem >> 127 == 1;
+        rem = (rem << 1) | bit;
+        q <<= 1;
+        if overflow || rem >= d {
+            rem = rem.wrapping_sub(d);
+            q |= 1;
+        }
+        if q > u128::from(u64::MAX) {
+            return None;
+        }
+    }
+    u64::try_from(q).ok()
+}
+
 /// G of a list of values, and G after two of them change, in O(log n) per evaluation:
 /// changing two values only changes their rows of Σᵢ Σⱼ |xᵢ − xⱼ|, and Σⱼ |x − xⱼ| takes a
 /// binary search over the sorted values and their prefix sums. For policies that must try
 /// many moves (floating-point: within rounding of [`gini`], which stays the exact check).
 #[derive(Debug, Clone)]
-pub(crate) struct Spread {
+pub struct Spread {
     sorted: Vec<f64>,
     /// prefix[k] = Σ of the k smallest values
     prefix: Vec<f64>,
@@ -126,7 +178,8 @@ pub(crate) struct Spread {
 }
 
 impl Spread {
-    pub(crate) fn new(values: &[f64]) -> Self {
+    /// The structure for `values`: O(n log n).
+    pub fn new(values: &[f64]) -> Self {
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
         let mut prefix = Vec::with_capacity(sorted.len() + 1);
@@ -162,12 +215,12 @@ impl Spread {
     }
 
     /// G of the values.
-    pub(crate) fn gini(&self) -> f64 {
+    pub fn gini(&self) -> f64 {
         self.of(self.pairs, self.prefix[self.sorted.len()])
     }
 
     /// G after two distinct entries change: `a` = (old value, new value), likewise `b`.
-    pub(crate) fn gini_after(&self, a: (f64, f64), b: (f64, f64)) -> f64 {
+    pub fn gini_after(&self, a: (f64, f64), b: (f64, f64)) -> f64 {
         let ((a0, a1), (b0, b1)) = (a, b);
         // Rows of a and b: the old ones out, the new ones (against everyone else) in.
         let old_a = self.abs_sum(a0);
@@ -196,6 +249,44 @@ mod tests {
             .flat_map(|a| v.iter().map(move |b| (a - b).abs()))
             .sum();
         s / (2.0 * n * n * mean)
+    }
+
+    /// The 256-bit helpers against u128 where it suffices, and at the extremes.
+    #[test]
+    fn wide_products_and_division_are_exact() {
+        use std::cmp::Ordering::*;
+        let m = u128::from(u64::MAX);
+        assert_eq!(cmp_products(3, 4, 2, 6), Equal);
+        assert_eq!(cmp_products(m * 3, m, m, m * 2), Greater);
+        assert_eq!(
+            cmp_products(u128::MAX, u128::MAX, u128::MAX, u128::MAX - 1),
+            Greater
+        );
+        assert_eq!(mul_wide(u128::MAX, u128::MAX), (u128::MAX - 1, 1));
+        assert_eq!(mul_div_floor(10, 7, 3), Some(23));
+        assert_eq!(mul_div_floor(1, 1, 0), None);
+        // m·(3m) / (4m) = ⌊3m/4⌋, through the long division.
+        assert_eq!(mul_div_floor(m, 3 * m, 4 * m), Some((3 * m / 4) as u64));
+        assert_eq!(mul_div_floor(m * m, 5, 5 * m), Some(u64::MAX));
+        assert_eq!(mul_div_floor(m * m, 6, 5 * m), None);
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        for _ in 0..2000 {
+            let (a, b, d) = (
+                u128::from(rng.gen::<u64>()),
+                u128::from(rng.gen::<u64>()),
+                u128::from(rng.gen::<u64>()).max(1),
+            );
+            assert_eq!(
+                mul_div_floor(a, b, d),
+                u64::try_from(a * b / d).ok(),
+                "{a} {b} {d}"
+            );
+            let (x, y) = (rng.gen::<u128>(), rng.gen::<u128>());
+            let (h, l) = mul_wide(x, y);
+            assert_eq!(l, x.wrapping_mul(y));
+            assert!(h <= x.max(y));
+        }
     }
 
     // R: M01

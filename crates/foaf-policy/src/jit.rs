@@ -155,9 +155,10 @@ pub fn jit_decide<P: PeerKey>(
     let (peer_local, peer_cap) = st.totals[&next];
     // After the rebalance r and the forward, the peer's merged local is peer_local + r − amount;
     // keep it at or below ν·cap (R-JIT-2), but never rebalance less than the shortfall.
-    let room = i128::try_from((st.sum_local * u128::from(peer_cap)) / st.sum_cap)
-        .unwrap_or(i128::MAX)
-        - i128::from(peer_local)
+    let room = i128::from(
+        crate::imbalance::mul_div_floor(st.sum_local, u128::from(peer_cap), st.sum_cap)
+            .unwrap_or(peer_cap),
+    ) - i128::from(peer_local)
         + i128::from(amount);
     let target_cap = u64::try_from(room.max(0)).unwrap_or(u64::MAX);
     let wanted =

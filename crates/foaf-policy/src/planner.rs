@@ -42,7 +42,8 @@ use std::collections::BTreeMap;
 use foaf_wire::{Flow, ShortChannelId};
 
 use crate::graph::ChannelGraph;
-use crate::imbalance::{gini, Spread};
+use crate::hop_check::HopRule;
+use crate::imbalance::{cmp_products, gini, mul_div_floor, Spread};
 use crate::model::{Channel, Offer, PeerKey};
 
 /// One hop of a circular rebalance: `amount_msat` moves from `from` to `to` over `scid`.
@@ -112,6 +113,8 @@ pub struct PlannerConfig {
     pub min_amount_msat: u64,
     /// Most rebalances in one plan. 16.
     pub max_rebalances: usize,
+    /// The balance rule for our own two legs, the same a hop applies (R-REB-1, R-REB-5 (b)).
+    pub rule: HopRule,
 }
 
 impl Default for PlannerConfig {
@@ -121,6 +124,7 @@ impl Default for PlannerConfig {
             max_future_secs: 600,
             min_amount_msat: 1_000,
             max_rebalances: 16,
+            rule: HopRule::default(),
         }
     }
 }
@@ -217,7 +221,8 @@ impl<P: PeerKey> State<P> {
         }
 
         // Newest offer per (peer, scid, flow) (V04: an equal timestamp replaces), then only
-        // if it is fresh and offers something: a newer empty or stale reply still supersedes.
+        // if it is fresh: a newer stale offer still supersedes. An offer of 0 is kept: it
+        // covers its use with a cap of 0, so the use is forbidden (docs/bolt14.md R-REB-3).
         // A stable sort by (key, timestamp) leaves the winner last in each key's run (the
         // later of two equal timestamps stays later). Sorted vectors, not maps: this runs for
         // every plan, over hundreds of offers.
@@ -230,7 +235,7 @@ impl<P: PeerKey> State<P> {
         let newest = sorted
             .chunk_by(|x, y| (&x.peer, x.scid, x.flow) == (&y.peer, y.scid, y.flow))
             .filter_map(|run| run.last())
-            .filter(|o| o.amt_msat > 0 && cfg.is_fresh(o.timestamp, now));
+            .filter(|o| cfg.is_fresh(o.timestamp, now));
         // Each offer allows one directed use of a channel that is not ours; the offering peer
         // must be an endpoint (A10: a reply lists the sender's own channels) and must be one of
         // our peers (offers only come from peers we have channels with, S02/V01).
@@ -288,24 +293,32 @@ impl<P: PeerKey> State<P> {
         })
     }
 
+    /// ⌊ν·capacity⌋ of `peer`'s merged channel, and whether it is exact (ν·capacity an
+    /// integer). Exact whatever the sizes (256-bit products, `imbalance::mul_div_floor`).
+    pub(crate) fn target(&self, peer: &P) -> Option<(u64, u64, u64, bool)> {
+        let &(l, c) = self.totals.get(peer)?;
+        let t = mul_div_floor(self.sum_local, u128::from(c), self.sum_cap).unwrap_or(c);
+        let exact =
+            cmp_products(u128::from(t), self.sum_cap, self.sum_local, u128::from(c)).is_eq();
+        Some((l, c, t, exact))
+    }
+
     /// How much we may send to `peer` before its merged ζ reaches ν (never past, R-REB-1):
-    /// ⌊local − ν·capacity⌋, computed exactly as ⌊(local·Σcap − Σlocal·cap) / Σcap⌋.
+    /// ⌊local − ν·capacity⌋ = local − ⌈ν·capacity⌉, exactly.
     pub(crate) fn surplus(&self, peer: &P) -> u64 {
-        let Some(&(l, c)) = self.totals.get(peer) else {
+        let Some((l, _, t, exact)) = self.target(peer) else {
             return 0;
         };
-        let (a, b) = (u128::from(l) * self.sum_cap, self.sum_local * u128::from(c));
-        u64::try_from(a.saturating_sub(b) / self.sum_cap).unwrap_or(u64::MAX)
+        l.saturating_sub(t + u64::from(!exact))
     }
 
     /// How much we may receive from `peer` before its merged ζ reaches ν:
     /// ⌊ν·capacity − local⌋, exactly.
     pub(crate) fn deficit(&self, peer: &P) -> u64 {
-        let Some(&(l, c)) = self.totals.get(peer) else {
+        let Some((l, _, t, _)) = self.target(peer) else {
             return 0;
         };
-        let (a, b) = (u128::from(l) * self.sum_cap, self.sum_local * u128::from(c));
-        u64::try_from(b.saturating_sub(a) / self.sum_cap).unwrap_or(u64::MAX)
+        t.saturating_sub(l)
     }
 
     /// Our channel to `peer` with the most local balance (ties: smaller scid), and that balance.
@@ -539,7 +552,22 @@ fn best_step<P: PeerKey>(
 ) -> Option<(CircularRebalance<P>, Vec<ForeignEdge<P>>)> {
     let g0 = st.gini();
     let ev = GiniEval::new(st);
-    let outs: Vec<&P> = st.totals.keys().filter(|p| st.surplus(p) > 0).collect();
+    // The initiator's two legs follow the hop rule (R-REB-1, R-REB-5 (b)): the peer we leave
+    // to is a source (not under GiniOnly). The peer we come back from: under BothSides a sink,
+    // never taken past ν; under Sender any peer, but a sink is not taken past ν either (we
+    // choose the amount: overshooting a sink buys a larger drop of G now and leaves a peer we
+    // cannot refill later); G must drop in every case (R-REB-4).
+    let rule = cfg.rule;
+    let out_room = |p: &P| match rule {
+        HopRule::GiniOnly => st.totals.get(p).map_or(0, |t| t.0),
+        HopRule::Sender | HopRule::BothSides => st.surplus(p),
+    };
+    let in_room = |p: &P| match (rule, st.deficit(p)) {
+        (HopRule::BothSides, d) => d,
+        (HopRule::Sender, 0) | (HopRule::GiniOnly, _) => u64::MAX,
+        (HopRule::Sender, d) => d,
+    };
+    let outs: Vec<&P> = st.totals.keys().filter(|p| out_room(p) > 0).collect();
     // Candidate: (G after, hop count, scids, rebalance, edges).
     type Cand<P> = (
         f64,
@@ -555,20 +583,21 @@ fn best_step<P: PeerKey>(
         let Some((out_scid, out_liq)) = st.best_out_channel(out) else {
             continue;
         };
-        let out_cap = st.surplus(out).min(out_liq);
+        let out_cap = out_room(out).min(out_liq);
         // Path shapes are computed once per plan, and only for peers we could send to.
         let shapes = paths
             .entry((*out).clone())
             .or_insert_with(|| st.path_ids_from(out));
         for path in shapes.iter().filter_map(|ids| st.path(ids)) {
             let inp = path.end;
-            if inp == *out || st.deficit(inp) == 0 {
+            let in_cap = in_room(inp);
+            if inp == *out || in_cap == 0 {
                 continue;
             }
             let Some((in_scid, in_liq)) = st.best_in_channel(inp) else {
                 continue;
             };
-            let cap = out_cap.min(st.deficit(inp)).min(in_liq).min(path.cap);
+            let cap = out_cap.min(in_cap).min(in_liq).min(path.cap);
             if cap < cfg.min_amount_msat {
                 continue;
             }
@@ -760,6 +789,65 @@ mod tests {
         ] {
             let plan = plan_rebalances(&me(), &chans, &offers, &graph, 1000, &cfg);
             assert!(plan.is_empty(), "{offers:?}");
+        }
+    }
+
+    /// A fresh offer of 0 is a statement: "nothing on this channel in this direction". It
+    /// covers the use like any offer, so it caps the amount at 0 and the channel is not used;
+    /// offering nothing never allows more than offering a little (issue: the planner used to
+    /// skip 0 offers and plan 400,000 msat here, against b's explicit 0).
+    // R: R-REB-3
+    #[test]
+    fn a_zero_offer_forbids_the_use_it_covers() {
+        let chans = vec![
+            ch("a", 1, 1_000_000, 900_000),
+            ch("b", 2, 1_000_000, 100_000),
+        ];
+        let graph: ChannelGraph<String> = [
+            (scid(1), me(), "a".to_string()),
+            (scid(2), me(), "b".to_string()),
+            (scid(3), "a".to_string(), "b".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let plan_with = |b_amt| {
+            let offers = vec![
+                offer("a", 3, Flow::Push, 500_000, 100),
+                offer("b", 3, Flow::Receive, b_amt, 100),
+            ];
+            plan_rebalances(&me(), &chans, &offers, &graph, 100, &Default::default())
+        };
+        let moved = |plan: &[CircularRebalance<String>]| -> u64 {
+            plan.iter().map(|r| r.amount_msat).sum()
+        };
+        assert_eq!(moved(&plan_with(1_000)), 1_000);
+        assert_eq!(moved(&plan_with(0)), 0, "{:?}", plan_with(0));
+        // The JIT decision reads offers the same way: b's 0 leaves no cycle to refill b.
+        let htlc = crate::jit::HtlcToForward {
+            out_scid: scid(2),
+            amount_msat: 150_000,
+            blocks_to_expiry: 144,
+            fee_free: false,
+        };
+        for (b_amt, jit_possible) in [(1_000_000, true), (0, false)] {
+            let offers = vec![
+                offer("a", 3, Flow::Push, 500_000, 100),
+                offer("b", 3, Flow::Receive, b_amt, 100),
+            ];
+            let d = crate::jit::jit_decide(
+                &me(),
+                &chans,
+                &offers,
+                &graph,
+                100,
+                &htlc,
+                &Default::default(),
+            );
+            assert_eq!(
+                matches!(d, crate::jit::JitDecision::Rebalance { .. }),
+                jit_possible,
+                "{b_amt}: {d:?}"
+            );
         }
     }
 

@@ -16,7 +16,7 @@ use crate::seed::seed_for;
 /// A rebalancing strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Strategy {
-    /// Cycles of length ≤ 4 found with full knowledge of the graph (strict, as the paper).
+    /// Cycles of length ≤ 4 found with full knowledge of the graph.
     Cycles4,
     /// Cycles of length ≤ 5 found with full knowledge of the graph.
     Cycles5,

@@ -31,6 +31,7 @@ pub mod privacy;
 pub mod progress;
 pub mod report;
 pub mod seed;
+pub mod sweep;
 
 pub use balances::{Balances, InitialBalance};
 pub use graph::{Graph, GraphError, LoadOptions};

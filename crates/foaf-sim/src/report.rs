@@ -34,7 +34,7 @@ impl std::fmt::Display for ReportError {
 
 impl std::error::Error for ReportError {}
 
-fn err<E: std::fmt::Display>(what: &Path) -> impl FnOnce(E) -> ReportError + '_ {
+pub(crate) fn err<E: std::fmt::Display>(what: &Path) -> impl FnOnce(E) -> ReportError + '_ {
     move |e| ReportError(format!("{}: {e}", what.display()))
 }
 
@@ -270,14 +270,14 @@ fn register_font() {
 }
 
 /// A line (or, with `markers`, a set of points) to draw.
-struct Series {
+pub(crate) struct Series {
     label: String,
     points: Vec<(f64, f64)>,
     markers: bool,
 }
 
 impl Series {
-    fn line(label: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+    pub(crate) fn line(label: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
         Series {
             label: label.into(),
             points,
@@ -285,7 +285,7 @@ impl Series {
         }
     }
 
-    fn markers(label: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+    pub(crate) fn markers(label: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
         Series {
             label: label.into(),
             points,
@@ -304,13 +304,13 @@ const COLORS: [RGBColor; 6] = [
 ];
 
 /// A figure's frame: file stem, title, axis labels and ranges.
-struct Figure<'a> {
-    stem: String,
-    title: String,
-    x_label: &'a str,
-    y_label: &'a str,
-    x_range: std::ops::Range<f64>,
-    y_range: std::ops::Range<f64>,
+pub(crate) struct Figure<'a> {
+    pub(crate) stem: String,
+    pub(crate) title: String,
+    pub(crate) x_label: &'a str,
+    pub(crate) y_label: &'a str,
+    pub(crate) x_range: std::ops::Range<f64>,
+    pub(crate) y_range: std::ops::Range<f64>,
 }
 
 fn draw<DB: DrawingBackend>(
@@ -371,7 +371,11 @@ where
 }
 
 /// Draw one figure as `<stem>.png` and `<stem>.svg`.
-fn plot_both(dir: &Path, fig: &Figure<'_>, series: &[Series]) -> Result<Vec<PathBuf>, ReportError> {
+pub(crate) fn plot_both(
+    dir: &Path,
+    fig: &Figure<'_>,
+    series: &[Series],
+) -> Result<Vec<PathBuf>, ReportError> {
     register_font();
     let png = dir.join(format!("{}.png", fig.stem));
     let svg = dir.join(format!("{}.svg", fig.stem));

@@ -120,7 +120,8 @@ pub fn decode(args: DecodeArgs) -> Result<(), CliError> {
         serde_json::to_string(&json)
     }
     .map_err(|e| CliError::Failed(e.to_string()))?;
-    crate::output::print_line(&text)
+    println!("{text}");
+    Ok(())
 }
 
 /// `foaf encode`: one JSON object in, hex out.
@@ -133,7 +134,8 @@ pub fn encode(args: EncodeArgs) -> Result<(), CliError> {
     let bytes = msg
         .encode_with(types)
         .map_err(|e| CliError::BadInput(format!("cannot encode: {e}")))?;
-    crate::output::print_line(&hex::encode(bytes))
+    println!("{}", hex::encode(bytes));
+    Ok(())
 }
 
 #[cfg(test)]

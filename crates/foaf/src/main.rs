@@ -2,8 +2,7 @@
 //!
 //! Each subcommand lives in its own module with an `Args` struct and a `run` function; `main`
 //! only dispatches. Exit status: 0 on success, 2 on bad input (one line on stderr), 1 on other
-//! failures. Results go to stdout through [`output`]: a closed stdout (`| head -1`) ends the
-//! command normally, a full disk is one error line.
+//! failures.
 
 use std::process::ExitCode;
 
@@ -13,10 +12,10 @@ mod codec;
 mod conformance;
 mod demo;
 mod node;
-mod output;
 mod pipe;
 mod plan;
 mod sim;
+mod sweep;
 
 /// BOLT #14 (friend-of-a-friend balance sharing): reference implementation and tools.
 #[derive(Parser)]

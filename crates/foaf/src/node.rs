@@ -20,7 +20,6 @@ use foaf_wire::json::to_json;
 use foaf_wire::{ChainHash, Flow, Message, MessageTypes};
 use serde_json::{json, Value};
 
-use crate::output::LineOut;
 use crate::CliError;
 
 /// Arguments of `foaf node` (boxed: they are many, and `main`'s subcommand enum stays small).
@@ -295,6 +294,14 @@ fn describe(m: &Message) -> String {
     }
 }
 
+fn print_line(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (e.g. `| head`) must not take the node down mid-handshake.
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
 /// Runs `foaf node`.
 pub fn run(args: Args) -> Result<(), CliError> {
     let args = *args.inner;
@@ -364,12 +371,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     config.ldk_log = ldk_log;
 
     let as_json = args.json;
-    // The event log. Its first failed write stops the node: a closed stdout (`foaf node | head`)
-    // normally, a full disk with one error (crate::output).
-    let out = Arc::new(LineOut::default());
-    let sink = Arc::clone(&out);
-    let events: EventSink =
-        Arc::new(move |e: &FoafEvent| sink.print_line(&render(e, as_json, types)));
+    let events: EventSink = Arc::new(move |e: &FoafEvent| print_line(&render(e, as_json, types)));
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -382,7 +384,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             .map_err(CliError::Failed)?;
         let listen = node.local_addr().map(|a| a.to_string()).unwrap_or_default();
         if as_json {
-            out.print_line(
+            print_line(
                 &json!({"event": "started", "node_id": node.node_id().to_string(),
                         "listen": listen, "chain_hash": chain_hash.to_string(),
                         "types": [types.query, types.reply], "feature_bit": feature_bit,
@@ -390,9 +392,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
                 .to_string(),
             );
         } else {
-            out.print_line(&format!("node_id      {}", node.node_id()));
-            out.print_line(&format!("listening    {listen}"));
-            out.print_line(&format!(
+            print_line(&format!("node_id      {}", node.node_id()));
+            print_line(&format!("listening    {listen}"));
+            print_line(&format!(
                 "config       chain={} types={},{} feature_bit={}{}",
                 chain_name(&chain_hash),
                 types.query,
@@ -406,7 +408,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         }
         for t in &targets {
             if let Err(e) = node.connect(t.id, t.addr, Duration::from_secs(10)).await {
-                out.print_line(&render(&FoafEvent::Log(e), as_json, types));
+                print_line(&render(&FoafEvent::Log(e), as_json, types));
             }
         }
         let schedule = async {
@@ -419,7 +421,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
                 for t in &targets {
                     if !node.is_connected(&t.id) {
                         if let Err(e) = node.connect(t.id, t.addr, Duration::from_secs(5)).await {
-                            out.print_line(&render(&FoafEvent::Log(e), as_json, types));
+                            print_line(&render(&FoafEvent::Log(e), as_json, types));
                             continue;
                         }
                     }
@@ -441,14 +443,13 @@ pub fn run(args: Args) -> Result<(), CliError> {
             },
             _ = stop => "run_for elapsed",
             _ = schedule => "schedule ended",
-            _ = out.failed() => "stdout closed",
         };
         node.shutdown();
         if as_json {
-            out.print_line(&json!({"event": "stopped", "why": why}).to_string());
+            print_line(&json!({"event": "stopped", "why": why}).to_string());
         } else {
-            out.print_line(&format!("stopped      {why}"));
+            print_line(&format!("stopped      {why}"));
         }
-        out.result()
+        Ok(())
     })
 }

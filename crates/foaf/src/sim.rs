@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Subcommand, ValueEnum};
+use foaf_policy::HopRule;
 use foaf_sim::foaf::{FoafConfig, ReplyPolicyChoice};
 use foaf_sim::imbalance::{Component, ImbalanceConfig, Strategy};
 use foaf_sim::payments::{Mode, PaymentsConfig};
@@ -35,6 +36,11 @@ enum Experiment {
     /// What replies reveal of a remote channel's balance, obfuscation on and off, against a
     /// probing attacker spending the same number of messages.
     Privacy(privacy::PrivacyArgs),
+    /// The hop-rule ablation as a grid of independent runs (knowledge × rule × G test ×
+    /// amount × floor × effort × seed); --shard K/N runs one shard and writes its own CSV.
+    Sweep(crate::sweep::SweepArgs),
+    /// Merge the CSV files of a sweep's shards into ablation.csv, ablation.md and plots.
+    Merge(crate::sweep::MergeArgs),
 }
 
 /// Where the graph comes from (shared by both experiments).
@@ -93,7 +99,7 @@ impl From<InitArg> for InitialBalance {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum StrategyArg {
-    /// Cycles of length ≤ 4, full graph knowledge (the paper's strict variant).
+    /// Cycles of length ≤ 4, full graph knowledge.
     Cycles4,
     /// Cycles of length ≤ 5, full graph knowledge.
     Cycles5,
@@ -142,12 +148,14 @@ struct ImbalanceArgs {
     /// Cycles tried per channel and round by cycles4/cycles5 (the paper: up to 5000).
     #[arg(long, default_value_t = 50)]
     max_cycles: usize,
-    /// Run cycles4/cycles5 non-strict, as the paper's code did for cycles5: only senders must
-    /// be above target, so receivers may overshoot (more operations, oscillation).
+    /// Run cycles4/cycles5 under the paper code's rule: only senders must be above target, no
+    /// node's G is tested (receivers may overshoot). By default they run the former both-sides
+    /// rule without the G test (fast); with --hop-rule they follow that rule with the G test at
+    /// every node (unless --lenient-hops), like FOAF.
     #[arg(long)]
     non_strict: bool,
     /// The paper's setup in one flag: --component funded-scc --both-directions --initial
-    /// coinflip --non-strict.
+    /// coinflip --non-strict (FOAF keeps the protocol's rules).
     #[arg(long)]
     paper: bool,
     #[command(flatten)]
@@ -162,16 +170,44 @@ struct FoafArgs {
     /// included).
     #[arg(long, value_enum, default_value_t = ReplyPolicyArg::Default)]
     reply_policy: ReplyPolicyArg,
-    /// Experiment, not conformant: hops forward a rebalance when it moves both their channels
-    /// toward their target ratio, without also demanding that their imbalance G strictly drops
-    /// (R-REB-5). Measures what that rule costs.
+    /// Experiment, not conformant: hops forward a rebalance that passes --hop-rule without
+    /// also demanding that their imbalance G strictly drops (R-REB-5 (c)); the cycle
+    /// strategies skip the G test too. Measures what that rule costs.
     #[arg(long)]
     lenient_hops: bool,
+    /// The balance rule of R-REB-5 (b) for every hop and initiator (docs/bolt14.md §4.2):
+    /// `sender` (pinned: the outgoing side sheds surplus, the incoming side is free),
+    /// `both-sides` (the rule before it: the incoming side must also move toward its target)
+    /// or `gini-only` (experiment: only the G test; foaf only).
+    #[arg(long, value_enum)]
+    hop_rule: Option<HopRuleArg>,
+}
+
+/// R-REB-5 (b) variants (`foaf_policy::HopRule`).
+#[derive(Clone, Copy, ValueEnum)]
+enum HopRuleArg {
+    /// Outgoing peer above target and not taken below it; incoming side free (pinned)
+    Sender,
+    /// Both peers toward their target, neither past it
+    BothSides,
+    /// No balance condition, only the G test (experiment)
+    GiniOnly,
+}
+
+impl From<HopRuleArg> for HopRule {
+    fn from(a: HopRuleArg) -> Self {
+        match a {
+            HopRuleArg::Sender => HopRule::Sender,
+            HopRuleArg::BothSides => HopRule::BothSides,
+            HopRuleArg::GiniOnly => HopRule::GiniOnly,
+        }
+    }
 }
 
 impl FoafArgs {
     fn apply(&self, cfg: &mut FoafConfig) {
-        cfg.hop.require_gini_drop = !self.lenient_hops;
+        let rule = self.hop_rule.map_or(HopRule::default(), HopRule::from);
+        cfg.set_rule(rule, !self.lenient_hops);
         cfg.reply_policy = match self.reply_policy {
             ReplyPolicyArg::Default => ReplyPolicyChoice::Default,
             ReplyPolicyArg::ForwardAware => ReplyPolicyChoice::ForwardAware,
@@ -314,6 +350,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
         Experiment::Payments(a) => payments(a),
         Experiment::PaperCode(a) => paper_code::run(a),
         Experiment::Privacy(a) => privacy::run(a),
+        Experiment::Sweep(a) => crate::sweep::sweep(a),
+        Experiment::Merge(a) => crate::sweep::merge(a),
     }
 }
 
@@ -351,8 +389,21 @@ fn imbalance(mut a: ImbalanceArgs) -> Result<(), CliError> {
     cfg.strategies.dedup();
     cfg.cycles4.max_cycles_per_channel = a.max_cycles;
     cfg.cycles5.max_cycles_per_channel = a.max_cycles;
-    cfg.cycles4.strict = !a.non_strict;
-    cfg.cycles5.strict = !a.non_strict;
+    for c in [&mut cfg.cycles4, &mut cfg.cycles5] {
+        if a.non_strict {
+            c.paper_rule();
+        } else if let Some(rule) = a.foaf.hop_rule {
+            if !c.follow(rule.into(), !a.foaf.lenient_hops)
+                && cfg.strategies.iter().any(|s| *s != Strategy::Foaf)
+            {
+                return Err(CliError::BadInput(
+                    "--hop-rule gini-only runs with --strategies foaf only (a whole-graph cycle \
+                 search needs the sender filter)"
+                        .into(),
+                ));
+            }
+        }
+    }
     a.foaf.apply(&mut cfg.foaf);
     if !a.graph.quiet {
         eprintln!(
@@ -363,11 +414,8 @@ fn imbalance(mut a: ImbalanceArgs) -> Result<(), CliError> {
         );
     }
     let r = foaf_sim::imbalance::run(&g, &cfg);
-    // A closed stdout still leaves the run's files to write (`--out`).
-    crate::output::to_stdout(|out| {
-        write!(out, "{}", report::imbalance_table(&r))?;
-        writeln!(out, "total time {:.1} s (seed {})", r.seconds, cfg.seed)
-    })?;
+    print!("{}", report::imbalance_table(&r));
+    println!("total time {:.1} s (seed {})", r.seconds, cfg.seed);
     let fail = |e: report::ReportError| CliError::Failed(e.to_string());
     let mut files = report::imbalance_csv(&r, &a.graph.out).map_err(fail)?;
     if !a.graph.no_plots {
@@ -408,10 +456,8 @@ fn payments(a: PaymentsArgs) -> Result<(), CliError> {
     };
     a.foaf.apply(&mut cfg.foaf);
     let r = foaf_sim::payments::run(&g, &cfg);
-    crate::output::to_stdout(|out| {
-        write!(out, "{}", report::payments_table(&r))?;
-        writeln!(out, "seed {}", cfg.seed)
-    })?;
+    print!("{}", report::payments_table(&r));
+    println!("seed {}", cfg.seed);
     let fail = |e: report::ReportError| CliError::Failed(e.to_string());
     let mut files = report::payments_csv(&r, &a.graph.out).map_err(fail)?;
     if !a.graph.no_plots {

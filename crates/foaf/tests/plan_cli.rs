@@ -46,7 +46,7 @@ fn plan_on_the_shipped_example() {
     assert_eq!(dave["role"], "source");
 
     let plan = v["plan"].as_array().unwrap();
-    assert_eq!(plan.len(), 3);
+    assert_eq!(plan.len(), 5);
     // First: the 3-cycle through alice's offered alice–bob channel, bob's full deficit
     // ⌊ν·1e9 − 1e8⌋ = 371428571 (below alice's offer of 5e8).
     assert_eq!(scids(&plan[0]), ["800000x1x0", "800100x10x0", "800000x2x0"]);
@@ -59,6 +59,13 @@ fn plan_on_the_shipped_example() {
     assert_eq!(plan[1]["amount"], 400_000_000u64);
     // dave's surplus, leaving on his channel with the most local balance.
     assert_eq!(scids(&plan[2])[0], "800000x3x0");
+    // Then back through bob, now at his target (deficit 0): no longer a sink, so the sender
+    // rule lets him end above ν as long as G drops (R-REB-1, R-REB-5 (b)): what alice's offer
+    // and surplus still allow, ¼ and ⅛ of it.
+    for r in &plan[3..] {
+        assert_eq!(scids(r), ["800000x1x0", "800100x10x0", "800000x2x0"]);
+    }
+    assert_eq!(plan[3]["amount"], 21_428_571u64);
     let mut g = v["imbalance"].as_f64().unwrap();
     for r in plan {
         // R-REB-5: zero fees, one amount on every hop.
@@ -111,7 +118,7 @@ fn table_output() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("ν = 0.471429"), "{text}");
-    assert!(text.contains("plan: 3 rebalance(s)"), "{text}");
+    assert!(text.contains("plan: 5 rebalance(s)"), "{text}");
     assert!(text.contains(
         "carol -[800000x1x0]-> alice -[800100x12x0]-> frank -[800100x11x1]-> erin -[800000x5x0]-> carol"
     ));
