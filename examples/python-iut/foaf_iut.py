@@ -127,8 +127,11 @@ class Forwarding:
 
     def merged(self):
         """Per peer (M02): [local, capacity] over active channels, and nu."""
+        return self.merged_of(self.channels)
+
+    def merged_of(self, channels):
         peers = {}
-        for c in self.channels.values():
+        for c in channels.values():
             if c["state"] == "normal" and c["capacity"] > 0:
                 t = peers.setdefault(c["peer"], [0, 0])
                 t[0] += c["local"]
@@ -223,6 +226,61 @@ class Forwarding:
         self.held[hid] = (x_scid, self.now + HOLD_SECS)
         self.emit(effect="hold", id=hid, until=self.now + HOLD_SECS)
         self.emit(effect="rebalance", id=hid, amt=-best[0], hops=[scid_to_str(s) for s in best[1]])
+
+    def op_plan(self, op):
+        """R-REB-1 to R-REB-4 over 3-cycles us -> source -> sink -> us: each step the offered
+        cycle and amount (the largest allowed, or 1/2, 1/4, 1/8 of it) that lowers G most, on
+        the state after the previous step, at most 16 steps."""
+        chans = {s: dict(c) for s, c in self.channels.items()}
+        fresh = {k: v[0] for k, v in self.offers.items() if abs(self.now - v[1]) <= OFFER_AGE}
+        used = {}  # offer key -> msat planned against it
+        plan = []
+        for _ in range(16):
+            peers, _ = self.merged_of(chans)
+            total_l = sum(l for l, _ in peers.values())
+            total_k = sum(k for _, k in peers.values())
+            if not total_k:
+                break
+            g0 = gini([Fraction(l, k) for l, k in peers.values()])
+            best = None
+            for src, (sl, sk) in sorted(peers.items()):
+                for dst, (dl, dk) in sorted(peers.items()):
+                    surplus = (sl * total_k - total_l * sk) // total_k
+                    deficit = (total_l * dk - dl * total_k) // total_k
+                    if src == dst or surplus <= 0 or deficit <= 0:
+                        continue
+                    out = min((-c["local"], s) for s, c in chans.items()
+                              if c["peer"] == src and c["state"] == "normal")
+                    inn = min((c["local"] - c["capacity"], s) for s, c in chans.items()
+                              if c["peer"] == dst and c["state"] == "normal")
+                    for e, a, b in self.edges:
+                        if {a, b} != {src, dst}:
+                            continue
+                        covering = [k for k in fresh if k[1] == e
+                                    and ((k[0] == src and k[2] == 1) or (k[0] == dst and k[2] == 0))]
+                        if not covering:
+                            continue
+                        cap = min(fresh[k] - used.get(k, 0) for k in covering)
+                        full = min(surplus, deficit, -out[0], -inn[0], cap)
+                        for amt in (full, full // 2, full // 4, full // 8):
+                            if amt < 1000:
+                                continue
+                            after = dict(peers)
+                            after[src] = (sl - amt, sk)
+                            after[dst] = (dl + amt, dk)
+                            g1 = gini([Fraction(l, k) for l, k in after.values()])
+                            key = (g1, 3, [out[1], e, inn[1]], amt, covering)
+                            if g1 < g0 and (best is None or key[:3] < best[:3]):
+                                best = key
+            if best is None:
+                break
+            _, _, hops, amt, covering = best
+            chans[hops[0]]["local"] -= amt
+            chans[hops[2]]["local"] += amt
+            for k in covering:
+                used[k] = used.get(k, 0) + amt
+            plan.append({"amt": amt, "hops": [scid_to_str(h) for h in hops]})
+        self.emit(effect="plan", rebalances=plan)
 
     def op_rebalance_result(self, op):
         hid = op["id"]

@@ -774,3 +774,18 @@ pub fn rebalances(
         }),
     }
 }
+
+/// v2 `plan`.
+pub fn plan_op() -> Value {
+    json!({"op": "plan"})
+}
+
+/// A `plan` answer checked by `checks`, each against its own id (the pattern itself checks
+/// `R-REB-4`'s "a plan is reported").
+pub fn plans(checks: Vec<crate::vector::PlanCheck>) -> Pattern {
+    Pattern::Plan {
+        id: String::new(),
+        level: None,
+        checks,
+    }
+}

@@ -244,6 +244,11 @@ fn checked_levels(v: &Vector) -> Vec<(String, Level)> {
             if let Pattern::Rebalance { exact: Some(x), .. } = p {
                 add(&x.id, x.level);
             }
+            if let Pattern::Plan { checks, .. } = p {
+                for c in checks {
+                    add(&c.id, c.level);
+                }
+            }
         }
         if let Some(s) = &st.same_effects_as {
             add(&s.id, None);

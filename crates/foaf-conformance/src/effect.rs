@@ -67,6 +67,8 @@ pub enum Effect {
         /// The cycle's scids, in order.
         hops: Vec<String>,
     },
+    /// v2 `plan`: the rebalances the node would start.
+    Plan(Vec<crate::vector::PlanEntry>),
     /// `unsupported`: the op is unknown to the implementation.
     Unsupported {
         /// The op.
@@ -165,6 +167,15 @@ impl Effect {
                     })
                     .ok_or_else(|| format!("rebalance effect without \"hops\": {v}"))?,
             },
+            "plan" => {
+                let list = v
+                    .get("rebalances")
+                    .cloned()
+                    .ok_or_else(|| format!("plan effect without \"rebalances\": {v}"))?;
+                Effect::Plan(
+                    serde_json::from_value(list).map_err(|e| format!("plan effect: {e}: {v}"))?,
+                )
+            }
             "unsupported" => Effect::Unsupported { op: opt("op") },
             "log" => Effect::Log(opt("text")),
             _ => Effect::Other(v.clone()),
@@ -192,6 +203,13 @@ impl Effect {
                     "rebalance for {htlc}: {amt} msat over [{}]",
                     hops.join(", ")
                 )
+            }
+            Effect::Plan(p) => {
+                let r: Vec<String> = p
+                    .iter()
+                    .map(|e| format!("{} msat over [{}]", e.amt, e.hops.join(", ")))
+                    .collect();
+                format!("plan [{}]", r.join("; "))
             }
             Effect::Unsupported { op } => format!("unsupported {op}"),
             Effect::Log(t) => format!("log {t}"),

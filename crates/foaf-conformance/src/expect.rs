@@ -6,7 +6,9 @@ use foaf_wire::{Message, ShortChannelId};
 
 use crate::effect::{describe_msg, Effect};
 use crate::requirements::Level;
-use crate::vector::{Check, Invariant, OfferEntry, Pattern, QueryCheck, ReplyCheck, ScidCheck};
+use crate::vector::{
+    Check, Invariant, OfferEntry, Pattern, PlanCheck, PlanEntry, QueryCheck, ReplyCheck, ScidCheck,
+};
 
 /// BOLT #1 `warning` message type (foaf-wire states it once).
 pub use foaf_wire::WARNING_TYPE;
@@ -101,6 +103,16 @@ pub fn step_expectations(step_id: &str, patterns: &[Pattern], why: &str) -> Vec<
                 "exact rebalance".into(),
                 not_run(),
             ));
+        }
+        if let Pattern::Plan { checks, .. } = p {
+            for c in checks {
+                out.push(Finding::new(
+                    &c.id,
+                    c.level,
+                    describe_plan_check(c),
+                    not_run(),
+                ));
+            }
         }
     }
     out.push(Finding::new(step_id, None, NOTHING_ELSE.into(), not_run()));
@@ -226,6 +238,21 @@ pub fn check_step(
             out.push(Finding::new(&x.id, x.level, "exact rebalance".into(), v));
         }
     }
+    for (j, p) in patterns.iter().enumerate() {
+        if let Pattern::Plan { checks, .. } = p {
+            let got = matched.iter().position(|m| *m == Some(j));
+            for c in checks {
+                let v = match got.map(|i| relevant[i]) {
+                    Some(Effect::Plan(plan)) => match check_plan(c, plan) {
+                        Ok(()) => Verdict::Pass,
+                        Err(w) => Verdict::Fail(w),
+                    },
+                    _ => Verdict::NotRun("no plan was reported".into()),
+                };
+                out.push(Finding::new(&c.id, c.level, describe_plan_check(c), v));
+            }
+        }
+    }
     for (i, e) in relevant.iter().enumerate() {
         if matched[i].is_none() && !explained[i] {
             stray.push(format!("unexpected effect: {}", e.describe()));
@@ -287,7 +314,8 @@ fn is_optional(p: &Pattern) -> bool {
         | Pattern::Forward { .. }
         | Pattern::Fail { .. }
         | Pattern::Hold { .. }
-        | Pattern::Rebalance { .. } => false,
+        | Pattern::Rebalance { .. }
+        | Pattern::Plan { .. } => false,
     }
 }
 
@@ -376,6 +404,7 @@ pub fn describe_pattern(p: &Pattern) -> String {
         Pattern::Rebalance { htlc, amt_min, .. } => {
             format!("rebalance for {htlc} of at least {amt_min} msat")
         }
+        Pattern::Plan { .. } => "plan".into(),
     }
 }
 
@@ -463,6 +492,7 @@ fn accepts(p: &Pattern, e: &Effect, sets: &Sets<'_>) -> Result<(), String> {
             }
             Ok(())
         }
+        (Pattern::Plan { .. }, Effect::Plan(_)) => Ok(()),
         (Pattern::Rebalance { htlc, amt_min, .. }, Effect::Rebalance { htlc: h, amt, .. }) => {
             if htlc != h {
                 return other();
@@ -500,6 +530,115 @@ fn check_fields(
     }
     if let Some(r) = reply {
         check_reply(r, bytes, sets)?;
+    }
+    Ok(())
+}
+
+fn describe_plan_check(c: &PlanCheck) -> String {
+    let mut parts = Vec::new();
+    if c.exact.is_some() {
+        parts.push("exact plan");
+    }
+    if c.amt_max.is_some() {
+        parts.push("amounts within surplus and deficit");
+    }
+    if c.ours.is_some() {
+        parts.push("cycles of 3 or 4 hops from and to us");
+    }
+    if c.offered.is_some() {
+        parts.push("only offered channels, within the offers");
+    }
+    if c.count_max.is_some() {
+        parts.push("number of rebalances");
+    }
+    format!("plan: {}", parts.join(", "))
+}
+
+fn norm_scid(h: &str) -> String {
+    h.parse::<ShortChannelId>()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| h.to_owned())
+}
+
+fn show_plan(p: &[PlanEntry]) -> String {
+    let r: Vec<String> = p
+        .iter()
+        .map(|e| format!("{} over [{}]", e.amt, e.hops.join(", ")))
+        .collect();
+    format!("[{}]", r.join("; "))
+}
+
+/// One plan check (R-REB-1–R-REB-4); `Err` says what broke it.
+fn check_plan(c: &PlanCheck, plan: &[PlanEntry]) -> Result<(), String> {
+    if let Some(n) = c.count_max {
+        if plan.len() > n {
+            return Err(format!(
+                "{} rebalances, at most {n} allowed: {}",
+                plan.len(),
+                show_plan(plan)
+            ));
+        }
+    }
+    if let Some(max) = c.amt_max {
+        if let Some(e) = plan.iter().find(|e| e.amt > max) {
+            return Err(format!(
+                "{} msat over [{}]: more than {max}",
+                e.amt,
+                e.hops.join(", ")
+            ));
+        }
+    }
+    if let Some(ours) = &c.ours {
+        let ours: BTreeSet<String> = ours.iter().map(|s| norm_scid(s)).collect();
+        for e in plan {
+            let h: Vec<String> = e.hops.iter().map(|s| norm_scid(s)).collect();
+            let ok = (3..=4).contains(&h.len())
+                && ours.contains(&h[0])
+                && ours.contains(&h[h.len() - 1])
+                && h[1..h.len() - 1].iter().all(|x| !ours.contains(x));
+            if !ok {
+                return Err(format!(
+                    "[{}] is not a cycle of 3 or 4 hops leaving and returning on our channels",
+                    e.hops.join(", ")
+                ));
+            }
+        }
+    }
+    if let Some(offered) = &c.offered {
+        let caps: BTreeMap<String, u64> = offered.iter().map(|(s, a)| (norm_scid(s), *a)).collect();
+        let mut used: BTreeMap<String, u128> = BTreeMap::new();
+        for e in plan {
+            let inner = e.hops.len().saturating_sub(2);
+            for h in e.hops.iter().skip(1).take(inner) {
+                let h = norm_scid(h);
+                if !caps.contains_key(&h) {
+                    return Err(format!("uses {h}, which no fresh offer covers"));
+                }
+                *used.entry(h).or_default() += u128::from(e.amt);
+            }
+        }
+        for (h, u) in used {
+            if u > u128::from(caps[&h]) {
+                return Err(format!(
+                    "{u} msat over {h}, more than its offer of {}",
+                    caps[&h]
+                ));
+            }
+        }
+    }
+    if let Some(want) = &c.exact {
+        let key = |p: &[PlanEntry]| -> Vec<(u64, Vec<String>)> {
+            p.iter()
+                .map(|e| (e.amt, e.hops.iter().map(|s| norm_scid(s)).collect()))
+                .collect()
+        };
+        if key(want) != key(plan) {
+            return Err(format!(
+                "plan {}, our policy plans {}",
+                show_plan(plan),
+                show_plan(want)
+            ));
+        }
     }
     Ok(())
 }

@@ -211,6 +211,17 @@ pub enum Pattern {
         /// Latest allowed deadline (unix seconds).
         until_max: u64,
     },
+    /// v2: the answer to `plan`, checked by `checks` (each against its own id).
+    Plan {
+        /// The requirement of "a plan is reported".
+        #[serde(default)]
+        id: String,
+        /// Its level override.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        level: Option<Level>,
+        /// The checks.
+        checks: Vec<PlanCheck>,
+    },
     /// v2: the JIT rebalance asked for, to refill the channel of a held HTLC.
     Rebalance {
         /// The requirement this expectation checks.
@@ -227,6 +238,42 @@ pub enum Pattern {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exact: Option<RebalanceExact>,
     },
+}
+
+/// One circular rebalance of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanEntry {
+    /// Amount, msat.
+    pub amt: u64,
+    /// The cycle's scids, in order.
+    pub hops: Vec<String>,
+}
+
+/// One check of a `plan` answer, against its own id. Every field given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanCheck {
+    /// The requirement it checks.
+    pub id: String,
+    /// Level override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
+    /// The plan is exactly this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact: Option<Vec<PlanEntry>>,
+    /// Every amount is at most this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amt_max: Option<u64>,
+    /// Every rebalance has 3 or 4 hops, the first and last one of these (our channels), none
+    /// in between.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ours: Option<Vec<String>>,
+    /// Every hop between the first and the last is one of these offered channels, and the
+    /// amounts over each add up to at most its cap: `[scid, cap]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered: Option<Vec<(String, u64)>>,
+    /// At most this many rebalances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count_max: Option<usize>,
 }
 
 /// The exact JIT rebalance our reference policy asks for (R-JIT-2, pinned).
@@ -255,7 +302,8 @@ impl Pattern {
             | Pattern::Forward { id, .. }
             | Pattern::Fail { id, .. }
             | Pattern::Hold { id, .. }
-            | Pattern::Rebalance { id, .. } => id,
+            | Pattern::Rebalance { id, .. }
+            | Pattern::Plan { id, .. } => id,
         }
     }
 
@@ -270,7 +318,8 @@ impl Pattern {
             | Pattern::Forward { level, .. }
             | Pattern::Fail { level, .. }
             | Pattern::Hold { level, .. }
-            | Pattern::Rebalance { level, .. } => *level,
+            | Pattern::Rebalance { level, .. }
+            | Pattern::Plan { level, .. } => *level,
         }
     }
 
@@ -285,7 +334,8 @@ impl Pattern {
             | Pattern::Forward { id, level, .. }
             | Pattern::Fail { id, level, .. }
             | Pattern::Hold { id, level, .. }
-            | Pattern::Rebalance { id, level, .. } => {
+            | Pattern::Rebalance { id, level, .. }
+            | Pattern::Plan { id, level, .. } => {
                 *id = new_id.to_owned();
                 *level = new_level;
             }
@@ -462,6 +512,11 @@ impl Vector {
                 }
                 if let Pattern::Rebalance { exact: Some(x), .. } = p {
                     add(&x.id);
+                }
+                if let Pattern::Plan { checks, .. } = p {
+                    for c in checks {
+                        add(&c.id);
+                    }
                 }
             }
             if let Some(s) = &st.same_effects_as {

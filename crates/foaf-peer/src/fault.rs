@@ -131,6 +131,14 @@ faults! {
         "offers a channel for a move that takes it past nu (only the starting side is checked)";
     RCm3AtTargetIsSource = "r-cm-3-at-target-counts", "R-CM-3",
         "treats a peer exactly at nu as both a source and a sink";
+    RReb1PastSurplus = "r-reb-1-past-surplus", "R-REB-1",
+        "plans rebalances of twice the amount the surplus and deficit allow";
+    RReb2OpenCycle = "r-reb-2-open-cycle", "R-REB-2",
+        "plans paths that do not come back to us (the last hop dropped)";
+    RReb3StaleOffers = "r-reb-3-stale-offers", "R-REB-3",
+        "plans with offers however old they are";
+    RReb4HalfTheBest = "r-reb-4-half-the-best", "R-REB-4",
+        "plans half the amount of the rebalance that lowers G most";
     RReb5ForwardAnyZeroFee = "r-reb-5-forward-any-zero-fee", "R-REB-5",
         "forwards any zero-fee HTLC it has the liquidity for, whatever the move does to its balance";
     RReb7NoBudget = "r-reb-7-no-budget", "R-REB-7",

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, VecDeque};
 use foaf_peer::{Fault, Node, Timestamp};
 use foaf_policy::{
     check_fee_free_forward, ChannelGraph, FeeFreeForward, FeeFreeRefusal, HopConfig, HtlcToForward,
-    JitConfig, JitDecision, JitFailure,
+    JitConfig, JitDecision, JitFailure, PlannerConfig,
 };
 use foaf_wire::ShortChannelId;
 use serde_json::{json, Value};
@@ -181,6 +181,34 @@ impl Forwarding {
             }
             JitDecision::Fail(_) => vec![fail(&h.id, "temporary_channel_failure")],
         }
+    }
+
+    /// The `plan` op: the circular rebalances we would start now from the offers we hold
+    /// (`Node::plan_rebalances`, R-REB-1–R-REB-4), each on the state after the previous one.
+    pub fn plan(&self, node: &Node<String>, now: Timestamp) -> Vec<Value> {
+        let fault = node.config().fault;
+        let mut cfg = PlannerConfig::default();
+        if fault == Some(Fault::RReb3StaleOffers) {
+            cfg.max_offer_age_secs = u64::MAX;
+        }
+        let plan = node.plan_rebalances(&ME.to_string(), &self.graph(node), now, &cfg);
+        let rebalances: Vec<Value> = plan
+            .iter()
+            .map(|r| {
+                let mut hops: Vec<String> = r.scids().iter().map(|s| s.to_string()).collect();
+                let mut amt = r.amount_msat;
+                match fault {
+                    Some(Fault::RReb1PastSurplus) => amt = amt.saturating_mul(2),
+                    Some(Fault::RReb2OpenCycle) => {
+                        hops.pop();
+                    }
+                    Some(Fault::RReb4HalfTheBest) => amt /= 2,
+                    _ => {}
+                }
+                json!({"amt": amt, "hops": hops})
+            })
+            .collect();
+        vec![json!({"effect": "plan", "rebalances": rebalances})]
     }
 
     /// The `rebalance_result` op: the JIT rebalance for held HTLC `id` settled (`ok`) or failed.

@@ -168,6 +168,10 @@ impl Session {
                 out.extend(self.forwarding.rebalance_result(fault, &id, ok));
                 Vec::new()
             }
+            Op::Plan => {
+                out.extend(self.forwarding.plan(&self.node, now));
+                Vec::new()
+            }
             Op::GraphEdges(edges) => {
                 self.forwarding.set_edges(edges);
                 Vec::new()

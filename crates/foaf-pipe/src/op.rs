@@ -105,6 +105,8 @@ pub enum Op {
         /// Whether it settled.
         ok: bool,
     },
+    /// v2: report the circular rebalances we would start now.
+    Plan,
     /// v2: endpoints of public channels, `(scid, node, node)`.
     GraphEdges(Vec<(ShortChannelId, String, String)>),
     /// An op this IUT does not know.
@@ -323,6 +325,7 @@ pub fn parse_op(line: &str) -> Result<Op, OpError> {
                     .ok_or_else(|| invalid("ok", "true or false"))?,
             }
         }
+        "plan" => Op::Plan,
         "graph_edges" => {
             let list = obj("graph_edges")
                 .get("edges")?

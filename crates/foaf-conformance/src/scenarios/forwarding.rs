@@ -7,7 +7,7 @@
 use super::wire::foreign;
 use super::{AMT, STD_PEERS};
 use crate::build::*;
-use crate::vector::Vector;
+use crate::vector::{PlanCheck, PlanEntry, Vector};
 
 pub(crate) fn scenarios() -> Vec<Vector> {
     vec![
@@ -15,6 +15,7 @@ pub(crate) fn scenarios() -> Vec<Vector> {
         r_reb_7_fee_free_budget_per_upstream_peer(),
         r_jit_1_forward_on_a_parallel_channel(),
         r_jit_holds_rebalances_and_forwards(),
+        r_reb_plan_from_offers(),
     ]
 }
 
@@ -205,6 +206,85 @@ fn r_jit_holds_rebalances_and_forwards() -> Vector {
             htlc("j7", a, b, amt, true, 100),
             vec![fails("j7", None)],
             "another zero-fee HTLC, in from alice: failed, no JIT",
+        );
+    s.build()
+}
+
+fn r_reb_plan_from_offers() -> Vector {
+    // us–alice full, us–bob empty (ν = .5); alice offers the public channel alice–bob for
+    // pushing. The one useful cycle is us → alice → bob → us; the largest amount R-REB-1 allows
+    // is alice's surplus = bob's deficit = 500,000 sat, which brings G to 0.
+    let f = foreign(41);
+    let mut node = Node::new(vec![
+        Chan::new(scid(783_000, 1, 0), "alice", CAP, CAP),
+        Chan::new(scid(783_000, 2, 0), "bob", CAP, 0),
+    ]);
+    node.foreign_graph = vec![f];
+    let (a, b) = (node.scid_of("alice"), node.scid_of("bob"));
+    let peers = ["alice", "bob"];
+    let checks = |cap: u64, amt: u64| {
+        let c = |id: &str| PlanCheck {
+            id: id.into(),
+            ..PlanCheck::default()
+        };
+        vec![
+            PlanCheck {
+                amt_max: Some(CAP / 2),
+                ..c("R-REB-1")
+            },
+            PlanCheck {
+                ours: Some(strs(&[a, b])),
+                ..c("R-REB-2")
+            },
+            PlanCheck {
+                offered: Some(vec![(f.to_string(), cap)]),
+                ..c("R-REB-3")
+            },
+            PlanCheck {
+                level: Some(crate::requirements::Level::Pinned),
+                exact: Some(vec![PlanEntry {
+                    amt,
+                    hops: strs(&[a, f, b]),
+                }]),
+                ..c("R-REB-4")
+            },
+        ]
+    };
+    let mut s = Scenario::new(
+        "r_reb_plan_from_offers",
+        &["R-REB-4", "R-REB-1", "R-REB-2", "R-REB-3"],
+        "With alice's offer for alice-bob, the initiator plans the cycle us -> alice -> bob -> us \
+         within alice's surplus and bob's deficit (R-REB-1), as a 3-hop cycle on our channels \
+         (R-REB-2), within the offer (R-REB-3); our policy picks the amount that lowers G most, \
+         500,000 sat (R-REB-4, pinned). A 200,000 sat offer caps the plan; once the offer is \
+         older than 600 s nothing is planned.",
+    );
+    s.optional_op("plan").start(&node, &peers);
+    s.step(graph_edges(&[(f, "alice", "bob")]), vec![])
+        .step(
+            recv("alice", &reply_msg(CHAIN, 1, T0, 2 * CAP, &[f])),
+            vec![],
+        )
+        .step(plan_op(), vec![plans(checks(2 * CAP, CAP / 2))]);
+    let small = CAP / 5;
+    s.start(&node, &peers)
+        .step(graph_edges(&[(f, "alice", "bob")]), vec![])
+        .step(recv("alice", &reply_msg(CHAIN, 1, T0, small, &[f])), vec![])
+        .step_note(
+            plan_op(),
+            vec![plans(checks(small, small))],
+            "the 200,000 sat offer caps the cycle, in total",
+        )
+        .checking("R-REB-3")
+        .step(tick(T0 + 601), vec![])
+        .step_note(
+            plan_op(),
+            vec![plans(vec![PlanCheck {
+                id: "R-REB-3".into(),
+                count_max: Some(0),
+                ..PlanCheck::default()
+            }])],
+            "the offer is 601 s old: stale, nothing to plan with",
         );
     s.build()
 }
