@@ -160,8 +160,9 @@ class Forwarding:
         ok = up != down and cout["local"] >= amt
         if ok:
             (il, ic), (ol, oc) = peers[up], peers[down]
-            # R-REB-5: both peers move toward nu, not past it, and G strictly drops.
-            ok = il + amt <= nu * ic and ol - amt >= nu * oc
+            # R-REB-5, the sender rule: the outgoing peer is not taken below nu (the incoming
+            # side is free) and G strictly drops.
+            ok = ol - amt >= nu * oc
             before = gini([Fraction(l, k) for l, k in peers.values()])
             after_peers = dict(peers)
             after_peers[up] = (il + amt, ic)

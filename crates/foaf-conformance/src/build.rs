@@ -662,9 +662,12 @@ impl Scenario {
             }
             split_exact_set(p);
         }
+        let all_pinned =
+            !expect.is_empty() && expect.iter().all(|p| p.level() == Some(Level::Pinned));
         self.v.steps.push(Step {
             op,
             id: self.id.clone(),
+            level: all_pinned.then_some(Level::Pinned),
             expect,
             same_effects_as: None,
             note: note.map(str::to_owned),

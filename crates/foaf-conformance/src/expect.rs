@@ -81,7 +81,12 @@ impl Finding {
 pub const NOTHING_ELSE: &str = "no effect besides the expected ones";
 
 /// The expectations of one step, without evaluating them (for steps that could not run).
-pub fn step_expectations(step_id: &str, patterns: &[Pattern], why: &str) -> Vec<Finding> {
+pub fn step_expectations(
+    step_id: &str,
+    step_level: Option<Level>,
+    patterns: &[Pattern],
+    why: &str,
+) -> Vec<Finding> {
     let not_run = || Verdict::NotRun(why.to_owned());
     let mut out = Vec::new();
     for p in patterns {
@@ -115,7 +120,12 @@ pub fn step_expectations(step_id: &str, patterns: &[Pattern], why: &str) -> Vec<
             }
         }
     }
-    out.push(Finding::new(step_id, None, NOTHING_ELSE.into(), not_run()));
+    out.push(Finding::new(
+        step_id,
+        step_level,
+        NOTHING_ELSE.into(),
+        not_run(),
+    ));
     out
 }
 
@@ -128,6 +138,7 @@ pub fn check_step(
     patterns: &[Pattern],
     sets: &Sets<'_>,
     step_id: &str,
+    step_level: Option<Level>,
 ) -> Vec<Finding> {
     let mut stray: Vec<String> = Vec::new();
     let disconnected: BTreeSet<&str> = effects
@@ -264,7 +275,12 @@ pub fn check_step(
     } else {
         Verdict::Fail(stray.join("; "))
     };
-    out.push(Finding::new(step_id, None, NOTHING_ELSE.into(), verdict));
+    out.push(Finding::new(
+        step_id,
+        step_level,
+        NOTHING_ELSE.into(),
+        verdict,
+    ));
     out
 }
 
@@ -1014,23 +1030,26 @@ mod tests {
             &[send("eve", warning()), disc("eve")],
             &p,
             &sets,
-            "V08"
+            "V08",
+            None
         )));
-        assert!(ok(check_step(&[disc("eve")], &p, &sets, "X")));
+        assert!(ok(check_step(&[disc("eve")], &p, &sets, "X", None)));
         let mut bad = warning();
         bad.pop();
         assert!(!ok(check_step(
             &[send("eve", bad), disc("eve")],
             &p,
             &sets,
-            "X"
+            "X",
+            None
         )));
         // A warning to a peer that is not disconnected is an unexpected send.
         assert!(!ok(check_step(
             &[send("bob", warning()), disc("eve")],
             &p,
             &sets,
-            "X"
+            "X",
+            None
         )));
     }
 
@@ -1040,23 +1059,31 @@ mod tests {
         let sets = Sets(&empty);
         let q = query_msg(CHAIN, 1, 5);
         let p = vec![sends("a", &q), optional(refuses("query"))];
-        assert!(ok(check_step(&[send("a", q.clone())], &p, &sets, "X")));
+        assert!(ok(check_step(
+            &[send("a", q.clone())],
+            &p,
+            &sets,
+            "X",
+            None
+        )));
         assert!(!ok(check_step(
             &[send("a", q.clone()), send("a", q.clone())],
             &p,
             &sets,
-            "X"
+            "X",
+            None
         )));
-        assert!(!ok(check_step(&[], &p, &sets, "X")));
+        assert!(!ok(check_step(&[], &p, &sets, "X", None)));
         assert!(ok(check_step(
             &[Effect::Log("hi".into()), send("a", q.clone())],
             &p,
             &sets,
-            "X"
+            "X",
+            None
         )));
-        assert!(!ok(check_step(&[send("b", q)], &p, &sets, "X")));
+        assert!(!ok(check_step(&[send("b", q)], &p, &sets, "X", None)));
         let nothing: Vec<Pattern> = vec![];
-        assert!(!ok(check_step(&[disc("x")], &nothing, &sets, "X")));
+        assert!(!ok(check_step(&[disc("x")], &nothing, &sets, "X", None)));
     }
 
     #[test]
@@ -1162,23 +1189,23 @@ mod attribution {
             reply_check(CHAIN, 1, 5, 10, equals(vec![a.to_string()])),
         )];
         let good = send("q", reply_msg(CHAIN, 1, 5, 10, &[a]));
-        assert!(failed(&check_step(&[good], &p, &sets, "S99")).is_empty());
+        assert!(failed(&check_step(&[good], &p, &sets, "S99", None)).is_empty());
         // b is allowed by the policy-independent check but not the pinned exact set.
         let other_policy = send("q", reply_msg(CHAIN, 1, 5, 10, &[b]));
         assert_eq!(
-            failed(&check_step(&[other_policy], &p, &sets, "S99")),
+            failed(&check_step(&[other_policy], &p, &sets, "S99", None)),
             vec![("A01", Some(Level::Pinned))]
         );
         // c breaks the draft-level check: only that one fails, the pinned one is not run.
         let bad = send("q", reply_msg(CHAIN, 1, 5, 10, &[c]));
-        let f = check_step(&[bad], &p, &sets, "S99");
+        let f = check_step(&[bad], &p, &sets, "S99", None);
         assert_eq!(failed(&f), vec![("A01", None)]);
         assert!(matches!(f[1].verdict, Verdict::NotRun(_)));
         // An effect no pattern covers fails the step's own id.
         let stray = send("x", query_msg(CHAIN, 1, 5));
         let good = send("q", reply_msg(CHAIN, 1, 5, 10, &[a]));
         assert_eq!(
-            failed(&check_step(&[good, stray], &p, &sets, "S99")),
+            failed(&check_step(&[good, stray], &p, &sets, "S99", None)),
             vec![("S99", None)]
         );
     }

@@ -478,7 +478,7 @@ fn push_findings(out: &mut Vec<Expectation>, step: Option<usize>, op: &str, f: V
 /// The expectations of steps `from..` and the invariants, as not run.
 fn not_run(out: &mut Vec<Expectation>, v: &Vector, from: usize, why: &str) {
     for (i, step) in v.steps.iter().enumerate().skip(from) {
-        let f = step_expectations(&step.id, &step.expect, why);
+        let f = step_expectations(&step.id, step.level, &step.expect, why);
         push_findings(out, Some(i), op_name(&step.op), f);
     }
     let inv: Vec<Finding> = check_invariants(&v.invariants, &[], &Sets(&v.sets))
@@ -556,7 +556,7 @@ fn run_steps(iut: &mut Iut, opts: &RunOptions, v: &Vector) -> (Option<String>, V
             .filter(|e| !e.is_ignored())
             .map(Effect::canonical)
             .collect();
-        let mut findings = check_step(&effects, &step.expect, &sets, &step.id);
+        let mut findings = check_step(&effects, &step.expect, &sets, &step.id, step.level);
         if let Some(note) = &step.note {
             for f in &mut findings {
                 if let Verdict::Fail(w) = &mut f.verdict {

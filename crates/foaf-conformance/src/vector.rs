@@ -57,6 +57,11 @@ pub struct Step {
     /// The requirement checked by "the op completes and has no effect besides the expected
     /// ones" (an unexpected send, a crash or a hang at this step fail this id).
     pub id: String,
+    /// The level of that check when it is not the id's own: `pinned` on a step whose every
+    /// expectation is pinned (an effect other than our policy's choice is then a pinned
+    /// failure too, e.g. a hop refusing what it may forward).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
     /// Every effect (other than `log`, `done` and effect kinds this runner does not know) must
     /// match one pattern, and every non-optional pattern must match one effect. Empty: the op
     /// must have no effect at all.

@@ -32,33 +32,49 @@ fn hop_node() -> Node {
 
 fn r_reb_5_zero_fee_forward_only_toward_nu() -> Vector {
     let node = hop_node();
-    let (a, b) = (node.scid_of("alice"), node.scid_of("bob"));
+    let (a, b, c) = (
+        node.scid_of("alice"),
+        node.scid_of("bob"),
+        node.scid_of("carol"),
+    );
     let a2 = scid(780_000, 5, 0);
     let mut s = Scenario::new(
         "r_reb_5_zero_fee_forward_only_toward_nu",
         &["R-REB-5"],
         "A zero-fee HTLC in from bob (.1) and out to alice (merged .9) moves both toward nu = .5 \
-         and lowers G: forwarded. The reverse, one that would take alice past nu, and one \
-         between two channels of the same peer are failed with fee_insufficient, as without \
-         BOLT #14.",
+         and lowers G: forwarded (our policy: forwarding is a permission). The reverse, one \
+         that would take alice past nu, and one between two channels of the same peer are \
+         failed with fee_insufficient, as without BOLT #14; one in from carol (at nu) is \
+         forwarded under the sender rule, the incoming side being free.",
     );
     s.optional_op("htlc").start(&node, STD_PEERS);
-    s.step(htlc("h1", b, a, AMT, true, 100), vec![forwards("h1", a)])
-        .step_note(
-            htlc("h2", a, b, AMT, true, 100),
-            vec![fails("h2", Some("fee_insufficient"))],
-            "alice .9 -> 1.0 and bob .1 -> 0: away from nu",
-        )
-        .step_note(
-            htlc("h3", b, a, CAP / 100 * 85, true, 100),
-            vec![fails("h3", Some("fee_insufficient"))],
-            "850,000 sat out of alice's merged 1.8/2.0 would take her to .475, past nu",
-        )
-        .step_note(
-            htlc("h4", a2, a, AMT, true, 100),
-            vec![fails("h4", Some("fee_insufficient"))],
-            "both channels go to alice: merged (M02) the move changes nothing",
-        );
+    // Forwarding at zero fee is a permission (§4.2: "MAY ... only if"), so a forward is our
+    // policy's choice (pinned); failing what the rule forbids is the MUST.
+    s.step(
+        htlc("h1", b, a, AMT, true, 100),
+        vec![pinned(forwards("h1", a), "R-REB-5")],
+    )
+    .step_note(
+        htlc("h2", a, b, AMT, true, 100),
+        vec![fails("h2", Some("fee_insufficient"))],
+        "alice .9 -> 1.0 and bob .1 -> 0: away from nu",
+    )
+    .step_note(
+        htlc("h3", b, a, CAP / 100 * 85, true, 100),
+        vec![fails("h3", Some("fee_insufficient"))],
+        "850,000 sat out of alice's merged 1.8/2.0 would take her to .475, past nu",
+    )
+    .step_note(
+        htlc("h4", a2, a, AMT, true, 100),
+        vec![fails("h4", Some("fee_insufficient"))],
+        "both channels go to alice: merged (M02) the move changes nothing",
+    )
+    .step_note(
+        htlc("h5", c, a, AMT, true, 100),
+        vec![pinned(forwards("h5", a), "R-REB-5")],
+        "the sender rule (bolt14.md 4.2): alice sheds surplus and stays above nu, carol's \
+             incoming side is free (.5 -> .6), G drops",
+    );
     s.build()
 }
 
@@ -77,7 +93,10 @@ fn r_reb_7_fee_free_budget_per_upstream_peer() -> Vector {
     s.optional_op("htlc").start(&node, STD_PEERS);
     for i in 0..3 {
         let id = format!("b{i}");
-        s.step(htlc(&id, b, a, amt, true, 100), vec![forwards(&id, a)]);
+        s.step(
+            htlc(&id, b, a, amt, true, 100),
+            vec![pinned(forwards(&id, a), "R-REB-7")],
+        );
     }
     s.step_note(
         htlc("b3", b, a, amt, true, 100),
@@ -85,7 +104,10 @@ fn r_reb_7_fee_free_budget_per_upstream_peer() -> Vector {
         "1,200,000 sat within the hour: over bob's budget",
     )
     .step(tick(T0 + 3600), vec![])
-    .step(htlc("b4", b, a, amt, true, 100), vec![forwards("b4", a)]);
+    .step(
+        htlc("b4", b, a, amt, true, 100),
+        vec![pinned(forwards("b4", a), "R-REB-7")],
+    );
     s.build()
 }
 
