@@ -243,3 +243,48 @@ fn broken_amount_is_caught() {
     let err = res.unwrap_err();
     assert!(err.contains("G did not drop"), "{err}");
 }
+
+#[test]
+fn hostile_aliases_cost_the_initiator_only_a_failed_htlc() {
+    // R: R-REB-8 and docs/bolt14.md §4.2.1: B's aliases are lies. One names a channel that is
+    // not B's (C–E): it is dropped on receipt. One replaces B's alias for B–C with garbage: A's
+    // rebalance names it, B's LDK does not know it and fails the HTLC; no balance moves.
+    let mut net = network([None; 5]);
+    net.exchange_offers(OFFER_AMT).unwrap();
+    let b = net.nodes[1].id();
+    let views = net.channel_views();
+    let scid = |x: usize, y: usize| views.iter().find(|v| (v.a, v.b) == (x, y)).unwrap().scid;
+    let (bc, ce) = (scid(1, 2), scid(2, 4));
+    assert!(
+        net.nodes[0].routing.peer_alias(&b, bc).is_some(),
+        "B's real alias arrived"
+    );
+    let lie = [
+        foaf_wire::InterceptAlias {
+            scid: bc,
+            alias: 0x0102_0304_0506_0708,
+        },
+        foaf_wire::InterceptAlias {
+            scid: ce,
+            alias: 42,
+        },
+    ];
+    net.nodes[0].routing.learn_peer_aliases(&b, &lie);
+    assert_eq!(
+        net.nodes[0].routing.peer_alias(&b, ce),
+        None,
+        "kept an alias for C–E"
+    );
+    let before = net.channel_views();
+    let id = net.rebalance_once(0).unwrap();
+    assert!(id.is_some());
+    assert_eq!(
+        net.channel_views(),
+        before,
+        "a failed rebalance moved funds"
+    );
+    assert_eq!(
+        net.nodes[0].count_routing(|e| matches!(e, RoutingEvent::RebalanceFailed { .. })),
+        1
+    );
+}

@@ -362,6 +362,11 @@ where
         }
     }
 
+    /// The alias `peer` gave us for its channel `scid`, if we hold one.
+    pub fn peer_alias(&self, peer: &PublicKey, scid: ShortChannelId) -> Option<u64> {
+        self.lock().peer_aliases.get(&(*peer, scid)).copied()
+    }
+
     /// Forgets `peer`'s aliases (it disconnected).
     pub fn forget_peer(&self, peer: &PublicKey) {
         self.lock().peer_aliases.retain(|(p, _), _| p != peer);
