@@ -288,3 +288,62 @@ fn hostile_aliases_cost_the_initiator_only_a_failed_htlc() {
         1
     );
 }
+
+#[test]
+fn a_four_cycle_pays_only_the_middle_hop_its_fee() {
+    // R: R-REB-2 (length 4), docs/bolt14.md §4.2.1: U→P→X→Q→U. P and Q (U's peers, who gave
+    // aliases) forward at zero fee; X, who is not U's peer and made no offer, is routed over
+    // its real channel and paid its advertised fee, and that fee is all U pays.
+    use foaf_ldk_net::ChannelSpec;
+    let mut net = Network::new(4, &RoutingConfig::new(), None);
+    let spec = |a, b| ChannelSpec {
+        a,
+        b,
+        capacity_sat: 1_000_000,
+        push_msat: 100_000_000,
+    };
+    // U=0, P=1, X=2, Q=3: each channel 90/10 at its funder, round the square.
+    net.open_channels(&[spec(0, 1), spec(1, 2), spec(2, 3), spec(3, 0)])
+        .unwrap();
+    net.exchange_offers(OFFER_AMT).unwrap();
+    let before = net.channel_views();
+    let u_total =
+        |net: &Network| -> u64 { net.nodes[0].channels().iter().map(|c| c.local_msat).sum() };
+    let u0 = u_total(&net);
+    let g0 = net.nodes[0].gini();
+    let id = net
+        .rebalance_once(0)
+        .unwrap()
+        .expect("a 4-cycle was planned");
+    let (rebalance, fees) = net.nodes[0]
+        .routing_events
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|e| match e {
+            RoutingEvent::RebalanceSent {
+                payment_id,
+                rebalance,
+                fees_msat,
+                ..
+            } if *payment_id == id => Some((rebalance.clone(), *fees_msat)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(rebalance.hops.len(), 4);
+    assert_eq!(
+        net.nodes[0].count_routing(|e| matches!(e, RoutingEvent::RebalanceSettled { .. })),
+        1
+    );
+    assert!(fees > 0, "X was not paid");
+    assert_eq!(u0 - u_total(&net), fees, "U paid more than X's fee");
+    assert!(net.nodes[0].gini() < g0);
+    // Funds conserved on every channel; X's own balance grew by exactly its fee.
+    assert_eq!(sums(&before), sums(&net.channel_views()));
+    for hop in [1, 3] {
+        assert_eq!(
+            net.nodes[hop].count_routing(|e| matches!(e, RoutingEvent::HopForwarded { .. })),
+            1
+        );
+    }
+}
