@@ -1,7 +1,6 @@
 //! R-CM-1–R-CM-3 (docs/bolt14.md §3, channel management): what a node offers follows its target
-//! ratio ν exactly. These are the parts of the rebalancing sections a peer can observe through
-//! the pipe protocol; the planner and JIT rules (R-REB-*, R-JIT-*) act on HTLCs, which the pipe
-//! protocol v1 does not carry, and are tested in `foaf-policy` instead.
+//! ratio ν exactly. The planner, hop and JIT rules (R-REB-*, R-JIT-*) act on HTLCs and plans,
+//! which only pipe protocol v2 carries: their vectors are in `forwarding.rs`.
 
 use super::{std_node, AMT, STD_PEERS};
 use crate::build::*;
