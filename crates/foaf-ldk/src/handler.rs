@@ -35,6 +35,7 @@ use lightning::types::features::{InitFeatures, NodeFeatures};
 use lightning::util::ser::LengthLimitedRead;
 
 use crate::message::FoafMessage;
+use crate::quiet::IgnoredLog;
 use crate::source::ChannelSource;
 use crate::state_machine::FoafCore;
 
@@ -161,6 +162,47 @@ pub fn system_clock() -> Clock {
     Arc::new(|| Timestamp::from_system_time(std::time::SystemTime::now()))
 }
 
+/// What the core must be told to go from `old` to `new` (both sorted by scid): every channel
+/// new or changed, and every vanished one set to `Closing` (no longer active). One merge walk,
+/// O(n): a refresh runs every tick, and a large routing node has thousands of channels (a
+/// lookup per channel made each refresh quadratic, issue #17).
+fn channel_changes(
+    old: &[Channel<PublicKey>],
+    new: &[Channel<PublicKey>],
+) -> Vec<Channel<PublicKey>> {
+    let mut changes = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (old.get(i), new.get(j)) {
+            (Some(o), Some(n)) if o.scid == n.scid => {
+                if o != n {
+                    changes.push(n.clone());
+                }
+                i += 1;
+                j += 1;
+            }
+            (Some(o), Some(n)) if o.scid > n.scid => {
+                changes.push(n.clone());
+                j += 1;
+            }
+            (None, Some(n)) => {
+                changes.push(n.clone());
+                j += 1;
+            }
+            (Some(o), _) => {
+                if o.state != ChannelState::Closing {
+                    let mut gone = o.clone();
+                    gone.state = ChannelState::Closing;
+                    changes.push(gone);
+                }
+                i += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    changes
+}
+
 struct State<C> {
     core: C,
     /// The last snapshot pushed into the core, to send only changes.
@@ -172,6 +214,8 @@ struct State<C> {
     failing: BTreeSet<PublicKey>,
     /// Connected peers whose `init` sets our feature pair (those we may send to, §2.1).
     speaks_foaf: BTreeSet<PublicKey>,
+    /// Bounds the log of ignored messages (crate::quiet).
+    ignored: IgnoredLog,
 }
 
 /// The LDK custom message handler for BOLT #14. Put one `Arc` of it in both the
@@ -196,6 +240,7 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
                 errors: Vec::new(),
                 failing: BTreeSet::new(),
                 speaks_foaf: BTreeSet::new(),
+                ignored: IgnoredLog::default(),
             }),
             source,
             config,
@@ -228,19 +273,7 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
         channels.sort_by_key(|c| c.scid);
         let graph = self.source.graph();
         let mut st = self.lock();
-        let mut actions = Vec::new();
-        for old in &st.channels {
-            if !channels.iter().any(|c| c.scid == old.scid) && old.state != ChannelState::Closing {
-                let mut gone = old.clone();
-                gone.state = ChannelState::Closing;
-                actions.push(gone);
-            }
-        }
-        for c in &channels {
-            if !st.channels.contains(c) {
-                actions.push(c.clone());
-            }
-        }
+        let actions = channel_changes(&st.channels, &channels);
         let mut out = Vec::new();
         if graph != st.graph {
             st.core.set_graph(graph.clone());
@@ -256,6 +289,9 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
         self.refresh();
         let now = (self.clock)();
         let mut st = self.lock();
+        for summary in st.ignored.close_due(now) {
+            self.emit(FoafEvent::Log(summary));
+        }
         let out = st.core.tick(now);
         let _ = self.apply(&mut st, out);
     }
@@ -426,12 +462,23 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
         // The one decode of this message: the log gets a copy, the core the value (and with an
         // error, the V08 decision).
         let decoded = Message::decode_with(&msg.bytes, self.config.types);
+        let out = st.core.receive(&sender_node_id, decoded.clone(), now);
+        // A message the core only ignored is logged in full once per peer and window, the
+        // rest counted (crate::quiet): a flood must not become disk use.
+        if let [Effect::Ignored { reason, .. }] = out.as_slice() {
+            let verdict = st.ignored.ignored(sender_node_id, reason.as_str(), now);
+            if let Some(summary) = verdict.summary {
+                self.emit(FoafEvent::Log(summary));
+            }
+            if !verdict.log_in_full {
+                return Ok(());
+            }
+        }
         self.emit(FoafEvent::Received {
             peer: sender_node_id,
             msg_type: msg.msg_type(),
-            decoded: decoded.clone(),
+            decoded,
         });
-        let out = st.core.receive(&sender_node_id, decoded, now);
         let _ = self.apply(&mut st, out);
         Ok(())
     }
@@ -453,6 +500,9 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
         st.failing.remove(&their_node_id);
         st.speaks_foaf.remove(&their_node_id);
         st.outbox.retain(|(p, _)| *p != their_node_id);
+        if let Some(summary) = st.ignored.close(&their_node_id, now) {
+            self.emit(FoafEvent::Log(summary));
+        }
         let out = st.core.disconnect(&their_node_id, now);
         let _ = self.apply(&mut st, out);
         // A disconnect the core asks for now has nothing left to close.
@@ -574,6 +624,73 @@ impl<C: FoafCore, S: ChannelSource> SendOnlyMessageHandler for FoafHandler<C, S>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The quadratic diff `refresh` used before, as the reference.
+    fn naive_changes(
+        old: &[Channel<PublicKey>],
+        new: &[Channel<PublicKey>],
+    ) -> Vec<Channel<PublicKey>> {
+        let mut out = Vec::new();
+        for o in old {
+            if !new.iter().any(|c| c.scid == o.scid) && o.state != ChannelState::Closing {
+                let mut gone = o.clone();
+                gone.state = ChannelState::Closing;
+                out.push(gone);
+            }
+        }
+        out.extend(new.iter().filter(|c| !old.contains(c)).cloned());
+        out.sort_by_key(|c| c.scid);
+        out
+    }
+
+    // Issue #17 item 12: the linear diff tells the core exactly what the quadratic one did:
+    // new and changed channels, vanished ones as Closing (once).
+    #[test]
+    fn channel_changes_equal_the_reference() {
+        use lightning::bitcoin::secp256k1::{Secp256k1, SecretKey};
+        let peer = PublicKey::from_secret_key(
+            &Secp256k1::new(),
+            &SecretKey::from_slice(&[7; 32]).unwrap(),
+        );
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut set = |n: u64| {
+            let mut v: Vec<Channel<PublicKey>> = (0..n)
+                .filter_map(|_| {
+                    let r = next();
+                    (r % 3 != 0).then(|| Channel {
+                        scid: ShortChannelId::from_u64(r % 40),
+                        peer,
+                        capacity_msat: 1000,
+                        local_msat: (r >> 8) % 3,
+                        announced: true,
+                        state: if (r >> 16) % 4 == 0 {
+                            ChannelState::Closing
+                        } else {
+                            ChannelState::Normal
+                        },
+                    })
+                })
+                .collect();
+            v.sort_by_key(|c| c.scid);
+            v.dedup_by_key(|c| c.scid);
+            v
+        };
+        let mut changed = 0;
+        for _ in 0..500 {
+            let (old, new) = (set(30), set(30));
+            let got = channel_changes(&old, &new);
+            assert_eq!(got, naive_changes(&old, &new), "{old:?} -> {new:?}");
+            changed += got.len();
+        }
+        assert!(changed > 1000, "the inputs differ enough to test something");
+        assert!(channel_changes(&[], &[]).is_empty());
+    }
 
     #[test]
     fn w06_default_bit_is_the_pinned_experimental_pair_advertised_optional() {

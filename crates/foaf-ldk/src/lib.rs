@@ -22,8 +22,11 @@
 
 pub mod circular;
 pub mod compose;
+pub mod conn_limit;
 pub mod handler;
 pub mod message;
+pub mod no_channels;
+pub mod quiet;
 pub mod routing;
 pub mod runtime;
 pub mod source;
@@ -31,6 +34,7 @@ pub mod state_machine;
 
 pub use circular::{circular_route, CircularRouteError, FINAL_CLTV_EXPIRY_DELTA};
 pub use compose::{FoafHandle, SendOnlyPair};
+pub use conn_limit::ConnectionLimits;
 pub use foaf_peer::Effect;
 pub use handler::{
     check_feature_bit, has_feature_pair, init_features, system_clock, AdapterConfig, Clock,
@@ -39,6 +43,7 @@ pub use handler::{
 pub use lightning::bitcoin::secp256k1::PublicKey;
 pub use lightning::util::logger::Level as LdkLevel;
 pub use message::FoafMessage;
+pub use no_channels::NoChannels;
 pub use routing::{
     FoafRouting, JitRelease, RoutingConfig, RoutingEvent, RoutingFault, RoutingSink,
 };

@@ -1,6 +1,8 @@
 //! A BOLT #8 node that speaks only BOLT #14: LDK's `PeerManager` over `lightning-net-tokio`, with
 //! [`FoafHandler`] in the custom-message slot and no channel logic (channel messages get LDK's
-//! `ErroringMessageHandler` answer; our channels come from a [`ChannelSource`]).
+//! `ErroringMessageHandler` answer through [`NoChannels`], whose `init` claims no channel
+//! features and names our chain in `networks`; our channels come from a [`ChannelSource`]).
+//! Inbound connections are capped per IP and in total ([`ConnectionLimits`]).
 //!
 //! Used by `foaf node` and by the loopback tests; an LDK application that already runs its own
 //! `PeerManager` uses [`FoafHandler`] directly instead.
@@ -12,16 +14,16 @@ use std::time::Duration;
 use foaf_policy::Offer;
 use foaf_wire::Flow;
 use lightning::bitcoin::secp256k1::PublicKey;
-use lightning::ln::peer_handler::{
-    ErroringMessageHandler, IgnoringMessageHandler, MessageHandler, PeerManager,
-};
+use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler, PeerManager};
 use lightning::sign::{EntropySource, KeysManager, NodeSigner, Recipient};
 use lightning::util::logger::{Level, Logger, Record};
 use lightning_net_tokio::SocketDescriptor;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::conn_limit::{ConnectionCounter, ConnectionLimits};
 use crate::handler::{check_feature_bit, AdapterConfig, Clock, EventSink, FoafHandler};
+use crate::no_channels::NoChannels;
 use crate::source::ChannelSource;
 use crate::state_machine::FoafCore;
 
@@ -41,7 +43,7 @@ impl Logger for StderrLogger {
 /// The `PeerManager` type of a [`FoafNode`].
 pub type FoafPeerManager<C, S> = PeerManager<
     SocketDescriptor,
-    Arc<ErroringMessageHandler>,
+    Arc<NoChannels>,
     IgnoringMessageHandler,
     IgnoringMessageHandler,
     Arc<StderrLogger>,
@@ -63,6 +65,10 @@ pub struct NodeConfig {
     pub tick_interval: Duration,
     /// LDK's own log level on stderr (`None`: silent).
     pub ldk_log: Option<Level>,
+    /// The chain we serve, as sent in `init`'s `networks` (default: bitcoin).
+    pub chain_hash: foaf_wire::ChainHash,
+    /// Caps on inbound connections.
+    pub limits: ConnectionLimits,
 }
 
 impl NodeConfig {
@@ -74,6 +80,8 @@ impl NodeConfig {
             adapter: AdapterConfig::default(),
             tick_interval: Duration::from_secs(1),
             ldk_log: None,
+            chain_hash: foaf_wire::ChainHash::BITCOIN,
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -126,7 +134,7 @@ impl<C: FoafCore + 'static, S: ChannelSource + 'static> FoafNode<C, S> {
         ));
         let peer_manager = Arc::new(PeerManager::new(
             MessageHandler {
-                chan_handler: Arc::new(ErroringMessageHandler::new()),
+                chan_handler: Arc::new(NoChannels::new(config.chain_hash.0)),
                 route_handler: IgnoringMessageHandler {},
                 onion_message_handler: IgnoringMessageHandler {},
                 custom_message_handler: Arc::clone(&handler),
@@ -146,17 +154,28 @@ impl<C: FoafCore + 'static, S: ChannelSource + 'static> FoafNode<C, S> {
                 .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
             local_addr = listener.local_addr().ok();
             let pm = Arc::clone(&peer_manager);
+            let open = Arc::new(ConnectionCounter::default());
+            let limits = config.limits;
             tasks.push(tokio::spawn(async move {
                 loop {
-                    let Ok((stream, _)) = listener.accept().await else {
+                    let Ok((stream, remote)) = listener.accept().await else {
                         // E.g. out of file descriptors: back off instead of spinning.
                         tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    };
+                    // Over a cap: closed at once, before LDK spends a handshake on it.
+                    let Some(slot) = open.admit(remote.ip(), limits) else {
                         continue;
                     };
                     let Ok(stream) = stream.into_std() else {
                         continue;
                     };
-                    tokio::spawn(lightning_net_tokio::setup_inbound(Arc::clone(&pm), stream));
+                    let conn = lightning_net_tokio::setup_inbound(Arc::clone(&pm), stream);
+                    tokio::spawn(async move {
+                        conn.await;
+                        // The connection ended: its slot is free.
+                        drop(slot);
+                    });
                 }
             }));
         }

@@ -283,8 +283,10 @@ async fn rate_limit_over_the_transport() {
             )
         })
     };
-    wait_until("A to receive all six queries", || {
-        recv_queries(&t.a_log) == 6
+    // Of the two ignored queries only the first is logged in full; the second is counted and
+    // summed up when the quiet window closes (foaf_ldk::quiet, issue #17 item 15).
+    wait_until("A to log five of the six queries", || {
+        recv_queries(&t.a_log) == 5
     })
     .await;
     wait_until("B to receive four replies", || b_replies(&t.b_log) == 4).await;
@@ -298,6 +300,9 @@ async fn rate_limit_over_the_transport() {
         .any(|e| matches!(e, FoafEvent::Disconnecting { .. })));
 
     t.a_clock.advance(11);
+    t.a.tick_now();
+    assert!(t.a_log.any(|e| matches!(e, FoafEvent::Log(l)
+        if l.starts_with("ignored 1 more messages from") && l.contains("rate_limited 1"))));
     t.b.query(&a_id, Flow::Push, AMT).unwrap();
     wait_until("A to answer again after the window", || {
         t.a_log.count(|e| is_reply_to(e, b_id)) == 5

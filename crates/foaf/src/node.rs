@@ -369,6 +369,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
         require_peer_feature: !args.ignore_peer_features,
     };
     config.ldk_log = ldk_log;
+    // `init`'s `networks` (docs/bolt14.md §2.1).
+    config.chain_hash = chain_hash;
 
     let as_json = args.json;
     let events: EventSink = Arc::new(move |e: &FoafEvent| print_line(&render(e, as_json, types)));
