@@ -660,6 +660,14 @@ where
                 .iter()
                 .any(|h| h.payment_hash == *payment_hash && h.amount_msat == inbound)
         });
+        // The incoming HTLC's expiry (R-JIT-4 counts the blocks left before the outgoing one).
+        let incoming_cltv = incoming.and_then(|l| {
+            l.details
+                .pending_inbound_htlcs
+                .iter()
+                .find(|h| h.payment_hash == *payment_hash && h.amount_msat == inbound)
+                .map(|h| h.cltv_expiry)
+        });
         let required_fee = out.details.config.map_or(0, |c| {
             u64::from(c.forwarding_fee_base_msat)
                 + u64::from(c.forwarding_fee_proportional_millionths) * outbound / 1_000_000
@@ -685,7 +693,14 @@ where
         let broken_jit =
             self.fault(RoutingFault::JitOnFeeFree) && out.channel.local_msat < outbound;
         if paying || broken_jit {
-            self.on_paying(id, out, &channels, outbound, offers);
+            self.on_paying(
+                id,
+                out,
+                &channels,
+                outbound,
+                incoming_cltv.unwrap_or(0),
+                offers,
+            );
         } else {
             self.on_fee_free(id, &incoming, out, &channels, outbound);
         }
@@ -769,6 +784,7 @@ where
         out: &Live,
         channels: &[Channel<PublicKey>],
         amount: u64,
+        incoming_cltv: u32,
         offers: &[Offer<PublicKey>],
     ) {
         let now = (self.clock)().as_secs();
@@ -778,14 +794,9 @@ where
             .details
             .config
             .map_or(0, |c| u32::from(c.cltv_expiry_delta));
-        // The outgoing expiry is the incoming one minus our delta; the HTLC arrived with at
-        // least that much room (LDK checked it), so this is a lower bound on the blocks left.
-        let blocks_to_expiry = out
-            .details
-            .pending_inbound_htlcs
-            .first()
-            .map_or(u32::MAX, |h| h.cltv_expiry.saturating_sub(height + delta))
-            .max(self.config.jit.min_blocks_to_expiry);
+        // The outgoing expiry is at most the incoming one minus our delta (LDK checked the
+        // onion asks no more): a lower bound on the blocks left, as R-JIT-4 wants.
+        let blocks_to_expiry = incoming_cltv.saturating_sub(height + delta);
         let htlc = HtlcToForward {
             out_scid: out.channel.scid,
             amount_msat: amount,
