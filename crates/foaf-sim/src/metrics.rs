@@ -294,39 +294,55 @@ impl Routes {
         all
     }
 
-    /// How many (source, reached target) pairs have a cheapest path of each hop count:
-    /// `hist[h]` pairs at h hops (`hist[0]` = 0: a source is not its own target).
-    pub fn hop_histogram(&self, g: &Graph) -> Vec<u64> {
+    /// Per hop count h of the cheapest path: (pairs, pairs whose path carries `amount_msat`).
+    /// Success depends on path length (every hop must hold the amount), so a graph whose
+    /// cheapest paths are longer succeeds less at the same imbalance: this splits the rate.
+    pub fn success_by_hops(&self, g: &Graph, b: &Balances, amount_msat: u64) -> Vec<(u64, u64)> {
         let n = g.node_count();
-        let per_source: Vec<Vec<u64>> = (0..self.sources.len())
+        let per_source: Vec<Vec<(u64, u64)>> = (0..self.sources.len())
             .into_par_iter()
             .map_init(
-                || vec![0u32; n],
-                |depth, i| {
-                    let mut h = Vec::new();
+                || (vec![0u64; n], vec![0u32; n]),
+                |(bn, depth), i| {
+                    self.bottlenecks(g, b, i, bn);
                     depth[self.sources[i] as usize] = 0;
+                    let mut h: Vec<(u64, u64)> = Vec::new();
                     for &arc in self.tree(i) {
+                        let head = g.head(arc) as usize;
                         let d = depth[g.tail(arc) as usize] + 1;
-                        depth[g.head(arc) as usize] = d;
+                        depth[head] = d;
                         if h.len() <= d as usize {
-                            h.resize(d as usize + 1, 0);
+                            h.resize(d as usize + 1, (0, 0));
                         }
-                        h[d as usize] += 1;
+                        h[d as usize].0 += 1;
+                        h[d as usize].1 += u64::from(bn[head] >= amount_msat);
                     }
                     h
                 },
             )
             .collect();
-        let mut hist = vec![0u64];
+        let mut out: Vec<(u64, u64)> = Vec::new();
         for h in per_source {
-            if hist.len() < h.len() {
-                hist.resize(h.len(), 0);
+            if out.len() < h.len() {
+                out.resize(h.len(), (0, 0));
             }
-            for (d, c) in h.into_iter().enumerate() {
-                hist[d] += c;
+            for (d, (p, ok)) in h.into_iter().enumerate() {
+                out[d].0 += p;
+                out[d].1 += ok;
             }
         }
-        hist
+        out
+    }
+
+    /// The hop count of every reached (source, target) pair, per hop: `hist[h]`.
+    pub fn hop_histogram(&self, g: &Graph) -> Vec<u64> {
+        let b = Balances {
+            local_a: g.channels.iter().map(|c| c.capacity_msat).collect(),
+        };
+        self.success_by_hops(g, &b, 0)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect()
     }
 
     /// The k-th smallest payable amount (0-based) over all pairs.
@@ -575,6 +591,12 @@ mod tests {
         let b = Balances {
             local_a: vec![10_000_000, 10_000_000, 0],
         };
+        // One-hop: x->y, y->z carry, y->x, z->y do not; two-hop: x->z (via y) carries, z->x
+        // (z->y fails) does not.
+        assert_eq!(
+            r.success_by_hops(&g, &b, 1000),
+            vec![(0, 0), (4, 2), (2, 1)]
+        );
         // As in success_rate_and_median_on_a_hand_checked_graph: three pairs carry 10M.
         assert_eq!(
             r.payable_amounts(&g, &b),

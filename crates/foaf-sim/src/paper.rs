@@ -397,6 +397,11 @@ pub struct RunEnd {
     pub ks_payable: f64,
     /// Payable amounts after, msat, at the quantiles 0, 1/QUANTILES, …, 1.
     pub payable_quantiles: Vec<u64>,
+    /// After: per hop count of the cheapest path, (pairs, successes).
+    pub success_by_hops: Vec<(u64, u64)>,
+    /// The success rate after, had the cheapest paths the hop mix of the paper's Fig. 1
+    /// (each hop count's measured rate weighted by the paper's share of pairs at that count).
+    pub success_at_paper_hops: f64,
 }
 
 /// Resolution of the stored payable-amount CDFs.
@@ -439,8 +444,7 @@ pub fn run_table(
             (run, end)
         })
         .unzip();
-    let ks: Vec<f64> = ends.iter().map(|e| e.ks_gini).collect();
-    let summaries = summarize(&runs, &ks);
+    let summaries = summarize(&runs, &ends);
     PaperTable {
         starts,
         runs,
@@ -454,11 +458,34 @@ pub fn run_end(start: &PaperStart, run: &PaperRun) -> RunEnd {
     let g = &start.graph;
     let before = start.routes.payable_amounts(g, &start.balances);
     let after = start.routes.payable_amounts(g, &run.final_balances);
+    let by_hops = start
+        .routes
+        .success_by_hops(g, &run.final_balances, SUCCESS_AMOUNT_MSAT);
     RunEnd {
         ks_gini: ks_gini(start, run),
         ks_payable: crate::metrics::ks_distance(&before, &after),
         payable_quantiles: quantiles(&after),
+        success_at_paper_hops: at_paper_hops(&by_hops),
+        success_by_hops: by_hops,
     }
+}
+
+/// Reweight per-hop success rates to the paper's hop mix ([`PAPER_HOPS_CUMULATIVE`], 1..=7
+/// hops; a count we have no pairs at takes the nearest shorter one's rate).
+pub fn at_paper_hops(by_hops: &[(u64, u64)]) -> f64 {
+    let mut prev_cum = 0.0;
+    let mut rate = 1.0;
+    let mut total = 0.0;
+    for (i, &cum) in PAPER_HOPS_CUMULATIVE.iter().enumerate() {
+        if let Some(&(p, ok)) = by_hops.get(i + 1) {
+            if p > 0 {
+                rate = ok as f64 / p as f64;
+            }
+        }
+        total += (cum - prev_cum) * rate;
+        prev_cum = cum;
+    }
+    total
 }
 
 impl PaperStart {
@@ -1026,13 +1053,18 @@ pub struct StrategySummary {
     pub rounds: Interval,
     /// KS distance between the node-Gini CDFs before and after.
     pub ks_gini: Interval,
+    /// Success after, reweighted to the paper's hop mix (see [`RunEnd`]).
+    pub success_at_paper_hops: Interval,
+    /// Operations until G first fell to the paper's end point, over the seeds that got there.
+    pub operations_to_paper_g: Interval,
+    /// How many seeds got there.
+    pub seeds_reaching_paper_g: usize,
     /// Wall seconds per run.
     pub seconds: Interval,
 }
 
-/// Summaries of `runs` per parameter set (in the order first seen). `ks_gini[i]` is run i's
-/// KS distance (see [`ks_gini`]).
-pub fn summarize(runs: &[PaperRun], ks: &[f64]) -> Vec<StrategySummary> {
+/// Summaries of `runs` per parameter set (in the order first seen); `ends[i]` is run i's.
+pub fn summarize(runs: &[PaperRun], ends: &[RunEnd]) -> Vec<StrategySummary> {
     let mut keys: Vec<PaperParams> = Vec::new();
     for r in runs {
         if !keys.contains(&r.params) {
@@ -1067,11 +1099,38 @@ pub fn summarize(runs: &[PaperRun], ks: &[f64]) -> Vec<StrategySummary> {
                     r.rounds.iter().map(|x| x.trivial_operations as f64).sum()
                 }),
                 rounds: of(&|_, r| r.rounds.len() as f64),
-                ks_gini: of(&|i, _| ks.get(i).copied().unwrap_or(0.0)),
+                ks_gini: of(&|i, _| ends.get(i).map_or(0.0, |e| e.ks_gini)),
+                success_at_paper_hops: of(&|i, _| {
+                    ends.get(i).map_or(0.0, |e| e.success_at_paper_hops)
+                }),
+                operations_to_paper_g: Interval::of(
+                    &runs
+                        .iter()
+                        .filter(|r| r.params == p)
+                        .filter_map(|r| operations_to_paper_g(r).map(|x| x as f64))
+                        .collect::<Vec<_>>(),
+                ),
+                seeds_reaching_paper_g: runs
+                    .iter()
+                    .filter(|r| r.params == p && operations_to_paper_g(r).is_some())
+                    .count(),
                 seconds: of(&|_, r| r.seconds),
             }
         })
         .collect()
+}
+
+/// Cumulative operations at the first step where G is at or below the paper's end point for
+/// the run's strategy (`None` if it never got there).
+pub fn operations_to_paper_g(run: &PaperRun) -> Option<u64> {
+    let target = PAPER_FIGURES
+        .iter()
+        .find(|f| f.strategy == run.params.strategy)?
+        .imbalance;
+    run.rounds
+        .iter()
+        .find(|r| r.imbalance <= target)
+        .map(|r| r.cumulative_operations)
 }
 
 /// The KS distance between the node-Gini distributions of a start and of a run's end.
@@ -1133,6 +1192,14 @@ mod tests {
         let r = one_step(&g, &b, PaperStrategy::Mpp.params());
         assert_eq!(r.rounds[0].operations, 3);
         assert_eq!(r.rounds[0].volume_msat, 5_000 + 4_500 + 4_050);
+    }
+
+    #[test]
+    fn reweighting_to_the_papers_hop_mix_weights_each_hop_counts_rate() {
+        // Every pair succeeds: 1. Only 1- and 2-hop pairs succeed: the paper's share of those.
+        assert!((at_paper_hops(&[(0, 0), (10, 10), (10, 10), (10, 10)]) - 1.0).abs() < 1e-12);
+        let r = at_paper_hops(&[(0, 0), (5, 5), (8, 8), (9, 0), (1, 0), (1, 0), (1, 0), (1, 0)]);
+        assert!((r - PAPER_HOPS_CUMULATIVE[1]).abs() < 1e-12, "{r}");
     }
 
     #[test]

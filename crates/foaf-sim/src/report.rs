@@ -780,6 +780,25 @@ pub fn paper_table(t: &PaperTable) -> String {
         out,
         "paper after foaf: median node G {PAPER_MEDIAN_GINI_AFTER}, KS distance {PAPER_KS_GINI}; 2-cycles (count as operations, move nothing) are in `operations`"
     );
+    for s in &t.summaries {
+        let reach = if s.seeds_reaching_paper_g == 0 {
+            "never".to_string()
+        } else {
+            format!(
+                "{} ops ({} of {} seeds)",
+                interval_num(&s.operations_to_paper_g, 0),
+                s.seeds_reaching_paper_g,
+                s.seeds
+            )
+        };
+        let _ = writeln!(
+            out,
+            "{:<9} success reweighted to Fig. 1's hop mix: {}; G down to the paper's end point after {}",
+            s.params.strategy.name(),
+            interval_pct(&s.success_at_paper_hops),
+            reach
+        );
+    }
     let hops = hops_cumulative(t);
     let _ = write!(out, "cheapest paths with <= h hops (h = 1..7): ours");
     for h in hops.iter().take(7) {
@@ -849,7 +868,17 @@ pub fn paper_csv(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportError
         |w| {
             for s in &t.summaries {
                 let f = paper_figure(s.params.strategy);
-                let rows: [(&str, Option<f64>, &Interval); 9] = [
+                let rows: [(&str, Option<f64>, &Interval); 11] = [
+                    (
+                        "success_at_paper_hops",
+                        f.map(|f| f.success_rate),
+                        &s.success_at_paper_hops,
+                    ),
+                    (
+                        "operations_to_paper_g",
+                        f.map(|f| f.operations),
+                        &s.operations_to_paper_g,
+                    ),
                     ("success_rate", f.map(|f| f.success_rate), &s.success_rate),
                     ("network_imbalance", f.map(|f| f.imbalance), &s.imbalance),
                     (
@@ -955,7 +984,37 @@ pub fn paper_csv(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportError
             Ok(())
         },
     )?;
-    Ok(vec![rounds, summary, hops, ginis, payable])
+    let by_hops = write_csv(
+        dir,
+        "paper_success_by_hops.csv",
+        &format!("{PARAMS_HEADER},seed,hops,pairs,succeeded,success_rate,paper_share"),
+        |w| {
+            for (r, e) in t.runs.iter().zip(&t.ends) {
+                for (h, &(p, ok)) in e.success_by_hops.iter().enumerate().skip(1) {
+                    let share = PAPER_HOPS_CUMULATIVE.get(h - 1).map(|c| {
+                        c - if h >= 2 {
+                            PAPER_HOPS_CUMULATIVE[h - 2]
+                        } else {
+                            0.0
+                        }
+                    });
+                    writeln!(
+                        w,
+                        "{},{},{},{},{},{},{}",
+                        params_csv(&r.params),
+                        r.seed,
+                        h,
+                        p,
+                        ok,
+                        ok as f64 / p.max(1) as f64,
+                        share.map(|x| x.to_string()).unwrap_or_default()
+                    )?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(vec![rounds, summary, hops, ginis, payable, by_hops])
 }
 
 /// The columns naming a paper-code run's parameters (first in every paper CSV, so shards of a

@@ -49,8 +49,8 @@ fn paper_code_writes_its_table_csvs_and_plots() {
         assert!(table.contains(s), "{s}: {table}");
     }
     let summary = std::fs::read_to_string(format!("{dir}/paper_summary.csv")).unwrap();
-    // 4 strategies x 9 figures, each with its parameters and the seed count.
-    assert_eq!(summary.lines().count(), 1 + 4 * 9, "{summary}");
+    // 4 strategies x 11 figures, each with its parameters and the seed count.
+    assert_eq!(summary.lines().count(), 1 + 4 * 11, "{summary}");
     assert!(summary
         .lines()
         .any(|l| l
@@ -66,6 +66,7 @@ fn paper_code_writes_its_table_csvs_and_plots() {
         "paper_hops.csv",
         "paper_ginis.csv",
         "paper_payable_cdf.csv",
+        "paper_success_by_hops.csv",
         "paper_success_vs_imbalance.png",
         "paper_imbalance_vs_operations.svg",
         "paper_gini_cdf.png",
