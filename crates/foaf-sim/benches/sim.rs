@@ -3,7 +3,9 @@
 //!   peer approach of recomputing the cheapest paths (one Dijkstra per source) each time;
 //! - one round of the cycles ≤ 5 strategy from coin-flip balances;
 //! - one FOAF round (every node queries, answers, plans and executes through real
-//!   `foaf_peer::Node`s) from coin-flip balances.
+//!   `foaf_peer::Node`s) from coin-flip balances;
+//! - three paper-code steps of `cycles5` (the paper's own algorithm), against the plain
+//!   enumeration that tries every cycle as `nx.all_simple_paths` lists them (same results).
 //!
 //! `cargo bench -p foaf-sim --bench sim`
 
@@ -12,6 +14,24 @@ use foaf_sim::cycles::{CycleConfig, CycleSearch};
 use foaf_sim::foaf::{FoafConfig, FoafNetwork};
 use foaf_sim::metrics::{target_ratios, Routes};
 use foaf_sim::{Balances, Graph, InitialBalance};
+
+fn paper_code(c: &mut Criterion) {
+    let g = Graph::barabasi_albert(1000, 4, 1);
+    let st = foaf_sim::paper::prepare(&g, 1, Some(50));
+    let p = foaf_sim::paper::PaperParams {
+        rounds: 3,
+        ..foaf_sim::paper::PaperStrategy::Cycles5.params()
+    };
+    let mut group = c.benchmark_group("paper_code_cycles5_3_steps_1000_nodes");
+    group.sample_size(10);
+    group.bench_function("fast", |bench| {
+        bench.iter(|| foaf_sim::paper::run(&st, &p, |_| {}))
+    });
+    group.bench_function("plain enumeration (reference)", |bench| {
+        bench.iter(|| foaf_sim::paper::run_reference(&st, &p, |_| {}))
+    });
+    group.finish();
+}
 
 fn bench(c: &mut Criterion) {
     let g = Graph::barabasi_albert(1000, 4, 1);
@@ -55,5 +75,5 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, paper_code);
 criterion_main!(benches);

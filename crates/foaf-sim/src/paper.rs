@@ -318,6 +318,17 @@ pub fn run(start: &PaperStart, p: &PaperParams, on_round: impl FnMut(&PaperRound
     run_engine(start, p, false, on_round)
 }
 
+/// [`run`] with the plain enumeration: every cycle tried, last two levels always from x's side,
+/// no pruning. Same results, slower: the reference the fast one is tested and benchmarked
+/// against.
+pub fn run_reference(
+    start: &PaperStart,
+    p: &PaperParams,
+    on_round: impl FnMut(&PaperRound),
+) -> PaperRun {
+    run_engine(start, p, true, on_round)
+}
+
 fn run_engine(
     start: &PaperStart,
     p: &PaperParams,
@@ -1198,7 +1209,16 @@ mod tests {
     fn reweighting_to_the_papers_hop_mix_weights_each_hop_counts_rate() {
         // Every pair succeeds: 1. Only 1- and 2-hop pairs succeed: the paper's share of those.
         assert!((at_paper_hops(&[(0, 0), (10, 10), (10, 10), (10, 10)]) - 1.0).abs() < 1e-12);
-        let r = at_paper_hops(&[(0, 0), (5, 5), (8, 8), (9, 0), (1, 0), (1, 0), (1, 0), (1, 0)]);
+        let r = at_paper_hops(&[
+            (0, 0),
+            (5, 5),
+            (8, 8),
+            (9, 0),
+            (1, 0),
+            (1, 0),
+            (1, 0),
+            (1, 0),
+        ]);
         assert!((r - PAPER_HOPS_CUMULATIVE[1]).abs() < 1e-12, "{r}");
     }
 
@@ -1297,8 +1317,8 @@ mod tests {
                     cycles_per_channel: budget,
                     ..s.params()
                 };
-                let fast = run_engine(&st, &p, false, |_| {});
-                let plain = run_engine(&st, &p, true, |_| {});
+                let fast = run(&st, &p, |_| {});
+                let plain = run_reference(&st, &p, |_| {});
                 assert_eq!(fast.rounds, plain.rounds, "{s:?} {budget}");
                 assert_eq!(fast.final_balances, plain.final_balances, "{s:?} {budget}");
             }

@@ -614,6 +614,7 @@ pub fn payments_plots(r: &PaymentsResult, dir: &Path) -> Result<Vec<PathBuf>, Re
     Ok(files)
 }
 
+/// A share's mean and interval, the interval clipped to [0, 100] %.
 fn interval_pct(i: &Interval) -> String {
     if i.low == i.high {
         pct(i.mean)
@@ -621,8 +622,8 @@ fn interval_pct(i: &Interval) -> String {
         format!(
             "{} [{:.1}, {:.1}]",
             pct(i.mean),
-            i.low * 100.0,
-            i.high * 100.0
+            i.low.max(0.0) * 100.0,
+            i.high.min(1.0) * 100.0
         )
     }
 }

@@ -37,6 +37,10 @@ pub(super) struct PaperCodeArgs {
     /// Evaluate routing from a seeded sample of N sources instead of all ordered pairs.
     #[arg(long, value_name = "N")]
     sample_sources: Option<usize>,
+    /// Experiment: give every channel direction a 1,000 msat base fee (the default that most
+    /// of the paper's 2019 graph still had), so cheapest paths become fewest-hop paths.
+    #[arg(long)]
+    equal_base_fees: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,7 +92,12 @@ pub(super) fn run(mut a: PaperCodeArgs) -> Result<(), CliError> {
     out_dir(&a.graph.out)?;
     // The paper's preparation keeps channels seen in both directions.
     a.graph.both_directions = true;
-    let g = load(&a.graph)?;
+    let mut g = load(&a.graph)?;
+    if a.equal_base_fees {
+        for c in &mut g.channels {
+            c.base_fee_msat = [1000, 1000];
+        }
+    }
     let mut strategies = a.strategies.clone();
     strategies.dedup();
     let params: Vec<paper::PaperParams> = strategies
