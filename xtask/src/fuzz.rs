@@ -446,7 +446,7 @@ fn log_run(fuzz_dir: &Path, target: &str, r: &TargetRun) {
 }
 
 /// Targets that read structured input with `arbitrary`: no seeds are generated for them.
-const STRUCTURED_TARGETS: &[&str] = &["peer_node"];
+const STRUCTURED_TARGETS: &[&str] = &["peer_node", "planner_hop"];
 
 /// Fails unless fuzz/Cargo.toml has exactly one `[[bin]]` per target file (cargo fuzz builds
 /// only declared bins: a target without one would silently never run).

@@ -13,6 +13,8 @@
 pub mod channel_json;
 pub mod channel_set;
 pub mod forward_aware;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod graph;
 pub mod hop_check;
 pub mod imbalance;

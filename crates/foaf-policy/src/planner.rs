@@ -368,10 +368,12 @@ impl<P: PeerKey> State<P> {
             .totals
             .iter()
             .map(|(p, &(l, c))| {
+                // Saturating: a peer's merged balance cannot pass 2⁶⁴ msat in a real network
+                // (all bitcoin is 2.1·10¹⁸ msat), but no input may make this panic.
                 let l = if p == out {
-                    l - amt
+                    l.saturating_sub(amt)
                 } else if p == inp {
-                    l + amt
+                    l.saturating_add(amt)
                 } else {
                     l
                 };
@@ -387,18 +389,18 @@ impl<P: PeerKey> State<P> {
         let out = r.out_peer().clone();
         let inp = r.in_peer().clone();
         if let Some(t) = self.totals.get_mut(&out) {
-            t.0 -= amt;
+            t.0 = t.0.saturating_sub(amt);
         }
         if let Some(t) = self.totals.get_mut(&inp) {
-            t.0 += amt;
+            t.0 = t.0.saturating_add(amt);
         }
         let (os, is) = (r.out_scid(), r.in_scid());
         for ch in self.chans.values_mut().flatten() {
             if ch.0 == os {
-                ch.1 -= amt;
+                ch.1 = ch.1.saturating_sub(amt);
             }
             if ch.0 == is {
-                ch.1 += amt;
+                ch.1 = ch.1.saturating_add(amt);
             }
         }
         for e in used {
@@ -537,8 +539,8 @@ impl<'a, P: PeerKey> GiniEval<'a, P> {
         let (a, b) = (self.index[out], self.index[inp]);
         let (la, ca) = self.st.totals[out];
         let (lb, cb) = self.st.totals[inp];
-        let za2 = (la - amt) as f64 / ca as f64;
-        let zb2 = (lb + amt) as f64 / cb as f64;
+        let za2 = la.saturating_sub(amt) as f64 / ca as f64;
+        let zb2 = lb.saturating_add(amt) as f64 / cb as f64;
         self.spread
             .gini_after((self.zeta[a], za2), (self.zeta[b], zb2))
     }
