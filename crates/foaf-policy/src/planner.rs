@@ -801,17 +801,12 @@ mod tests {
     // R: R-REB-3
     #[test]
     fn a_zero_offer_forbids_the_use_it_covers() {
+        // The triangle's graph, with a at 0.9 and b at 0.1 (the numbers).
+        let (_, graph) = triangle();
         let chans = vec![
             ch("a", 1, 1_000_000, 900_000),
             ch("b", 2, 1_000_000, 100_000),
         ];
-        let graph: ChannelGraph<String> = [
-            (scid(1), me(), "a".to_string()),
-            (scid(2), me(), "b".to_string()),
-            (scid(3), "a".to_string(), "b".to_string()),
-        ]
-        .into_iter()
-        .collect();
         let plan_with = |b_amt| {
             let offers = vec![
                 offer("a", 3, Flow::Push, 500_000, 100),

@@ -662,7 +662,9 @@ pub fn merge(files: &[PathBuf]) -> Result<Merged, ReportError> {
             runs.iter().map(|i| num(&by_run[i], name, p)).collect()
         };
         let mean = |name: &str| -> Result<f64, ReportError> { Ok(mean_ci(&col(name)?).0) };
-        let (success, ci95) = mean_ci(&col("success")?);
+        let (success, (lo, hi)) = mean_ci(&col("success")?);
+        // A share: an interval from few seeds can reach past [0, 1]; clip it there.
+        let ci95 = (lo.max(0.0), hi.min(1.0));
         let longest = runs
             .iter()
             .filter_map(|i| curves.get(i).map(Vec::len))
