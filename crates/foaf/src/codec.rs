@@ -120,8 +120,7 @@ pub fn decode(args: DecodeArgs) -> Result<(), CliError> {
         serde_json::to_string(&json)
     }
     .map_err(|e| CliError::Failed(e.to_string()))?;
-    println!("{text}");
-    Ok(())
+    crate::output::print_line(&text)
 }
 
 /// `foaf encode`: one JSON object in, hex out.
@@ -134,8 +133,7 @@ pub fn encode(args: EncodeArgs) -> Result<(), CliError> {
     let bytes = msg
         .encode_with(types)
         .map_err(|e| CliError::BadInput(format!("cannot encode: {e}")))?;
-    println!("{}", hex::encode(bytes));
-    Ok(())
+    crate::output::print_line(&hex::encode(bytes))
 }
 
 #[cfg(test)]

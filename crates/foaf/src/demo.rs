@@ -22,6 +22,14 @@ use serde_json::{json, Value};
 
 use crate::CliError;
 
+/// `println!` into the demo's text table, written to stdout at once (crate::output).
+macro_rules! outln {
+    ($t:ident, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($t, $($arg)*);
+    }};
+}
+
 /// Arguments of `foaf demo`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -295,17 +303,25 @@ pub fn run(args: Args) -> Result<(), CliError> {
                             "with_foaf": if jit_foaf { "forwarded" } else { "failed" },
                             "refill_msat": refill},
         });
-        println!("{out}");
-        return Ok(());
+        return crate::output::print_line(&out.to_string());
     }
-    println!("node  G before  G after");
+    // The whole table is written at once: a closed stdout is a normal end (output.rs).
+    let mut t = String::new();
+    outln!(t, "node  G before  G after");
     for i in 0..NAMES.len() {
-        println!("{:<4}  {:>8.3}  {:>7.3}", NAMES[i], g_before[i], g_after[i]);
+        outln!(
+            t,
+            "{:<4}  {:>8.3}  {:>7.3}",
+            NAMES[i],
+            g_before[i],
+            g_after[i]
+        );
     }
-    println!();
-    println!("channel      ends  before (sat)        after (sat)");
+    t.push('\n');
+    outln!(t, "channel      ends  before (sat)        after (sat)");
     for (b, a) in balances_before.iter().zip(&balances_after) {
-        println!(
+        outln!(
+            t,
             "{:<11}  {}–{}  {:>8} / {:<8}  {:>8} / {:<8}",
             b.scid.to_string(),
             NAMES[b.a],
@@ -316,14 +332,19 @@ pub fn run(args: Args) -> Result<(), CliError> {
             a.b_msat / 1000
         );
     }
-    println!(
+    outln!(
+        t,
         "funds conserved on every channel: {}",
         if conserved { "yes" } else { "NO" }
     );
-    println!();
-    println!("rebalance  route       amount (sat)  fees  result   G       hops");
+    t.push('\n');
+    outln!(
+        t,
+        "rebalance  route       amount (sat)  fees  result   G       hops"
+    );
     for (k, e) in executed.iter().enumerate() {
-        println!(
+        outln!(
+            t,
             "{:<9}  {:<10}  {:>12}  {:>4}  {:<7}  {:.3}→{:.3}  {}",
             k + 1,
             e.route,
@@ -335,12 +356,13 @@ pub fn run(args: Args) -> Result<(), CliError> {
             e.decisions.join(", ")
         );
     }
-    println!();
-    println!(
+    t.push('\n');
+    outln!(t,
         "payments ({} seeded, 50 000–400 000 sat; with FOAF, rebalancing every {REBALANCE_EVERY}): without FOAF {}/{} arrived, with FOAF {}/{}",
         args.payments, ok_plain, args.payments, ok_foaf, args.payments
     );
-    println!(
+    outln!(
+        t,
         "JIT forward D→A→C 300 000 sat (A holds 100 000 on A–C): without FOAF {}, with FOAF {}{}",
         if jit_plain {
             "forwarded"
@@ -353,5 +375,5 @@ pub fn run(args: Args) -> Result<(), CliError> {
             r / 1000
         ))
     );
-    Ok(())
+    crate::output::to_stdout(|w| w.write_all(t.as_bytes()))
 }

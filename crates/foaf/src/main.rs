@@ -2,7 +2,8 @@
 //!
 //! Each subcommand lives in its own module with an `Args` struct and a `run` function; `main`
 //! only dispatches. Exit status: 0 on success, 2 on bad input (one line on stderr), 1 on other
-//! failures.
+//! failures. Results go to stdout through [`output`]: a closed stdout (`| head -1`) ends the
+//! command normally, a full disk is one error line.
 
 use std::process::ExitCode;
 
@@ -12,6 +13,7 @@ mod codec;
 mod conformance;
 mod demo;
 mod node;
+mod output;
 mod pipe;
 mod plan;
 mod sim;

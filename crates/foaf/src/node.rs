@@ -20,6 +20,7 @@ use foaf_wire::json::to_json;
 use foaf_wire::{ChainHash, Flow, Message, MessageTypes};
 use serde_json::{json, Value};
 
+use crate::output::LineOut;
 use crate::CliError;
 
 /// Arguments of `foaf node` (boxed: they are many, and `main`'s subcommand enum stays small).
@@ -294,14 +295,6 @@ fn describe(m: &Message) -> String {
     }
 }
 
-fn print_line(line: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    // A closed stdout (e.g. `| head`) must not take the node down mid-handshake.
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-}
-
 /// Runs `foaf node`.
 pub fn run(args: Args) -> Result<(), CliError> {
     let args = *args.inner;
@@ -373,7 +366,12 @@ pub fn run(args: Args) -> Result<(), CliError> {
     config.chain_hash = chain_hash;
 
     let as_json = args.json;
-    let events: EventSink = Arc::new(move |e: &FoafEvent| print_line(&render(e, as_json, types)));
+    // The event log. Its first failed write stops the node: a closed stdout (`foaf node | head`)
+    // normally, a full disk with one error (crate::output).
+    let out = Arc::new(LineOut::default());
+    let sink = Arc::clone(&out);
+    let events: EventSink =
+        Arc::new(move |e: &FoafEvent| sink.print_line(&render(e, as_json, types)));
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -386,7 +384,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             .map_err(CliError::Failed)?;
         let listen = node.local_addr().map(|a| a.to_string()).unwrap_or_default();
         if as_json {
-            print_line(
+            out.print_line(
                 &json!({"event": "started", "node_id": node.node_id().to_string(),
                         "listen": listen, "chain_hash": chain_hash.to_string(),
                         "types": [types.query, types.reply], "feature_bit": feature_bit,
@@ -394,9 +392,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
                 .to_string(),
             );
         } else {
-            print_line(&format!("node_id      {}", node.node_id()));
-            print_line(&format!("listening    {listen}"));
-            print_line(&format!(
+            out.print_line(&format!("node_id      {}", node.node_id()));
+            out.print_line(&format!("listening    {listen}"));
+            out.print_line(&format!(
                 "config       chain={} types={},{} feature_bit={}{}",
                 chain_name(&chain_hash),
                 types.query,
@@ -410,7 +408,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         }
         for t in &targets {
             if let Err(e) = node.connect(t.id, t.addr, Duration::from_secs(10)).await {
-                print_line(&render(&FoafEvent::Log(e), as_json, types));
+                out.print_line(&render(&FoafEvent::Log(e), as_json, types));
             }
         }
         let schedule = async {
@@ -423,7 +421,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
                 for t in &targets {
                     if !node.is_connected(&t.id) {
                         if let Err(e) = node.connect(t.id, t.addr, Duration::from_secs(5)).await {
-                            print_line(&render(&FoafEvent::Log(e), as_json, types));
+                            out.print_line(&render(&FoafEvent::Log(e), as_json, types));
                             continue;
                         }
                     }
@@ -445,13 +443,14 @@ pub fn run(args: Args) -> Result<(), CliError> {
             },
             _ = stop => "run_for elapsed",
             _ = schedule => "schedule ended",
+            _ = out.failed() => "stdout closed",
         };
         node.shutdown();
         if as_json {
-            print_line(&json!({"event": "stopped", "why": why}).to_string());
+            out.print_line(&json!({"event": "stopped", "why": why}).to_string());
         } else {
-            print_line(&format!("stopped      {why}"));
+            out.print_line(&format!("stopped      {why}"));
         }
-        Ok(())
+        out.result()
     })
 }

@@ -1,7 +1,7 @@
 //! `foaf pipe`: the implementation-under-test side of the conformance pipe protocol
 //! (`docs/conformance-pipe.md`) on stdin/stdout, thin over the `foaf-pipe` library.
 
-use std::io::{self, Write};
+use std::io;
 
 use foaf_peer::Fault;
 
@@ -20,22 +20,18 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), CliError> {
     if args.list_faults {
-        let mut out = io::stdout().lock();
-        for f in Fault::ALL {
-            // A closed stdout (`| head`) ends the listing quietly.
-            if writeln!(
-                out,
-                "{}\t{}\t{}",
-                f.name(),
-                f.requirement(),
-                f.description()
-            )
-            .is_err()
-            {
-                break;
+        return crate::output::to_stdout(|out| {
+            for f in Fault::ALL {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}",
+                    f.name(),
+                    f.requirement(),
+                    f.description()
+                )?;
             }
-        }
-        return Ok(());
+            Ok(())
+        });
     }
     let fault = match args.fault {
         Some(name) => Some(
@@ -46,6 +42,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
     };
     let stdin = io::stdin().lock();
     let stdout = io::stdout().lock();
-    foaf_pipe::run(stdin, stdout, io::stderr(), fault)
-        .map_err(|e| CliError::Failed(format!("pipe: {e}")))
+    // The runner closing our stdout ends the session normally (as for `foaf plan | head`).
+    foaf_pipe::run(stdin, stdout, io::stderr(), fault).or_else(|e| match e.kind() {
+        io::ErrorKind::BrokenPipe => Ok(()),
+        _ => Err(CliError::Failed(format!("pipe: {e}"))),
+    })
 }

@@ -353,65 +353,79 @@ pub fn run(args: Args) -> Result<(), CliError> {
         if let Some((_, d)) = &jit {
             out["jit"] = jit_json(d);
         }
-        println!("{out}");
-        return Ok(());
+        return crate::output::print_line(&out.to_string());
     }
 
-    let nu_s = nu.map_or("-".to_owned(), |v| format!("{v:.6}"));
-    println!(
-        "node {}: {} peers, {} channels, now {now}; ν = {nu_s}, imbalance G = {g:.6}",
-        node.me,
-        zeta.len(),
-        node.channels.len()
-    );
-    println!();
-    println!(
-        "{:<12} {:>14} {:>14} {:>9}  role",
-        "peer", "local_msat", "capacity_msat", "ζ"
-    );
-    for (p, z) in &zeta {
-        let (l, k) = totals[p];
-        println!("{p:<12} {l:>14} {k:>14} {z:>9.6}  {}", role(*z));
-    }
-    println!();
-    if plan.is_empty() {
-        println!("plan: no rebalance lowers G with the offers held");
-    } else {
-        println!(
-            "plan: {} rebalance(s), G {g:.6} -> {g_after:.6} (zero fees)",
-            plan.len()
-        );
-        println!("{:>3} {:>12} {:>9}  route", "#", "amount_msat", "G after");
-        for (i, r) in plan.iter().enumerate() {
-            println!(
-                "{:>3} {:>12} {:>9.6}  {}",
-                i + 1,
-                r.amount_msat,
-                r.imbalance_after,
-                route(r)
-            );
+    crate::output::to_stdout(|out| {
+        let nu_s = nu.map_or("-".to_owned(), |v| format!("{v:.6}"));
+        writeln!(
+            out,
+            "node {}: {} peers, {} channels, now {now}; ν = {nu_s}, imbalance G = {g:.6}",
+            node.me,
+            zeta.len(),
+            node.channels.len()
+        )?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:<12} {:>14} {:>14} {:>9}  role",
+            "peer", "local_msat", "capacity_msat", "ζ"
+        )?;
+        for (p, z) in &zeta {
+            let (l, k) = totals[p];
+            writeln!(out, "{p:<12} {l:>14} {k:>14} {z:>9.6}  {}", role(*z))?;
         }
-    }
-    if let Some((h, d)) = jit {
-        println!();
-        print!("jit: HTLC of {} msat on {}: ", h.amount_msat, h.out_scid);
-        match d {
-            JitDecision::Forward { scid } => println!("forward now on {scid}"),
-            JitDecision::Rebalance {
-                rebalance,
-                forward_on,
-                shortfall_msat,
-                hold_until,
-            } => println!(
-                "shortfall {shortfall_msat} msat; hold until {hold_until}, rebalance {} msat {}, then forward on {forward_on}",
-                rebalance.amount_msat,
-                route(&rebalance)
-            ),
-            JitDecision::Fail(f) => {
-                let (reason, code) = failure_name(f);
-                println!("fail with {code} ({reason})");
+        writeln!(out)?;
+        if plan.is_empty() {
+            writeln!(out, "plan: no rebalance lowers G with the offers held")?;
+        } else {
+            writeln!(
+                out,
+                "plan: {} rebalance(s), G {g:.6} -> {g_after:.6} (zero fees)",
+                plan.len()
+            )?;
+            writeln!(
+                out,
+                "{:>3} {:>12} {:>9}  route",
+                "#", "amount_msat", "G after"
+            )?;
+            for (i, r) in plan.iter().enumerate() {
+                writeln!(
+                    out,
+                    "{:>3} {:>12} {:>9.6}  {}",
+                    i + 1,
+                    r.amount_msat,
+                    r.imbalance_after,
+                    route(r)
+                )?;
             }
         }
-    }
-    Ok(())
+        if let Some((h, d)) = jit {
+            writeln!(out)?;
+            write!(
+                out,
+                "jit: HTLC of {} msat on {}: ",
+                h.amount_msat, h.out_scid
+            )?;
+            match d {
+                JitDecision::Forward { scid } => writeln!(out, "forward now on {scid}")?,
+                JitDecision::Rebalance {
+                    rebalance,
+                    forward_on,
+                    shortfall_msat,
+                    hold_until,
+                } => writeln!(
+    out,
+                    "shortfall {shortfall_msat} msat; hold until {hold_until}, rebalance {} msat {}, then forward on {forward_on}",
+                    rebalance.amount_msat,
+                    route(&rebalance)
+                )?,
+                JitDecision::Fail(f) => {
+                    let (reason, code) = failure_name(f);
+                    writeln!(out, "fail with {code} ({reason})")?;
+                }
+            }
+        }
+        Ok(())
+    })
 }

@@ -414,8 +414,11 @@ fn imbalance(mut a: ImbalanceArgs) -> Result<(), CliError> {
         );
     }
     let r = foaf_sim::imbalance::run(&g, &cfg);
-    print!("{}", report::imbalance_table(&r));
-    println!("total time {:.1} s (seed {})", r.seconds, cfg.seed);
+    // A closed stdout still leaves the run's files to write (`--out`).
+    crate::output::to_stdout(|out| {
+        write!(out, "{}", report::imbalance_table(&r))?;
+        writeln!(out, "total time {:.1} s (seed {})", r.seconds, cfg.seed)
+    })?;
     let fail = |e: report::ReportError| CliError::Failed(e.to_string());
     let mut files = report::imbalance_csv(&r, &a.graph.out).map_err(fail)?;
     if !a.graph.no_plots {
@@ -456,8 +459,10 @@ fn payments(a: PaymentsArgs) -> Result<(), CliError> {
     };
     a.foaf.apply(&mut cfg.foaf);
     let r = foaf_sim::payments::run(&g, &cfg);
-    print!("{}", report::payments_table(&r));
-    println!("seed {}", cfg.seed);
+    crate::output::to_stdout(|out| {
+        write!(out, "{}", report::payments_table(&r))?;
+        writeln!(out, "seed {}", cfg.seed)
+    })?;
     let fail = |e: report::ReportError| CliError::Failed(e.to_string());
     let mut files = report::payments_csv(&r, &a.graph.out).map_err(fail)?;
     if !a.graph.no_plots {

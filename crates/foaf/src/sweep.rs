@@ -130,22 +130,25 @@ pub fn sweep(a: SweepArgs) -> Result<(), CliError> {
     let grid = grid(&a)?;
     let runs = shard.select(&grid.runs());
     if a.list {
-        for r in &runs {
-            let p = &r.point;
-            println!(
-                "{} {} {} gini_test={} amount={} floor={} rounds={} max_cycles={} seed={}",
-                r.index,
-                p.knowledge.name(),
-                p.rule.name(),
-                p.gini_test,
-                p.amount,
-                p.floor_sat,
-                p.rounds,
-                p.max_cycles,
-                r.seed
-            );
-        }
-        return Ok(());
+        return crate::output::to_stdout(|w| {
+            for r in &runs {
+                let p = &r.point;
+                writeln!(
+                    w,
+                    "{} {} {} gini_test={} amount={} floor={} rounds={} max_cycles={} seed={}",
+                    r.index,
+                    p.knowledge.name(),
+                    p.rule.name(),
+                    p.gini_test,
+                    p.amount,
+                    p.floor_sat,
+                    p.rounds,
+                    p.max_cycles,
+                    r.seed
+                )?;
+            }
+            Ok(())
+        });
     }
     // Check the output directory before any long work.
     std::fs::create_dir_all(&a.out)
@@ -242,7 +245,8 @@ pub fn merge(a: MergeArgs) -> Result<(), CliError> {
     std::fs::create_dir_all(&a.out)
         .map_err(|e| CliError::Failed(format!("{}: {e}", a.out.display())))?;
     let files_out = sweep::write_merged(&m, &a.out, !a.no_plots).map_err(fail)?;
-    print!("{}", sweep::markdown(&m));
+    let text = sweep::markdown(&m);
+    crate::output::to_stdout(|w| w.write_all(text.as_bytes()))?;
     eprintln!(
         "{} runs from {} files, grid {}",
         m.runs,

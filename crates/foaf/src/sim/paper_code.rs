@@ -153,7 +153,8 @@ pub(super) fn run(mut a: PaperCodeArgs) -> Result<(), CliError> {
             r.cumulative_operations
         );
     });
-    print!("{}", report::paper_table(&t));
+    let text = report::paper_table(&t);
+    crate::output::to_stdout(|w| w.write_all(text.as_bytes()))?;
     let fail = |e: report::ReportError| CliError::Failed(e.to_string());
     let mut files = report::paper_csv(&t, &a.graph.out).map_err(fail)?;
     if !a.graph.no_plots {

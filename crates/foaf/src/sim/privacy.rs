@@ -40,7 +40,8 @@ pub(super) fn run(a: PrivacyArgs) -> Result<(), CliError> {
         seed: a.graph.seed,
     };
     let curves = foaf_sim::privacy::run(&g, &b, &cfg);
-    print!("{}", report::privacy_table(&curves));
+    let text = report::privacy_table(&curves);
+    crate::output::to_stdout(|w| w.write_all(text.as_bytes()))?;
     let files = report::privacy_outputs(&curves, &a.graph.out, !a.graph.no_plots)
         .map_err(|e| CliError::Failed(e.to_string()))?;
     if !a.graph.quiet {
