@@ -19,6 +19,38 @@ use crate::runner::{run_vector, run_with_progress, Outcome, TranscriptLine, Vect
 use crate::vector::{Pattern, Vector};
 use crate::{files, scenarios, Report, RunOptions};
 
+/// The report goes to stdout through these: a closed stdout (`| head`) ends the command
+/// normally (status 0), any other write error is one line on stderr and status 1. The runner's
+/// children are stopped by their own drop guards either way.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!($($arg)*), false) };
+}
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!($($arg)*), true) };
+}
+
+#[doc(hidden)]
+pub fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    let mut out = io::stdout().lock();
+    let written = out
+        .write_fmt(args)
+        .and_then(|()| {
+            if newline {
+                out.write_all(b"\n")
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("foaf: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Options of `foaf conformance` / `cargo xtask conformance`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RunArgs {
@@ -141,11 +173,11 @@ pub fn run(args: &RunArgs, default: Option<DefaultImpl>) -> CliResult {
     };
     let (run_these, skipped_vectors, skipped_ids) = apply_skips(&vectors, &skips)?;
 
-    println!("implementation: {label}");
-    println!("suite:          foaf-conformance {version}");
-    println!("vectors:        {} ({source})", vectors.len());
-    println!("require:        {}", args.require);
-    println!();
+    outln!("implementation: {label}");
+    outln!("suite:          foaf-conformance {version}");
+    outln!("vectors:        {} ({source})", vectors.len());
+    outln!("require:        {}", args.require);
+    outln!("");
     let start = Instant::now();
     let finished = AtomicUsize::new(0);
     let total = run_these.len();
@@ -185,18 +217,18 @@ pub fn run(args: &RunArgs, default: Option<DefaultImpl>) -> CliResult {
         suite_version: version,
         implementation: label,
     };
-    print!("{}", report.table());
-    println!();
-    print!("{}", report.level_summary());
+    out!("{}", report.table());
+    outln!("");
+    out!("{}", report.level_summary());
     let details = report.details();
     if !details.is_empty() {
-        println!();
-        print!("{details}");
+        outln!("");
+        out!("{details}");
     }
-    println!();
-    println!("{}", report.summary_line());
+    outln!("");
+    outln!("{}", report.summary_line());
     let meets = report.meets(args.require);
-    println!(
+    outln!(
         "require {}: {}",
         args.require,
         if meets { "met" } else { "NOT met" }
@@ -261,7 +293,6 @@ fn checked_levels(v: &Vector) -> Vec<(String, Level)> {
 }
 
 fn print_list(vectors: &[Vector], version: &str, source: &str) {
-    let mut out = io::stdout().lock();
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -276,8 +307,7 @@ fn print_list(vectors: &[Vector], version: &str, source: &str) {
             .collect();
         let _ = writeln!(s, "{}  {}  {}", v.name, ids.join(" "), v.description);
     }
-    // A closed stdout (`| head`) ends the listing quietly.
-    let _ = out.write_all(s.as_bytes());
+    out!("{s}");
 }
 
 /// Prints one vector's exchange. Op lines are verbatim (so `foaf pipe < FILE` replays them);
@@ -328,7 +358,7 @@ fn print_transcript(r: &VectorResult, label: &str, version: &str) -> ExitCode {
             true
         }
     };
-    let _ = io::stdout().lock().write_all(s.as_bytes());
+    out!("{s}");
     if ok {
         ExitCode::SUCCESS
     } else {
@@ -414,7 +444,7 @@ fn run_mutation(opts: &RunOptions, vectors: &[Vector], jobs: usize, quiet: bool)
     if faults.is_empty() {
         return Err("the implementation lists no faults (--list-faults)".into());
     }
-    println!("{:<36} {:<10} {:>7}  verdict", "fault", "ids", "failed");
+    outln!("{:<36} {:<10} {:>7}  verdict", "fault", "ids", "failed");
     let start = Instant::now();
     let outcomes = mutation::run_faults(opts, vectors, &faults, jobs);
     let mut caught = 0;
@@ -430,7 +460,7 @@ fn run_mutation(opts: &RunOptions, vectors: &[Vector], jobs: usize, quiet: bool)
             "MISSED"
         };
         if !quiet || !o.caught() {
-            println!(
+            outln!(
                 "{:<36} {:<10} {:>3}/{:<3}  {verdict}",
                 o.fault.name,
                 o.fault.requirements.join(","),
@@ -448,13 +478,13 @@ fn run_mutation(opts: &RunOptions, vectors: &[Vector], jobs: usize, quiet: bool)
         .map(|r| r.id)
         .filter(|id| !with_fault.contains(id))
         .collect();
-    println!();
-    println!(
+    outln!("");
+    outln!(
         "mutation score: {caught}/{} faults caught ({:.2} s)",
         outcomes.len(),
         start.elapsed().as_secs_f64()
     );
-    println!(
+    outln!(
         "ids with a caught fault: {}/{}",
         REQUIREMENTS
             .iter()
@@ -463,7 +493,7 @@ fn run_mutation(opts: &RunOptions, vectors: &[Vector], jobs: usize, quiet: bool)
         REQUIREMENTS.len()
     );
     if !without.is_empty() {
-        println!(
+        outln!(
             "ids without a fault ({}): {}",
             without.len(),
             without.join(" ")

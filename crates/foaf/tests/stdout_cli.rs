@@ -107,6 +107,7 @@ fn every_printing_command(sim_out: &Path) -> Vec<(Vec<String>, &'static str)> {
         (s(&["plan", PLAN]), ""),
         (s(&["plan", "--json", PLAN]), ""),
         (s(&["pipe", "--list-faults"]), ""),
+        (s(&["conformance", "--list"]), ""),
         (s(&["pipe"]), "{\"op\":\"offers\"}\n"),
         (sim, ""),
         (
