@@ -17,10 +17,15 @@ pub use foaf_wire::fuzzing::{replay_seeds, Target};
 /// Every target of this crate, by the name of its cargo-fuzz binary.
 pub const TARGETS: &[Target] = &[("pipe_session", session)];
 
-/// The effect words of the protocol (docs/conformance-pipe.md), with the project's own
-/// extension `features` (the W06 `features` op).
+/// The effect words of the protocol (docs/conformance-pipe.md): v1, the project's extension
+/// `features` (the W06 `features` op) and v2's `plan`, `forward`, `fail`, `hold`, `rebalance`.
 const EFFECTS: &[&str] = &[
     "features",
+    "plan",
+    "forward",
+    "fail",
+    "hold",
+    "rebalance",
     "send",
     "disconnect",
     "refused",
