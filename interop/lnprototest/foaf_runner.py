@@ -112,8 +112,11 @@ class FoafNodeRunner(lnprototest.Runner):
     # --- the node's life -------------------------------------------------------------------
 
     def _argv(self) -> List[str]:
+        # Every peer of a test connects from 127.0.0.1 (the A06 test holds 1001 at once), so
+        # the node's per-address cap (8 by default) is raised for the suite.
         argv = [FOAF, "node", "--listen", "127.0.0.1:0", "--seed", NODE_SEED, "--chain",
-                "regtest", "--json"]
+                "regtest", "--json", "--max-connections-per-ip", "4096",
+                "--max-connections", "4096"]
         if self.channels:
             path = os.path.join(self.workdir, "channels.json")
             with open(path, "w") as f:

@@ -92,6 +92,12 @@ pub struct NodeArgs {
     /// a test suite pointed at this node catches it.
     #[arg(long, value_name = "NAME")]
     pub fault: Option<foaf_peer::Fault>,
+    /// Inbound connections from one IP address, at most (more are closed at once).
+    #[arg(long, value_name = "N", default_value_t = foaf_ldk::ConnectionLimits::default().per_ip)]
+    pub max_connections_per_ip: usize,
+    /// Inbound connections in all, at most.
+    #[arg(long, value_name = "N", default_value_t = foaf_ldk::ConnectionLimits::default().total)]
+    pub max_connections: usize,
     /// Also print LDK's own log at this level or above on stderr
     /// (gossip, trace, debug, info, warn, error).
     #[arg(long, value_name = "LEVEL")]
@@ -364,6 +370,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
     config.ldk_log = ldk_log;
     // `init`'s `networks` (docs/bolt14.md §2.1).
     config.chain_hash = chain_hash;
+    config.limits = foaf_ldk::ConnectionLimits {
+        per_ip: args.max_connections_per_ip,
+        total: args.max_connections,
+    };
 
     let as_json = args.json;
     // The event log. Its first failed write stops the node: a closed stdout (`foaf node | head`)
