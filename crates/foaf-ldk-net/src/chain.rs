@@ -11,8 +11,8 @@ use lightning::bitcoin::block::{Header, Version};
 use lightning::bitcoin::hash_types::TxMerkleNode;
 use lightning::bitcoin::hashes::Hash;
 use lightning::bitcoin::{Block, BlockHash, CompactTarget, Transaction};
-use lightning::chain::chaininterface::BroadcasterInterface;
-use lightning::chain::BestBlock;
+use lightning::chain::chaininterface::{BroadcasterInterface, TransactionType};
+use lightning::chain::BlockLocator;
 
 /// Transactions broadcast by any node and not yet in a block.
 #[derive(Default)]
@@ -31,17 +31,17 @@ impl Mempool {
 }
 
 impl BroadcasterInterface for Mempool {
-    fn broadcast_transactions(&self, txs: &[&Transaction]) {
+    fn broadcast_transactions(&self, txs: &[(&Transaction, TransactionType)]) {
         self.txs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .extend(txs.iter().map(|t| (*t).clone()));
+            .extend(txs.iter().map(|(t, _)| (*t).clone()));
     }
 }
 
 /// A regtest chain: genesis plus the blocks [`Chain::next_block`] made.
 pub struct Chain {
-    tip: BestBlock,
+    tip: BlockLocator,
     /// Block time of the tip (unix seconds); moves one second per block.
     time: u32,
 }
@@ -50,13 +50,13 @@ impl Chain {
     /// A chain at regtest's genesis block.
     pub fn new(start_time: u32) -> Self {
         Self {
-            tip: BestBlock::from_network(lightning::bitcoin::Network::Regtest),
+            tip: BlockLocator::from_network(lightning::bitcoin::Network::Regtest),
             time: start_time,
         }
     }
 
     /// The tip.
-    pub fn tip(&self) -> BestBlock {
+    pub fn tip(&self) -> BlockLocator {
         self.tip
     }
 
@@ -77,7 +77,7 @@ impl Chain {
             txdata: txs,
         };
         let height = self.tip.height + 1;
-        self.tip = BestBlock::new(block.block_hash(), height);
+        self.tip.advance(block.block_hash());
         (block, height)
     }
 

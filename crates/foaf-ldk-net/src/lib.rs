@@ -368,6 +368,16 @@ impl Network {
                 continue;
             }
             match e {
+                // LDK 0.3 asks the application about every inbound channel; the harness
+                // accepts all (its nodes open only the channels a test specified).
+                Event::OpenChannelRequest {
+                    temporary_channel_id,
+                    counterparty_node_id,
+                    ..
+                } => {
+                    cm.accept_inbound_channel(temporary_channel_id, counterparty_node_id, 0, None)
+                        .map_err(|e| NetError(format!("accept channel: {e:?}")))?;
+                }
                 Event::FundingGenerationReady {
                     temporary_channel_id,
                     counterparty_node_id,
@@ -541,10 +551,10 @@ impl Network {
     /// is done. True when it arrived.
     pub fn pay(&mut self, from: usize, to: usize, amt_msat: u64) -> Result<bool, NetError> {
         let payee = self.nodes[to].id();
-        let (hash, secret) = self.nodes[to]
+        let (hash, secret, _) = self.nodes[to]
             .ldk
             .channel_manager
-            .create_inbound_payment(Some(amt_msat), 600, None)
+            .create_inbound_payment(Some(amt_msat), 600, None, None)
             .map_err(|()| NetError("create_inbound_payment".into()))?;
         let id = PaymentId(hash.0);
         let params = lightning::routing::router::RouteParameters::from_payment_params_and_value(
@@ -553,10 +563,10 @@ impl Network {
         );
         let sent = self.nodes[from].ldk.channel_manager.send_payment(
             hash,
-            lightning::ln::channelmanager::RecipientOnionFields::secret_only(secret),
+            lightning::ln::outbound_payment::RecipientOnionFields::secret_only(secret, amt_msat),
             id,
             params,
-            lightning::ln::channelmanager::Retry::Attempts(0),
+            lightning::ln::outbound_payment::Retry::Attempts(0),
         );
         if sent.is_err() {
             return Ok(false);
@@ -609,10 +619,10 @@ impl Network {
             u64::from(cfg.forwarding_fee_base_msat)
                 + u64::from(cfg.forwarding_fee_proportional_millionths) * amt_msat / 1_000_000
         });
-        let (hash, secret) = self.nodes[to]
+        let (hash, secret, _) = self.nodes[to]
             .ldk
             .channel_manager
-            .create_inbound_payment(Some(amt_msat), 600, None)
+            .create_inbound_payment(Some(amt_msat), 600, None, None)
             .map_err(|()| NetError("create_inbound_payment".into()))?;
         let hop = |pubkey, scid, fee_msat, cltv| lightning::routing::router::RouteHop {
             pubkey,
@@ -645,7 +655,9 @@ impl Network {
             .send_payment_with_route(
                 route,
                 hash,
-                lightning::ln::channelmanager::RecipientOnionFields::secret_only(secret),
+                lightning::ln::outbound_payment::RecipientOnionFields::secret_only(
+                    secret, amt_msat,
+                ),
                 id,
             )
             .map_err(|e| NetError(format!("send: {e:?}")))?;

@@ -21,7 +21,7 @@ use lightning::routing::scoring::{
 };
 use lightning::routing::utxo::UtxoLookup;
 use lightning::sign::{EntropySource, InMemorySigner, KeysManager, NodeSigner};
-use lightning::util::config::UserConfig;
+use lightning::util::config::{HTLCInterceptionFlags, UserConfig};
 use lightning::util::logger::{Level, Logger, Record};
 use lightning::util::persist::MonitorName;
 
@@ -142,7 +142,7 @@ pub struct NodeParams<'a> {
     /// Where its broadcasts go.
     pub mempool: Arc<Mempool>,
     /// The chain's tip now.
-    pub best_block: lightning::chain::BestBlock,
+    pub best_block: lightning::chain::BlockLocator,
     /// The clock (LDK's start time in whole seconds, and the BOLT #14 clock).
     pub clock: Clock,
     /// BOLT #14 events.
@@ -162,13 +162,13 @@ pub fn harness_user_config() -> UserConfig {
     let mut c = UserConfig::default();
     c.channel_handshake_config.announce_for_forwarding = true;
     c.channel_handshake_config
-        .max_inbound_htlc_value_in_flight_percent_of_channel = 100;
+        .announced_channel_max_inbound_htlc_value_in_flight_percentage = 100;
     c.channel_handshake_config
         .negotiate_anchors_zero_fee_htlc_tx = false;
     c.channel_handshake_config.minimum_depth = 1;
     c.channel_handshake_limits
         .force_announced_channel_preference = false;
-    c.accept_intercept_htlcs = true;
+    c.htlc_interception_flags = HTLCInterceptionFlags::ToInterceptSCIDs as u8;
     c
 }
 
@@ -190,6 +190,8 @@ impl LdkNode {
             Arc::new(MemoryPersister),
             Arc::clone(&keys),
             keys.get_peer_storage_key(),
+            // Monitor updates run inline: the harness persists nothing, so nothing to defer.
+            false,
         ));
         let graph = Arc::new(NetworkGraph::new(
             lightning::bitcoin::Network::Regtest,

@@ -9,7 +9,7 @@
 use foaf_ldk::{JitRelease, RoutingConfig, RoutingEvent, RoutingFault};
 use foaf_ldk_net::{triangle_network, Network};
 use lightning::events::{Event, HTLCHandlingFailureReason};
-use lightning::ln::LocalHTLCFailureReason;
+use lightning::ln::onion_utils::LocalHTLCFailureReason;
 
 const AMT: u64 = 300_000_000;
 const OFFER_AMT: u64 = 400_000_000;
@@ -30,7 +30,7 @@ fn sums(net: &Network) -> Vec<u64> {
         .collect()
 }
 
-/// True when A failed an HTLC back as `temporary_channel_failure`: LDK 0.2.7 reports the local
+/// True when A failed an HTLC back as `temporary_channel_failure`: LDK 0.3 reports the local
 /// reason, and these are the ones it sends as that code (UPDATE|7, `LocalHTLCFailureReason::
 /// failure_code`, which is not public).
 fn a_failed_temporary(net: &Network) -> bool {

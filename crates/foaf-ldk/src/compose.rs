@@ -1,12 +1,13 @@
 //! Wiring foaf-ldk into an LDK application that already has handlers in every slot.
 //!
-//! - [`FoafHandle`]: a cloneable handle on one shared [`FoafHandler`] that implements LDK's
-//!   custom-message, base and send-only handler traits itself. LDK 0.2 has no blanket impl of
-//!   `CustomMessageHandler` for `Arc<T>`, so an `Arc<FoafHandler>` cannot sit inside another
+//! - [`FoafHandle`]: a cloneable handle on one shared [`FoafHandler`]. It dereferences to the
+//!   handler, so LDK 0.3's blanket impls (`CustomMessageHandler`, `CustomMessageReader`,
+//!   `BaseMessageHandler` and `SendOnlyMessageHandler` for every `Deref` to one) make it, like
+//!   a plain `Arc<FoafHandler>`, a handler in its own right: put one clone inside another
 //!   handler (e.g. a struct made by `lightning-custom-message`'s
-//!   `composite_custom_message_handler!`, next to `lightning-liquidity`'s `LiquidityManager`),
-//!   while the application keeps a second reference to query and offer with. A `FoafHandle`
-//!   can: clone it, put one clone in the composite, keep the other.
+//!   `composite_custom_message_handler!`, next to `lightning-liquidity`'s `LiquidityManager`)
+//!   and keep the other to query and offer with. (LDK 0.2 had no such impls; the handle then
+//!   implemented each trait itself.)
 //! - [`SendOnlyPair`]: two send-only handlers as one, for `MessageHandler`'s single
 //!   `send_only_message_handler` slot. LDK applications give that slot to their `ChainMonitor`
 //!   (peer storage); the BOLT #14 handler needs it too, to fail connections with a warning
@@ -19,18 +20,10 @@ use core::ops::Deref;
 use std::sync::Arc;
 
 use lightning::bitcoin::secp256k1::PublicKey;
-use lightning::ln::msgs::{
-    self, BaseMessageHandler, Init, LightningError, MessageSendEvent, SendOnlyMessageHandler,
-};
-use lightning::ln::peer_handler::CustomMessageHandler;
-use lightning::ln::wire::CustomMessageReader;
+use lightning::ln::msgs::{BaseMessageHandler, Init, MessageSendEvent, SendOnlyMessageHandler};
 use lightning::types::features::{InitFeatures, NodeFeatures};
-use lightning::util::ser::LengthLimitedRead;
 
 use crate::handler::FoafHandler;
-use crate::message::FoafMessage;
-use crate::source::ChannelSource;
-use crate::state_machine::FoafCore;
 
 /// A cloneable handle on a shared [`FoafHandler`] (module docs).
 pub struct FoafHandle<C, S>(pub Arc<FoafHandler<C, S>>);
@@ -47,72 +40,6 @@ impl<C, S> Deref for FoafHandle<C, S> {
         &self.0
     }
 }
-
-impl<C: FoafCore, S: ChannelSource> CustomMessageReader for FoafHandle<C, S> {
-    type CustomMessage = FoafMessage;
-    fn read<R: LengthLimitedRead>(
-        &self,
-        message_type: u16,
-        buffer: &mut R,
-    ) -> Result<Option<FoafMessage>, msgs::DecodeError> {
-        self.0.read(message_type, buffer)
-    }
-}
-
-impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandle<C, S> {
-    fn handle_custom_message(
-        &self,
-        msg: FoafMessage,
-        sender_node_id: PublicKey,
-    ) -> Result<(), LightningError> {
-        self.0.handle_custom_message(msg, sender_node_id)
-    }
-    fn get_and_clear_pending_msg(&self) -> Vec<(PublicKey, FoafMessage)> {
-        self.0.get_and_clear_pending_msg()
-    }
-    fn peer_disconnected(&self, their_node_id: PublicKey) {
-        CustomMessageHandler::peer_disconnected(&*self.0, their_node_id)
-    }
-    fn peer_connected(
-        &self,
-        their_node_id: PublicKey,
-        msg: &Init,
-        inbound: bool,
-    ) -> Result<(), ()> {
-        CustomMessageHandler::peer_connected(&*self.0, their_node_id, msg, inbound)
-    }
-    fn provided_node_features(&self) -> NodeFeatures {
-        CustomMessageHandler::provided_node_features(&*self.0)
-    }
-    fn provided_init_features(&self, their_node_id: PublicKey) -> InitFeatures {
-        CustomMessageHandler::provided_init_features(&*self.0, their_node_id)
-    }
-}
-
-impl<C: FoafCore, S: ChannelSource> BaseMessageHandler for FoafHandle<C, S> {
-    fn get_and_clear_pending_msg_events(&self) -> Vec<MessageSendEvent> {
-        self.0.get_and_clear_pending_msg_events()
-    }
-    fn peer_disconnected(&self, their_node_id: PublicKey) {
-        BaseMessageHandler::peer_disconnected(&*self.0, their_node_id)
-    }
-    fn provided_node_features(&self) -> NodeFeatures {
-        BaseMessageHandler::provided_node_features(&*self.0)
-    }
-    fn provided_init_features(&self, their_node_id: PublicKey) -> InitFeatures {
-        BaseMessageHandler::provided_init_features(&*self.0, their_node_id)
-    }
-    fn peer_connected(
-        &self,
-        their_node_id: PublicKey,
-        msg: &Init,
-        inbound: bool,
-    ) -> Result<(), ()> {
-        BaseMessageHandler::peer_connected(&*self.0, their_node_id, msg, inbound)
-    }
-}
-
-impl<C: FoafCore, S: ChannelSource> SendOnlyMessageHandler for FoafHandle<C, S> {}
 
 /// Two send-only handlers in the one `send_only_message_handler` slot (module docs): events
 /// are drained from both (first's first), connection callbacks go to both, features are the

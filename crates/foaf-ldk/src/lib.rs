@@ -1,6 +1,6 @@
 //! # foaf-ldk: BOLT #14 over a real Lightning transport, with LDK
 //!
-//! LDK (`lightning` 0.2) hands every message type it does not handle itself to a
+//! LDK (`lightning` 0.3) hands every message type it does not handle itself to a
 //! `CustomMessageReader`/`CustomMessageHandler`. This crate implements those traits on top of the
 //! sans-IO BOLT #14 node: incoming `query_foaf_balances`/`reply_foaf_balances` are decoded once
 //! by `foaf-wire` and fed to the state machine, whose effects become LDK sends and disconnects.

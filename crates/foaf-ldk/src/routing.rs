@@ -37,8 +37,8 @@ use foaf_wire::{
 use lightning::bitcoin::secp256k1::PublicKey;
 use lightning::events::{Event, PaymentPurpose};
 use lightning::ln::channel_state::ChannelDetails;
-use lightning::ln::channelmanager::RecipientOnionFields;
 use lightning::ln::channelmanager::{AChannelManager, InterceptId, PaymentId};
+use lightning::ln::outbound_payment::RecipientOnionFields;
 use lightning::routing::gossip::NetworkGraph;
 use lightning::types::payment::PaymentHash;
 use lightning::util::logger::Logger;
@@ -455,8 +455,8 @@ where
             .map(|(rh, h)| (rh.short_channel_id, h.scid))
             .collect();
         let cm = self.channel_manager.get_cm();
-        let (hash, secret) = cm
-            .create_inbound_payment(Some(r.amount_msat), 600, None)
+        let (hash, secret, _) = cm
+            .create_inbound_payment(Some(r.amount_msat), 600, None, None)
             .map_err(|()| CircularRouteError::Overflow)?;
         // The hash is of a fresh random preimage: unique, so it names the payment too.
         let payment_id = PaymentId(hash.0);
@@ -472,7 +472,7 @@ where
             .send_payment_with_route(
                 route,
                 hash,
-                RecipientOnionFields::secret_only(secret),
+                RecipientOnionFields::secret_only(secret, r.amount_msat),
                 payment_id,
             )
             .is_err()
@@ -505,6 +505,7 @@ where
                 payment_hash,
                 inbound_amount_msat,
                 expected_outbound_amount_msat,
+                ..
             } => {
                 let Some(out_scid) = self.lock().my_aliases.get(requested_next_hop_scid).copied()
                 else {

@@ -239,6 +239,9 @@ mod tests {
             pending_inbound_htlcs: Vec::new(),
             pending_outbound_htlcs: Vec::new(),
             funding_redeem_script: None,
+            next_splice_out_maximum_sat: 0,
+            current_dust_exposure_msat: None,
+            splice_details: None,
         }
     }
 

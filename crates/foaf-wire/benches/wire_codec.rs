@@ -1,7 +1,7 @@
 //! The wire codec against its named peers, in the same run (issue 2, performance section):
 //!
 //! - `foaf`: decode/encode a `reply_foaf_balances` with 1000 `short_channel_id`s (8053 bytes);
-//! - `ldk`: LDK 0.2's `QueryShortChannelIds` with the same 1000 ids (8035 bytes), the closest
+//! - `ldk`: LDK's `QueryShortChannelIds` with the same 1000 ids (8035 bytes), the closest
 //!   message LDK has (chain hash, a u16 length, a list of scids);
 //! - `memcpy`: a plain copy of the same number of bytes as our message into a preallocated
 //!   buffer (the physical limit), and `to_vec`, the same copy into a fresh allocation (what
