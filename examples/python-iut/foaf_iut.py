@@ -8,6 +8,7 @@ crates. One JSON op per line on stdin; effects, then {"effect":"done"}, on stdou
 """
 
 import json
+import math
 import random
 import struct
 import sys
@@ -154,10 +155,21 @@ class Forwarding:
             return self.hop(hid, cin, out_scid, cout, amt)
         return self.jit(hid, cout, out_scid, amt, op["blocks_to_expiry"])
 
+    def offer_covering(self, in_scid, out_scid, amt):
+        """R-REB-6: our newest offer for this move (Push on the outgoing channel, Receive on
+        the incoming one) with amt still unused, as its [ts, amt, used] entry, or None."""
+        entries = [self.made.get((out_scid, 1)), self.made.get((in_scid, 0))]
+        entries = [e for e in entries if e is not None and e[1] - e[2] >= amt]
+        return max(entries, key=lambda e: e[0]) if entries else None
+
     def hop(self, hid, cin, out_scid, cout, amt):
         peers, nu = self.merged()
         up, down = cin["peer"], cout["peer"]
         ok = up != down and cout["local"] >= amt
+        offered = None
+        if ok and self.require_offer:  # R-REB-6: only what we offered, fresh, in total
+            offered = self.offer_covering(scid_to_int(cin["scid"]), out_scid, amt)
+            ok = offered is not None and 0 <= self.now - offered[0] <= OFFER_AGE
         if ok:
             (il, ic), (ol, oc) = peers[up], peers[down]
             # R-REB-5, the sender rule: the outgoing peer is not taken below nu (the incoming
@@ -175,7 +187,36 @@ class Forwarding:
         if not ok:
             return self.emit(effect="fail", id=hid, code="fee_insufficient")
         self.fee_free[up].append((self.now, amt))
+        if offered is not None:
+            offered[2] += amt
         self.emit(effect="forward", id=hid, scid=scid_to_str(out_scid))
+
+    def op_require_offer(self, op):
+        self.require_offer = bool(op["on"])
+
+    def op_collect_offers(self, op):
+        """R-CM-4: each source (zeta > nu) asked with flow 1, each sink with flow 0, for a tenth
+        of its deviation, rounded down; not again within 600 s unless our channels changed."""
+        peers, nu = self.merged()
+        for peer, (l, k) in sorted(peers.items()):
+            target = nu * k
+            if Fraction(l, k) > nu:
+                flow, dev = 1, l - math.ceil(target)
+            elif Fraction(l, k) < nu:
+                flow, dev = 0, math.floor(target) - l
+            else:
+                continue
+            amt = dev // 10
+            last = self.collected.get(peer)
+            if amt <= 0 or peer not in self.connected or not self.active(peer):
+                continue
+            if last and last[1] == self.generation and self.now - last[0] <= OFFER_AGE:
+                continue
+            if not self.may_send(peer, "query"):  # S05
+                self.emit(effect="log", text="query to %s held back by the rate limit" % peer)
+                continue
+            self.collected[peer] = (self.now, self.generation)
+            self.send(peer, "query", encode_query(self.chain, flow, amt))
 
     def jit(self, hid, cout, out_scid, amt, blocks):
         nxt = cout["peer"]
@@ -284,6 +325,11 @@ class Forwarding:
         self.emit(effect="plan", rebalances=plan)
 
     def op_rebalance_result(self, op):
+        if not op["ok"] and op.get("erring_scid"):  # R-REB-8: drop the erring channel's offers
+            erring = scid_to_int(op["erring_scid"])
+            self.offers = {k: v for k, v in self.offers.items() if k[1] != erring}
+        if "id" not in op:
+            return  # one of our planned rebalances: the next plan re-plans
         hid = op["id"]
         if hid not in self.held:
             return self.emit(effect="log", text="no held HTLC %s" % hid)
@@ -315,9 +361,23 @@ class Node(Forwarding):
         self.edges = []  # v2: (scid, a, b) of public channels
         self.held = {}  # v2: htlc id -> (forward_on scid, deadline)
         self.fee_free = {}  # v2: upstream peer -> [(time, amt)] forwarded at zero fee
+        self.require_offer = False  # v2: R-REB-6
+        self.made = {}  # R-REB-6: (own scid, flow) -> [ts, amt, used] of our newest reply
+        self.collected = {}  # R-CM-4: peer -> (time, generation) of the last collection query
 
     def set_channel(self, c):
-        self.channels[scid_to_int(c["scid"])] = dict(c)
+        s = scid_to_int(c["scid"])
+        if self.channels.get(s) != c:
+            self.generation = getattr(self, "generation", 0) + 1
+        self.channels[s] = dict(c)
+
+    def send_reply(self, peer, flow, amt):
+        scids = self.eligible(peer, flow, amt)
+        for s in scids:  # R-REB-6: remember what we offered
+            old = self.made.get((s, flow))
+            if old is None or old[0] <= self.now:
+                self.made[(s, flow)] = [self.now, amt, 0]
+        self.send(peer, "reply", encode_reply(self.chain, flow, self.now, amt, scids))
 
     def emit(self, **effect):
         self.out.write(json.dumps(effect) + "\n")
@@ -416,10 +476,9 @@ class Node(Forwarding):
             return self.emit(effect="refused", op=op["op"], reason="rate_limited")
         flow, amt = op["flow_value"], op["amt"]
         if kind == "query":
-            msg = encode_query(self.chain, flow, amt)
+            self.send(peer, kind, encode_query(self.chain, flow, amt))
         else:
-            msg = encode_reply(self.chain, flow, self.now, amt, self.eligible(peer, flow, amt))
-        self.send(peer, kind, msg)
+            self.send_reply(peer, flow, amt)
 
     def op_query(self, op):
         self.outgoing(op, "query")
@@ -448,8 +507,7 @@ class Node(Forwarding):
             self.received_queries[peer] = times
             if len(times) > RATE_MAX or not self.may_send(peer, "reply"):
                 return  # V07: the excess is not answered
-            self.send(peer, "reply", encode_reply(self.chain, flow, self.now, amt,
-                                                  self.eligible(peer, flow, amt)))
+            self.send_reply(peer, flow, amt)
         else:
             ts, amt, scids = msg[3], msg[4], msg[5]
             if len(scids) > MAX_SCIDS:

@@ -792,3 +792,101 @@ pub fn plans(checks: Vec<crate::vector::PlanCheck>) -> Pattern {
         checks,
     }
 }
+
+/// v2 `rebalance_result` for one of the rebalances a `plan` answer listed (`hops`), failed
+/// at `erring` (R-REB-8).
+pub fn planned_rebalance_failed(hops: &[ShortChannelId], erring: ShortChannelId) -> Value {
+    json!({"op": "rebalance_result", "hops": strs(hops), "ok": false,
+           "erring_scid": erring.to_string()})
+}
+
+/// v2 `require_offer` (R-REB-6 on or off).
+pub fn require_offer_op(on: bool) -> Value {
+    json!({"op": "require_offer", "on": on})
+}
+
+/// v2 `collect_offers` (R-CM-4).
+pub fn collect_offers_op() -> Value {
+    json!({"op": "collect_offers"})
+}
+
+/// One query R-CM-4 asks for: `peer`, `flow_value`, the deviation from target and a tenth of
+/// it (msat).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectQuery {
+    /// The peer.
+    pub peer: String,
+    /// 1 for a source (push), 0 for a sink (take).
+    pub flow: u8,
+    /// Its surplus `L − ⌈ν·K⌉` or deficit `⌊ν·K⌋ − L`.
+    pub deviation: u64,
+    /// A tenth of it, rounded down (the project's pinned amount).
+    pub amt: u64,
+}
+
+/// Reference of R-CM-4 (docs/bolt14.md §3.2), written independently of `foaf-peer`: for each
+/// peer of `node` with non-closing channels (merged, M02) that is a source or a sink against
+/// ν over the same channels, the query a collection sends, in peer order; none for a peer at
+/// ν or whose tenth is 0. Exact integer arithmetic (u128 is enough for scenario sizes).
+pub fn reference_collect(node: &Node) -> Vec<CollectQuery> {
+    let mut peers: BTreeMap<&str, (u128, u128)> = BTreeMap::new();
+    for c in node
+        .channels
+        .iter()
+        .filter(|c| !c.closing && c.capacity > 0)
+    {
+        let e = peers.entry(&c.peer).or_default();
+        e.0 += u128::from(c.local);
+        e.1 += u128::from(c.capacity);
+    }
+    let (sl, sk) = peers
+        .values()
+        .fold((0u128, 0u128), |(a, b), (l, k)| (a + l, b + k));
+    let mut out = Vec::new();
+    for (peer, (l, k)) in peers {
+        let target_floor = sl * k / sk;
+        let (flow, deviation) = match (l * sk).cmp(&(sl * k)) {
+            std::cmp::Ordering::Equal => continue,
+            std::cmp::Ordering::Greater => (1, l - (sl * k).div_ceil(sk)),
+            std::cmp::Ordering::Less => (0, target_floor - l),
+        };
+        let deviation = u64::try_from(deviation).expect("scenario sizes");
+        if deviation / 10 > 0 {
+            out.push(CollectQuery {
+                peer: peer.to_string(),
+                flow,
+                deviation,
+                amt: deviation / 10,
+            });
+        }
+    }
+    out
+}
+
+/// The query a collection sends for `q`: at `level` (the scenario's id's own when `None`)
+/// `flow_value` as R-CM-4 asks and a part of the deviation, not all of it; at level pinned,
+/// exactly a tenth.
+pub fn collect_query(q: &CollectQuery, id: &str, level: Option<Level>) -> Pattern {
+    let part = QueryCheck {
+        chain_hash: Some(CHAIN.to_string()),
+        flow_value: Some(q.flow),
+        amt_min: Some(1),
+        amt_max: Some(q.deviation.saturating_sub(1)),
+    };
+    let mut p = sends_query(&q.peer, part);
+    p.set_id(id, level);
+    if let Pattern::Send { also, .. } = &mut p {
+        also.push(Check {
+            id: id.into(),
+            level: Some(Level::Pinned),
+            msg: None,
+            query: Some(QueryCheck {
+                amt_min: Some(q.amt),
+                amt_max: Some(q.amt),
+                ..QueryCheck::default()
+            }),
+            reply: None,
+        });
+    }
+    p
+}

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::mutation::{self, Fault};
-use crate::requirements::{level_of, Level, REQUIREMENTS};
+use crate::requirements::{children, level_of, Level, REQUIREMENTS, UMBRELLAS};
 use crate::runner::{run_vector, run_with_progress, Outcome, TranscriptLine, VectorResult};
 use crate::vector::{Pattern, Vector};
 use crate::{files, scenarios, Report, RunOptions};
@@ -473,10 +473,16 @@ fn run_mutation(opts: &RunOptions, vectors: &[Vector], jobs: usize, quiet: bool)
         .iter()
         .flat_map(|f| f.requirements.iter().map(String::as_str))
         .collect();
+    // An umbrella (M03) has no fault of its own: it is covered exactly when every id it
+    // groups has a fault, and caught when every one of those is caught (false for any other
+    // id).
+    let umbrella_holds = |id: &str, ids: &BTreeSet<&str>| {
+        children(id).is_some_and(|kids| kids.iter().all(|k| ids.contains(k)))
+    };
     let without: Vec<&str> = REQUIREMENTS
         .iter()
         .map(|r| r.id)
-        .filter(|id| !with_fault.contains(id))
+        .filter(|id| !(with_fault.contains(id) || umbrella_holds(id, &with_fault)))
         .collect();
     outln!("");
     outln!(
@@ -488,10 +494,29 @@ fn run_mutation(opts: &RunOptions, vectors: &[Vector], jobs: usize, quiet: bool)
         "ids with a caught fault: {}/{}",
         REQUIREMENTS
             .iter()
-            .filter(|r| caught_ids.contains(r.id))
+            .filter(|r| caught_ids.contains(r.id) || umbrella_holds(r.id, &caught_ids))
             .count(),
         REQUIREMENTS.len()
     );
+    for (id, _) in UMBRELLAS {
+        let kids = children(id).unwrap_or_default();
+        let missing: Vec<&str> = kids
+            .iter()
+            .copied()
+            .filter(|k| !caught_ids.contains(k))
+            .collect();
+        if missing.is_empty() {
+            outln!(
+                "umbrella {id}: all {} ids it groups have a caught fault",
+                kids.len()
+            );
+        } else {
+            outln!(
+                "umbrella {id}: not covered, no caught fault for {}",
+                missing.join(" ")
+            );
+        }
+    }
     if !without.is_empty() {
         outln!(
             "ids without a fault ({}): {}",

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::expect::Verdict;
-use crate::requirements::{order, summary, Level};
+use crate::requirements::{children, order, summary, Level, UMBRELLAS};
 use crate::runner::{Outcome, VectorResult};
 
 /// Counts of one (id, level): vectors, and the expectations in them.
@@ -170,7 +170,42 @@ impl Report {
             .collect()
     }
 
-    /// The requirement table: one row per (id, level).
+    /// Each umbrella id ([`UMBRELLAS`]) with its result derived from its children's rows:
+    /// `FAIL` when a row of a child failed, `pass` when every child has rows and all passed,
+    /// else `n/a`; and (children that passed, children).
+    pub fn umbrellas(&self) -> Vec<(&'static str, &'static str, usize, usize)> {
+        let rows = self.by_requirement();
+        UMBRELLAS
+            .iter()
+            .map(|(id, _)| {
+                let kids = children(id).unwrap_or_default();
+                let results: Vec<Vec<&str>> = kids
+                    .iter()
+                    .map(|k| {
+                        rows.iter()
+                            .filter(|((i, _), _)| i == k)
+                            .map(|(_, t)| t.result())
+                            .collect()
+                    })
+                    .collect();
+                let passed = results
+                    .iter()
+                    .filter(|r| !r.is_empty() && r.iter().all(|x| *x == "pass"))
+                    .count();
+                let result = if results.iter().flatten().any(|x| *x == "FAIL") {
+                    "FAIL"
+                } else if passed == kids.len() && !kids.is_empty() {
+                    "pass"
+                } else {
+                    "n/a"
+                };
+                (*id, result, passed, kids.len())
+            })
+            .collect()
+    }
+
+    /// The requirement table: one row per (id, level), and one per umbrella id (its children
+    /// passed out of its children, instead of vectors).
     pub fn table(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(
@@ -178,6 +213,7 @@ impl Report {
             "{:<9} {:<6} {:<6} {:>7}  requirement",
             "id", "level", "result", "vectors"
         );
+        let mut lines: Vec<(usize, String)> = Vec::new();
         for ((id, level), t) in self.by_requirement() {
             // Vectors in which this (id, level) held, out of those that checked it.
             let checks = if t.passed + t.failed == 0 {
@@ -185,13 +221,31 @@ impl Report {
             } else {
                 format!("{}/{}", t.passed, t.passed + t.failed)
             };
-            let _ = writeln!(
-                s,
-                "{id:<9} {:<6} {:<6} {checks:>7}  {}",
-                level.label(),
-                t.result(),
-                summary(&id).unwrap_or("")
-            );
+            lines.push((
+                order(&id),
+                format!(
+                    "{id:<9} {:<6} {:<6} {checks:>7}  {}",
+                    level.label(),
+                    t.result(),
+                    summary(&id).unwrap_or("")
+                ),
+            ));
+        }
+        for (id, result, passed, of) in self.umbrellas() {
+            let level = crate::requirements::level_of(id, None);
+            lines.push((
+                order(id),
+                format!(
+                    "{id:<9} {:<6} {result:<6} {:>7}  umbrella: holds when its {of} ids hold",
+                    level.label(),
+                    format!("{passed}/{of} ids"),
+                ),
+            ));
+        }
+        // Stable: an id's level rows keep their order.
+        lines.sort_by_key(|(o, _)| *o);
+        for (_, l) in lines {
+            let _ = writeln!(s, "{l}");
         }
         s
     }
@@ -348,6 +402,10 @@ impl Report {
                 "levels": levels,
             },
             "requirements": requirements,
+            "umbrellas": self.umbrellas().into_iter().map(|(id, result, passed, of)| {
+                json!({"id": id, "children": children(id).unwrap_or_default(),
+                       "result": result, "children_passed": passed, "children_total": of})
+            }).collect::<Vec<_>>(),
             "vectors": vectors,
         })
     }
@@ -497,6 +555,35 @@ mod tests {
         )
     }
 
+    /// M03 holds exactly when every R-REB-* and R-JIT-* id does, fails when one fails.
+    // R: M03
+    #[test]
+    fn umbrella_follows_its_children() {
+        let kids = crate::requirements::children("M03").unwrap();
+        assert_eq!(kids.len(), 16);
+        let all = |fail: Option<&str>| {
+            let results = kids
+                .iter()
+                .map(|k| {
+                    let v = if Some(*k) == fail {
+                        Verdict::Fail("x".into())
+                    } else {
+                        Verdict::Pass
+                    };
+                    let o = if Some(*k) == fail {
+                        Outcome::Fail(vec!["x".into()])
+                    } else {
+                        Outcome::Pass
+                    };
+                    result(k, &[k], o, vec![exp(k, Level::Must, v)])
+                })
+                .collect();
+            Report::of(results, Duration::ZERO).umbrellas()[0]
+        };
+        assert_eq!(all(None), ("M03", "pass", 16, 16));
+        assert_eq!(all(Some("R-REB-6")), ("M03", "FAIL", 15, 16));
+    }
+
     #[test]
     fn table_has_one_row_per_id_and_level_in_requirement_order() {
         let t = sample().table();
@@ -515,9 +602,13 @@ mod tests {
                 ("W06", "pinned"),
                 ("A01", "SHOULD"),
                 ("A01", "pinned"),
+                ("M03", "pinned"),
                 ("R-JIT-1", "MAY")
             ]
         );
+        // R: M03 — the umbrella's row is derived from its children: one of 16 ran.
+        let m03 = t.lines().find(|l| l.starts_with("M03")).unwrap();
+        assert!(m03.contains("n/a") && m03.contains("1/16 ids"), "{m03}");
         assert!(t
             .lines()
             .any(|l| l.starts_with("A01") && l.contains("pinned") && l.contains("FAIL")));

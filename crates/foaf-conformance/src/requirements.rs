@@ -181,8 +181,8 @@ pub const REQUIREMENTS: &[Requirement] = &[
     ),
     r(
         "R-CM-4",
-        Pinned,
-        "query sources with Push, sinks with Receive; when to plan",
+        Should,
+        "query sources with Push, sinks with Receive, a part of the deviation",
     ),
     r(
         "R-REB-1",
@@ -253,6 +253,30 @@ pub const REQUIREMENTS: &[Requirement] = &[
         "errors indistinguishable from a node without JIT",
     ),
 ];
+
+/// Umbrella ids: rows that state no check of their own and hold exactly when every id they
+/// group holds (docs/requirements.md): M03, "fee-free rebalancing and JIT routing", is the
+/// R-REB-* and R-JIT-* rows. No vector cites an umbrella; the report and `--mutation` derive
+/// its result from its children (`tests/coverage.rs` enforces both).
+pub const UMBRELLAS: &[(&str, &[&str])] = &[("M03", &["R-REB-", "R-JIT-"])];
+
+/// The ids the umbrella `id` groups, in [`REQUIREMENTS`] order; `None` when `id` is not an
+/// umbrella.
+pub fn children(id: &str) -> Option<Vec<&'static str>> {
+    let (_, prefixes) = UMBRELLAS.iter().find(|(u, _)| *u == id)?;
+    Some(
+        REQUIREMENTS
+            .iter()
+            .map(|r| r.id)
+            .filter(|i| prefixes.iter().any(|p| i.starts_with(p)))
+            .collect(),
+    )
+}
+
+/// Whether `id` is an umbrella ([`UMBRELLAS`]).
+pub fn is_umbrella(id: &str) -> bool {
+    UMBRELLAS.iter().any(|(u, _)| *u == id)
+}
 
 /// The requirement `id`, if it is one of [`REQUIREMENTS`].
 pub fn find(id: &str) -> Option<&'static Requirement> {

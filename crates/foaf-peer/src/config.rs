@@ -3,6 +3,7 @@
 use foaf_policy::Obfuscation;
 use foaf_wire::{ChainHash, MessageTypes};
 
+use crate::collect::Collect;
 use crate::fault::Fault;
 
 /// A sliding-window limit: at most `max` events in any `window_secs` (S05, V07).
@@ -51,6 +52,9 @@ pub struct Config {
     pub max_deferred_replies: usize,
     /// Send a BOLT #1 `warning` before failing a connection for a malformed message (V08).
     pub warn_before_disconnect: bool,
+    /// How [`crate::Node::collect_offers`] queries (R-CM-4): a tenth of each deviation, not
+    /// again within 600 s unless our channels changed.
+    pub collect: Collect,
     /// A deliberately broken rule, for testing conformance suites. `None` in production.
     pub fault: Option<Fault>,
 }
@@ -66,6 +70,7 @@ impl Default for Config {
             message_types: MessageTypes::default(),
             max_deferred_replies: 4,
             warn_before_disconnect: true,
+            collect: Collect::default(),
             fault: None,
         }
     }

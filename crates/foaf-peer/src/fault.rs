@@ -131,6 +131,10 @@ faults! {
         "offers a channel for a move that takes it past nu (only the starting side is checked)";
     RCm3AtTargetIsSource = "r-cm-3-at-target-counts", "R-CM-3",
         "treats a peer exactly at nu as both a source and a sink";
+    RCm4WholeDeviation = "r-cm-4-query-whole-deviation", "R-CM-4",
+        "collecting offers, asks each source and sink for its whole deviation from nu instead of a tenth";
+    RCm4RequeryFresh = "r-cm-4-requery-fresh-offers", "R-CM-4",
+        "collecting offers, queries every source and sink again although nothing changed and its offers are fresh";
     RReb1PastSurplus = "r-reb-1-past-surplus", "R-REB-1",
         "plans rebalances of twice the amount the surplus and deficit allow";
     RReb2OpenCycle = "r-reb-2-open-cycle", "R-REB-2",
@@ -141,8 +145,12 @@ faults! {
         "plans half the amount of the rebalance that lowers G most";
     RReb5ForwardAnyZeroFee = "r-reb-5-forward-any-zero-fee", "R-REB-5",
         "forwards any zero-fee HTLC it has the liquidity for, whatever the move does to its balance";
+    RReb6MoreThanOffered = "r-reb-6-more-than-offered", "R-REB-6",
+        "when it requires its own offer for a fee-free forward, forwards more than it offered";
     RReb7NoBudget = "r-reb-7-no-budget", "R-REB-7",
         "forwards zero-fee HTLCs from one peer without any budget";
+    RReb8KeepErringOffers = "r-reb-8-keep-erring-offers", "R-REB-8",
+        "keeps the offers for the channel a failed rebalance erred at, and plans with them again";
     RReb9JitForFeeFree = "r-reb-9-jit-for-fee-free", "R-REB-9",
         "starts a JIT rebalance to forward a zero-fee HTLC";
     RJit1FailWhenParallelCould = "r-jit-1-fail-when-a-parallel-channel-could", "R-JIT-1",

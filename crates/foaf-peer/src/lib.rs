@@ -27,8 +27,13 @@
 //! - state: [`Node::set_graph`] (known public scids, V05), [`Node::set_channel`] (add/replace by
 //!   scid), [`Node::connect`], [`Node::disconnect`];
 //! - inputs: [`Node::receive`] (a whole BOLT #1 message), [`Node::tick`] (the clock moved);
-//! - requests: [`Node::query`], [`Node::offer`] (unsolicited reply, A09);
-//! - reads: [`Node::offers`] (sorted), [`Node::channels`], [`Node::footprint`].
+//! - requests: [`Node::query`], [`Node::offer`] (unsolicited reply, A09),
+//!   [`Node::collect_offers`] (query every source and sink, R-CM-4);
+//! - rebalancing (R-REB-*, R-JIT-*): [`Node::plan_rebalances`], [`Node::rebalance_failed`]
+//!   (R-REB-8), [`Node::jit_decide`];
+//! - reads: [`Node::offers`] (sorted), [`Node::channels`], [`Node::footprint`];
+//! - the offers we made, for a hop that requires them (R-REB-6): [`Node::offered_at`],
+//!   [`Node::note_fee_free_forward`], [`Node::offers_made`].
 //!
 //! Every input returns `Vec<`[`Effect`]`>`. Time is a [`Timestamp`] (Unix time, finer than the
 //! second: the rate windows are exact, not counted in whole seconds); time given to the node
@@ -50,21 +55,26 @@
 //! ## Memory
 //! Per peer: at most 2 offers per known scid (V04/V05), `max_deferred_replies` deferred
 //! answers and `3 × rate_limit.max` timestamps ([`Footprint`]), whatever the peer sends.
+//! Node-wide: at most 2 offers made per own channel ([`OffersMade`], R-REB-6).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod collect;
 pub mod config;
 pub mod effect;
 pub mod fault;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod node;
+pub mod offered;
 pub mod rebalance;
 pub mod time;
 pub mod window;
 
+pub use collect::{collection_queries, Collect};
 pub use config::{Config, RateLimit};
 pub use effect::{Effect, Reason, Request};
 pub use fault::{Fault, UnknownFault};
 pub use node::{Footprint, Node};
+pub use offered::{OfferMade, OffersMade};
 pub use time::Timestamp;

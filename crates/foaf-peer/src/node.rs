@@ -18,6 +18,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::config::Config;
 use crate::effect::{Effect, Reason, Request};
 use crate::fault::{self, Fault};
+use crate::offered::OffersMade;
 use crate::time::Timestamp;
 use crate::window::Window;
 
@@ -50,6 +51,9 @@ struct PeerState {
     sent_replies: Window,
     received_queries: Window,
     deferred: VecDeque<Pending>,
+    /// When a collection (R-CM-4) last queried the peer, and [`Node`]'s channel generation
+    /// then.
+    last_collected: Option<(Timestamp, u64)>,
     /// Offers per scid (u64 form), one slot per flow (`[Receive, Push]`): V04's
     /// (peer, scid, flow_value) key.
     offers: FxHashMap<u64, [Option<Stored>; 2]>,
@@ -65,6 +69,7 @@ impl PeerState {
             sent_replies: Window::new(max),
             received_queries: Window::new(max),
             deferred: VecDeque::new(),
+            last_collected: None,
             offers: FxHashMap::default(),
         }
     }
@@ -120,6 +125,10 @@ pub struct Node<P: PeerKey> {
     /// Extension records the transport attaches to every reply we send (foaf-ldk: the
     /// `intercept_aliases` record, docs/bolt14.md §4.2.1). Empty by default.
     reply_tlvs: TlvStream,
+    /// The offers we made, per own channel and flow (R-REB-6; at most 2 × our channels).
+    offers_made: OffersMade,
+    /// Bumped whenever one of our channels changes (R-CM-4: query again when balances moved).
+    channels_generation: u64,
 }
 
 impl<P: PeerKey> Node<P> {
@@ -152,6 +161,8 @@ impl<P: PeerKey> Node<P> {
             own_announced_sorted: Vec::new(),
             peers: FxHashMap::default(),
             reply_tlvs: TlvStream::new(),
+            offers_made: OffersMade::default(),
+            channels_generation: 0,
         }
     }
 
@@ -175,6 +186,28 @@ impl<P: PeerKey> Node<P> {
     fn advance(&mut self, now: Timestamp) -> Timestamp {
         self.now = self.now.max(now);
         self.now
+    }
+
+    /// [`Node::now`] after moving the clock to `now` (never backwards), for the node's other
+    /// modules.
+    pub(crate) fn advance_clock(&mut self, now: Timestamp) -> Timestamp {
+        self.advance(now)
+    }
+
+    /// A counter bumped by every change of our channels (R-CM-4).
+    pub(crate) fn channels_generation(&self) -> u64 {
+        self.channels_generation
+    }
+
+    /// When a collection last queried `peer` (R-CM-4), with the channel generation then.
+    pub(crate) fn last_collected(&self, peer: &P) -> Option<(Timestamp, u64)> {
+        self.peers.get(peer).and_then(|st| st.last_collected)
+    }
+
+    pub(crate) fn set_last_collected(&mut self, peer: &P, at: Timestamp, generation: u64) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.last_collected = Some((at, generation));
+        }
     }
 
     fn fault(&self, f: Fault) -> bool {
@@ -226,6 +259,12 @@ impl<P: PeerKey> Node<P> {
     ) -> Vec<Effect<P>> {
         self.advance(now);
         let chans: Vec<Channel<P>> = chans.into_iter().collect();
+        if chans
+            .iter()
+            .any(|ch| self.channels.get(&ch.scid) != Some(ch))
+        {
+            self.channels_generation += 1;
+        }
         let mut touched = std::collections::BTreeSet::new();
         // Only balances moved (the common case: payments, rebalances): update in place.
         // Anything else (a new or closed channel, a new peer, announcement, capacity or state)
@@ -296,6 +335,9 @@ impl<P: PeerKey> Node<P> {
             self.channels.insert(ch.scid, ch);
         }
         self.set = ChannelSet::new(self.channels.values().cloned().collect());
+        let channels = &self.channels;
+        self.offers_made
+            .retain_channels(|s| channels.contains_key(&s));
         for peer in self
             .peers
             .iter()
@@ -434,6 +476,17 @@ impl<P: PeerKey> Node<P> {
             }
         }
         out
+    }
+
+    /// Drops every offer any peer made for `scid`; returns how many (R-REB-8,
+    /// [`Node::rebalance_failed`]).
+    pub(crate) fn drop_offers_for(&mut self, scid: ShortChannelId) -> usize {
+        let s = scid.to_u64();
+        self.peers
+            .values_mut()
+            .filter_map(|st| st.offers.remove(&s))
+            .map(|slots| slots.iter().flatten().count())
+            .sum()
     }
 
     /// How much we hold for `peer` (`None`: nothing at all).
@@ -858,12 +911,63 @@ impl<P: PeerKey> Node<P> {
             tlvs: self.reply_tlvs.clone(),
         });
         match msg.encode_with(self.types_for_send()) {
-            Ok(bytes) => vec![Effect::Send {
-                peer: peer.clone(),
-                bytes,
-            }],
+            Ok(bytes) => {
+                // R-REB-6: remember what we offered, as sent.
+                if let Message::Reply(r) = &msg {
+                    let channels = &self.channels;
+                    self.offers_made
+                        .record(p.flow, amt, timestamp, &r.short_channel_ids, |s| {
+                            channels.contains_key(&s)
+                        });
+                }
+                vec![Effect::Send {
+                    peer: peer.clone(),
+                    bytes,
+                }]
+            }
             Err(e) => vec![Effect::Log(format!("reply to {peer:?} not sent: {e}"))],
         }
+    }
+
+    // ----- offers we made (R-REB-6) ----------------------------------------------------------
+
+    /// When we offered the move of a fee-free HTLC in on `in_scid` and out on `out_scid` (a
+    /// reply naming `out_scid` as Push or `in_scid` as Receive) with at least `amount_msat` of
+    /// it not yet forwarded: that reply's timestamp (unix seconds), for
+    /// [`foaf_policy::FeeFreeForward::offered_at`]; `None` when no offer we made covers it.
+    /// The hop check (`HopConfig::require_offer`, off by default) then judges freshness.
+    /// After forwarding such an HTLC, call [`Node::note_fee_free_forward`] so that what is
+    /// forwarded adds up against the offer (R-REB-6: "MUST NOT forward more than it offered").
+    pub fn offered_at(
+        &self,
+        in_scid: ShortChannelId,
+        out_scid: ShortChannelId,
+        amount_msat: u64,
+    ) -> Option<u64> {
+        let amount = if self.fault(Fault::RReb6MoreThanOffered) {
+            0
+        } else {
+            amount_msat
+        };
+        self.offers_made
+            .covering(in_scid, out_scid, amount)
+            .map(|o| o.timestamp)
+    }
+
+    /// We forwarded a fee-free HTLC of `amount_msat` in on `in_scid`, out on `out_scid`: it
+    /// counts against the offer [`Node::offered_at`] named for it (R-REB-6).
+    pub fn note_fee_free_forward(
+        &mut self,
+        in_scid: ShortChannelId,
+        out_scid: ShortChannelId,
+        amount_msat: u64,
+    ) {
+        self.offers_made.use_offer(in_scid, out_scid, amount_msat);
+    }
+
+    /// The offers we made (R-REB-6), one per own channel and flow.
+    pub fn offers_made(&self) -> &OffersMade {
+        &self.offers_made
     }
 
     /// The scids of a reply to `peer`: the policy's choice, then the A06/A08/A10 guard.

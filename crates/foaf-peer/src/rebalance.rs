@@ -10,6 +10,10 @@ use foaf_policy::{
     JitDecision, PeerKey, PlannerConfig,
 };
 
+use foaf_wire::ShortChannelId;
+
+use crate::effect::Effect;
+use crate::fault::Fault;
 use crate::node::Node;
 use crate::time::Timestamp;
 
@@ -25,6 +29,23 @@ impl<P: PeerKey> Node<P> {
     ) -> Vec<CircularRebalance<P>> {
         let channels: Vec<_> = self.channels().cloned().collect();
         plan_rebalances(me, &channels, &self.offers(), graph, now.as_secs(), cfg)
+    }
+
+    /// A rebalance we started (a planned one, or a JIT refill) failed, and the error named
+    /// `erring_scid` (R-REB-8): every offer we hold for that channel is dropped, in both
+    /// directions and from every peer, so the next plan goes around it (as Core Lightning's
+    /// `jitrebalance` excludes the erring channel). A peer that offers the channel again later
+    /// makes it usable again: a new offer is a new statement. The caller re-plans.
+    pub fn rebalance_failed(&mut self, erring_scid: ShortChannelId) -> Vec<Effect<P>> {
+        if self.config().fault == Some(Fault::RReb8KeepErringOffers) {
+            return Vec::new();
+        }
+        match self.drop_offers_for(erring_scid) {
+            0 => Vec::new(),
+            n => vec![Effect::Log(format!(
+                "rebalance failed at {erring_scid}: dropped {n} offer(s) for it (R-REB-8)"
+            ))],
+        }
     }
 
     /// What to do with an HTLC to forward: forward, JIT-rebalance first, or fail
@@ -121,5 +142,123 @@ mod tests {
             panic!("{d:?}")
         };
         assert_eq!(rebalance.amount_msat, 250_000);
+
+        // R: R-REB-8 — the rebalance failed at the offered channel: its offers go, the next
+        // plan goes around it (here: nothing left to plan with); a new offer brings it back.
+        let effects = node.rebalance_failed(scid(3));
+        assert_eq!(effects.len(), 1, "{effects:?}");
+        assert!(node.offers().is_empty());
+        assert!(node
+            .plan_rebalances(&"me", &graph, T100, &PlannerConfig::default())
+            .is_empty());
+        node.receive(&"a", &reply.encode().unwrap(), T100);
+        assert_eq!(
+            node.plan_rebalances(&"me", &graph, T100, &PlannerConfig::default())
+                .len(),
+            1
+        );
+        // The fault keeps them: this test sees it.
+        let mut faulty: Node<&str> = Node::new(
+            Config {
+                fault: Some(crate::Fault::RReb8KeepErringOffers),
+                ..Config::default()
+            },
+            1,
+        );
+        faulty.set_graph([scid(3)]);
+        faulty.set_channel(
+            Channel {
+                scid: scid(1),
+                peer: "a",
+                capacity_msat: 1_000_000,
+                local_msat: 1_000_000,
+                announced: true,
+                state: ChannelState::Normal,
+            },
+            T100,
+        );
+        faulty.receive(&"a", &reply.encode().unwrap(), T100);
+        faulty.rebalance_failed(scid(3));
+        assert_eq!(faulty.offers().len(), 1);
+    }
+
+    /// The offers we send are what a hop requiring its own offer (R-REB-6) forwards under, up
+    /// to their amount in total; a channel we no longer have drops out of the ledger.
+    // R: R-REB-6
+    #[test]
+    fn hop_forwards_only_what_it_offered() {
+        use foaf_policy::{check_fee_free_forward, FeeFreeForward, FeeFreeRefusal, HopConfig};
+        let run = |fault| {
+            let cfg = Config {
+                fault,
+                ..Config::default()
+            };
+            let mut node: Node<&str> = Node::new(cfg, 1);
+            // ν = .5: a at .9 (a source), b at .1 (a sink).
+            for (n, peer, local) in [(1, "a", 900_000), (2, "b", 100_000)] {
+                node.set_channel(
+                    Channel {
+                        scid: scid(n),
+                        peer,
+                        capacity_msat: 1_000_000,
+                        local_msat: local,
+                        announced: true,
+                        state: ChannelState::Normal,
+                    },
+                    T100,
+                );
+            }
+            node.connect("a", T100);
+            node.connect("b", T100);
+            let hop = HopConfig {
+                require_offer: true,
+                ..HopConfig::default()
+            };
+            let verdict = |node: &mut Node<&str>, amt: u64, now: u64| {
+                let fwd = FeeFreeForward {
+                    in_scid: scid(2),
+                    out_scid: scid(1),
+                    amount_msat: amt,
+                    offered_at: node.offered_at(scid(2), scid(1), amt),
+                    budget_used_msat: 0,
+                };
+                let v = check_fee_free_forward(
+                    &node.channels().cloned().collect::<Vec<_>>(),
+                    &fwd,
+                    now,
+                    &hop,
+                );
+                if v.is_ok() {
+                    node.note_fee_free_forward(scid(2), scid(1), amt);
+                }
+                v
+            };
+            let mut out = vec![verdict(&mut node, 100_000, 100)];
+            // Offer to b: "I can push 150,000 out" lists our channel with a.
+            let sent = node.offer(&"b", Flow::Push, 150_000, T100);
+            assert!(
+                matches!(&sent[..], [crate::Effect::Send { .. }]),
+                "{sent:?}"
+            );
+            out.push(verdict(&mut node, 100_000, 100));
+            out.push(verdict(&mut node, 100_000, 100)); // 200,000 > 150,000 in total
+            out.push(verdict(&mut node, 40_000, 100));
+            out.push(verdict(&mut node, 1, 700)); // 600 s old: still fresh
+            out.push(verdict(&mut node, 1, 701)); // 601 s old: stale, though 9,999 sat are left
+            out
+        };
+        assert_eq!(
+            run(None),
+            vec![
+                Err(FeeFreeRefusal::NoFreshOffer),
+                Ok(()),
+                Err(FeeFreeRefusal::NoFreshOffer),
+                Ok(()),
+                Ok(()),
+                Err(FeeFreeRefusal::NoFreshOffer),
+            ]
+        );
+        // The fault forwards the second 100,000 too: this test sees it.
+        assert_eq!(run(Some(crate::Fault::RReb6MoreThanOffered))[2], Ok(()));
     }
 }

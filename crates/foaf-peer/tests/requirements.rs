@@ -994,6 +994,42 @@ fn check_r_cm_3(f: Option<Fault>) -> Result<(), String> {
     Ok(())
 }
 
+/// Collecting offers (R-CM-4): every source queried with flow 1, every sink with flow 0, each
+/// for a tenth of its deviation; not again while nothing changed and the offers are fresh.
+fn check_r_cm_4(f: Option<Fault>) -> Result<(), String> {
+    let mut h = H::new(f);
+    let queries = |e: &[Effect<String>]| -> Vec<(String, u8, u64)> {
+        sent(e)
+            .into_iter()
+            .filter_map(|(p, b)| match Message::decode(&b) {
+                Ok(Message::Query(q)) => Some((p, q.flow_value, q.amt_to_rebalance)),
+                _ => None,
+            })
+            .collect()
+    };
+    // ν = .6 over 4000: alice .5 (deficit 100), bob .9 (surplus 300), carol .1 (deficit 500),
+    // dave .9 (surplus 300, unannounced: a channel all the same); erin has no channel.
+    let want: Vec<(String, u8, u64)> = [
+        ("alice", 0, 10),
+        ("bob", 1, 30),
+        ("carol", 0, 50),
+        ("dave", 1, 30),
+    ]
+    .into_iter()
+    .map(|(p, fl, a)| (p.to_string(), fl, a))
+    .collect();
+    let now = h.now;
+    let first = queries(&h.node.collect_offers(now));
+    ensure(first == want, || format!("first collection: {first:?}"))?;
+    let again = queries(&h.node.collect_offers(now));
+    ensure(again.is_empty(), || {
+        format!("queried again at once: {again:?}")
+    })?;
+    h.tick(601);
+    let stale = queries(&h.node.collect_offers(h.now));
+    ensure(stale == want, || format!("after 601 s: {stale:?}"))
+}
+
 const CHECKS: &[(&str, Check)] = &[
     ("W01", check_w01),
     ("W02", check_w02),
@@ -1034,6 +1070,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("R-CM-1", check_r_cm_1),
     ("R-CM-2", check_r_cm_2),
     ("R-CM-3", check_r_cm_3),
+    ("R-CM-4", check_r_cm_4),
 ];
 
 macro_rules! named {
@@ -1083,6 +1120,7 @@ named! {
     r_cm_1_closing_channels_do_not_count => check_r_cm_1;
     r_cm_2_never_past_the_target => check_r_cm_2;
     r_cm_3_at_target_neither_source_nor_sink => check_r_cm_3;
+    r_cm_4_collect_queries_sources_and_sinks_once => check_r_cm_4;
 }
 
 /// Every fault breaks its requirement observably: some check of that requirement fails.

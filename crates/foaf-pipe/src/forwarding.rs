@@ -1,7 +1,8 @@
 //! Pipe protocol v2 (docs/conformance-pipe.md, "Protocol v2"): HTLCs a hop is asked to forward,
 //! the JIT rebalances it asks for and their results, and the public graph's endpoints. The
 //! decisions are foaf-policy's: [`foaf_policy::check_fee_free_forward`] for a zero-fee HTLC
-//! (R-REB-5–7), [`foaf_peer::Node::jit_decide`] for a paid one (R-JIT-1–5); this module only
+//! (R-REB-5–7; R-REB-6 with the offers the node made, `Node::offered_at`),
+//! [`foaf_peer::Node::jit_decide`] for a paid one (R-JIT-1–5); this module only
 //! keeps the state the protocol needs between ops (held HTLCs, the fee-free budget used per
 //! upstream peer and window) and renders the answers.
 
@@ -90,8 +91,13 @@ impl Forwarding {
         q.iter().map(|(_, a)| *a).sum()
     }
 
+    /// The `require_offer` op: R-REB-6 on or off (off after `init`, as by default).
+    pub fn require_offer(&mut self, on: bool) {
+        self.hop.require_offer = on;
+    }
+
     /// The `htlc` op.
-    pub fn htlc(&mut self, node: &Node<String>, h: HtlcOp, now: Timestamp) -> Vec<Value> {
+    pub fn htlc(&mut self, node: &mut Node<String>, h: HtlcOp, now: Timestamp) -> Vec<Value> {
         let fault = node.config().fault;
         let secs = now.as_secs();
         let channels: Vec<_> = node.channels().cloned().collect();
@@ -114,7 +120,12 @@ impl Forwarding {
                 in_scid: h.in_scid,
                 out_scid: h.out_scid,
                 amount_msat: h.amt,
-                offered_at: None,
+                // R-REB-6: the offer we made for this move, when the hop requires one.
+                offered_at: self
+                    .hop
+                    .require_offer
+                    .then(|| node.offered_at(h.in_scid, h.out_scid, h.amt))
+                    .flatten(),
                 budget_used_msat: used,
             };
             let verdict = match check_fee_free_forward(&channels, &fwd, secs, &self.hop) {
@@ -129,6 +140,9 @@ impl Forwarding {
                 Ok(()) => {
                     if let Some(p) = upstream {
                         self.budget.entry(p).or_default().push_back((secs, h.amt));
+                    }
+                    if self.hop.require_offer {
+                        node.note_fee_free_forward(h.in_scid, h.out_scid, h.amt);
                     }
                     vec![forward(&h.id, h.out_scid)]
                 }

@@ -160,14 +160,32 @@ impl Session {
                 Vec::new()
             }
             Op::Htlc(h) => {
-                out.extend(self.forwarding.htlc(&self.node, h, now));
+                out.extend(self.forwarding.htlc(&mut self.node, h, now));
                 Vec::new()
             }
-            Op::RebalanceResult { id, ok } => {
-                let fault = self.node.config().fault;
-                out.extend(self.forwarding.rebalance_result(fault, &id, ok));
+            Op::RebalanceResult {
+                id,
+                hops: _,
+                ok,
+                erring_scid,
+            } => {
+                // R-REB-8: a failure naming a channel drops its offers, whichever rebalance
+                // of ours it was (the next `plan` re-plans without them).
+                let dropped = match (ok, erring_scid) {
+                    (false, Some(s)) => self.node.rebalance_failed(s),
+                    _ => Vec::new(),
+                };
+                if let Some(id) = id {
+                    let fault = self.node.config().fault;
+                    out.extend(self.forwarding.rebalance_result(fault, &id, ok));
+                }
+                dropped
+            }
+            Op::RequireOffer(on) => {
+                self.forwarding.require_offer(on);
                 Vec::new()
             }
+            Op::CollectOffers => self.node.collect_offers(now),
             Op::Plan => {
                 out.extend(self.forwarding.plan(&self.node, now));
                 Vec::new()

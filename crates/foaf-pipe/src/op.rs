@@ -98,13 +98,23 @@ pub enum Op {
     Features,
     /// v2: an HTLC we are asked to forward (§4–§5).
     Htlc(crate::forwarding::HtlcOp),
-    /// v2: the JIT rebalance for a held HTLC settled (`ok`) or failed.
+    /// v2: a rebalance we started settled (`ok`) or failed: the JIT refill of held HTLC `id`,
+    /// or (`hops`) one of the rebalances our last `plan` answer listed.
     RebalanceResult {
-        /// The HTLC's id.
-        id: String,
+        /// The held HTLC's id (a JIT refill).
+        id: Option<String>,
+        /// The cycle's scids, as `plan` listed them (a planned rebalance).
+        hops: Option<Vec<ShortChannelId>>,
         /// Whether it settled.
         ok: bool,
+        /// The channel the failure names (R-REB-8), if the error named one.
+        erring_scid: Option<ShortChannelId>,
     },
+    /// v2: R-REB-6 on (`true`) or off: forward a zero-fee HTLC only as far as we offered the
+    /// move within the last 600 s.
+    RequireOffer(bool),
+    /// v2: collect offers (R-CM-4): query our source and sink peers as a node does.
+    CollectOffers,
     /// v2: report the circular rebalances we would start now.
     Plan,
     /// v2: endpoints of public channels, `(scid, node, node)`.
@@ -317,14 +327,45 @@ pub fn parse_op(line: &str) -> Result<Op, OpError> {
         }
         "rebalance_result" => {
             let o = obj("rebalance_result");
+            let present = |k: &str| !matches!(map.get(k), None | Some(Value::Null));
+            let hops = if present("hops") {
+                Some(parse_list(
+                    o.get("hops")?,
+                    "hops",
+                    "\"BLOCKxTXxOUT\" strings",
+                    parse_scid,
+                )?)
+            } else {
+                None
+            };
+            // A held HTLC's refill names the HTLC; a planned rebalance its hops.
+            let id = match (present("id"), &hops) {
+                (true, _) => Some(o.str("id")?.to_string()),
+                (false, Some(_)) => None,
+                (false, None) => Some(o.str("id")?.to_string()),
+            };
+            let erring_scid = if present("erring_scid") {
+                Some(parse_scid(o.get("erring_scid")?, "erring_scid")?)
+            } else {
+                None
+            };
             Op::RebalanceResult {
-                id: o.str("id")?.to_string(),
+                id,
+                hops,
                 ok: o
                     .get("ok")?
                     .as_bool()
                     .ok_or_else(|| invalid("ok", "true or false"))?,
+                erring_scid,
             }
         }
+        "require_offer" => Op::RequireOffer(
+            obj("require_offer")
+                .get("on")?
+                .as_bool()
+                .ok_or_else(|| invalid("on", "true or false"))?,
+        ),
+        "collect_offers" => Op::CollectOffers,
         "plan" => Op::Plan,
         "graph_edges" => {
             let list = obj("graph_edges")

@@ -127,14 +127,14 @@ fn mul_wide(a: u128, b: u128) -> (u128, u128) {
 
 /// Compares a·b with c·d exactly, whatever the sizes (sums of u64 balances can pass 2⁶⁴, so
 /// their products can pass 2¹²⁸): the cross-multiplications that decide "above / below ν".
-pub(crate) fn cmp_products(a: u128, b: u128, c: u128, d: u128) -> std::cmp::Ordering {
+pub fn cmp_products(a: u128, b: u128, c: u128, d: u128) -> std::cmp::Ordering {
     mul_wide(a, b).cmp(&mul_wide(c, d))
 }
 
 /// ⌊a·b / d⌋ for a·b ≤ d·2⁶⁴ (the result fits a u64: a share of a u64 amount), exact; `None`
 /// when d = 0 or the quotient does not fit. Long division in base 2: 256 steps at most, taken
 /// only when the product does not fit in 128 bits.
-pub(crate) fn mul_div_floor(a: u128, b: u128, d: u128) -> Option<u64> {
+pub fn mul_div_floor(a: u128, b: u128, d: u128) -> Option<u64> {
     if d == 0 {
         return None;
     }

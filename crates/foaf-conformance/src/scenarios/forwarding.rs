@@ -1,5 +1,6 @@
-//! §4.2 and §5 over pipe protocol v2 (docs/conformance-pipe.md, "Protocol v2"): what a hop does
-//! with an HTLC it is asked to forward at zero fee (R-REB-5, R-REB-7, R-REB-9), and JIT routing
+//! §4 and §5 over pipe protocol v2 (docs/conformance-pipe.md, "Protocol v2"): what a hop does
+//! with an HTLC it is asked to forward at zero fee (R-REB-5–R-REB-7, R-REB-9), the initiator's
+//! plans and what it does when one fails (R-REB-1–R-REB-4, R-REB-8), and JIT routing
 //! (R-JIT-1–R-JIT-7). Every vector needs the v2 op `htlc`: a v1 implementation answers it
 //! `unsupported` and gets n/a. The node never changes its balances on its own: the runner would
 //! report a settled HTLC with `set_channel`, so repeated HTLCs see the same balances.
@@ -8,6 +9,7 @@ use super::wire::foreign;
 use super::{AMT, STD_PEERS};
 use crate::build::*;
 use crate::vector::{PlanCheck, PlanEntry, Vector};
+use foaf_wire::ShortChannelId;
 
 pub(crate) fn scenarios() -> Vec<Vector> {
     vec![
@@ -16,6 +18,8 @@ pub(crate) fn scenarios() -> Vec<Vector> {
         r_jit_1_forward_on_a_parallel_channel(),
         r_jit_holds_rebalances_and_forwards(),
         r_reb_plan_from_offers(),
+        r_reb_6_hop_forwards_only_what_it_offered(),
+        r_reb_8_failed_rebalance_drops_the_erring_offers(),
     ]
 }
 
@@ -307,6 +311,160 @@ fn r_reb_plan_from_offers() -> Vector {
                 ..PlanCheck::default()
             }])],
             "the offer is 601 s old: stale, nothing to plan with",
+        );
+    s.build()
+}
+
+fn r_reb_6_hop_forwards_only_what_it_offered() -> Vector {
+    let node = hop_node();
+    let (a, b) = (node.scid_of("alice"), node.scid_of("bob"));
+    let mut s = Scenario::new(
+        "r_reb_6_hop_forwards_only_what_it_offered",
+        &["R-REB-6"],
+        "With R-REB-6 on (op require_offer), a hop forwards a zero-fee HTLC only as far as it \
+         offered the move within the last 600 s: a reply naming the outgoing channel as Push or \
+         the incoming one as Receive, and in total no more than the offer's amount. Before any \
+         offer, beyond it, and once it is 601 s old, the HTLC is failed as without BOLT #14; \
+         within it, forwarded (our policy).",
+    );
+    s.optional_op("require_offer").start(&node, STD_PEERS);
+    let half = AMT / 2;
+    // Offering to push AMT out to bob's side lists alice's channels (merged .9, a source).
+    let push_offer = sends_reply(
+        "bob",
+        reply_check(
+            CHAIN,
+            1,
+            T0,
+            AMT,
+            subset_of(vec![a.to_string(), scid(780_000, 5, 0).to_string()]),
+        ),
+    );
+    let take_offer = sends_reply(
+        "alice",
+        reply_check(CHAIN, 0, T0, AMT, subset_of(vec![b.to_string()])),
+    );
+    s.step(require_offer_op(true), vec![])
+        .step_note(
+            htlc("o1", b, a, half, true, 100),
+            vec![fails("o1", Some("fee_insufficient"))],
+            "a move R-REB-5 allows, but we offered nothing yet",
+        )
+        .step_note(
+            offer("bob", 1, AMT),
+            vec![pinned(push_offer, "R-REB-6")],
+            "we offer to push 100,000 sat out on alice's channels",
+        )
+        .step_note(
+            htlc("o2", b, a, AMT + 1, true, 100),
+            vec![fails("o2", Some("fee_insufficient"))],
+            "one msat more than the offer",
+        )
+        .step(
+            htlc("o3", b, a, half, true, 100),
+            vec![pinned(forwards("o3", a), "R-REB-6")],
+        )
+        .step_note(
+            htlc("o4", b, a, half + 1, true, 100),
+            vec![fails("o4", Some("fee_insufficient"))],
+            "50,000 sat of the offer are used: 50,000 sat and 1 msat more would pass it in total",
+        )
+        .step_note(
+            offer("alice", 0, AMT),
+            vec![pinned(take_offer, "R-REB-6")],
+            "we offer to take 100,000 sat in on bob's channel",
+        )
+        .step_note(
+            htlc("o5", b, a, half + 1, true, 100),
+            vec![pinned(forwards("o5", a), "R-REB-6")],
+            "the Receive offer for the incoming channel covers it",
+        )
+        .step(tick(T0 + 601), vec![])
+        .step_note(
+            htlc("o6", b, a, 1_000, true, 100),
+            vec![fails("o6", Some("fee_insufficient"))],
+            "both offers are 601 s old",
+        );
+    s.build()
+}
+
+fn r_reb_8_failed_rebalance_drops_the_erring_offers() -> Vector {
+    use crate::requirements::Level::Pinned;
+    // ν = .5: alice 1.0 (a source, surplus 500,000 sat), bob and carol 0 (sinks, deficit
+    // 500,000 sat each), dave 1.0 (a source nobody offers a way from). alice offers both her
+    // public channels, alice–bob and alice–carol, for pushing: either cycle brings alice to
+    // ν, and the scid order picks alice–bob first.
+    let (f1, f2) = (foreign(42), foreign(43));
+    let mut node = Node::new(vec![
+        Chan::new(scid(784_000, 1, 0), "alice", CAP, CAP),
+        Chan::new(scid(784_000, 2, 0), "bob", CAP, 0),
+        Chan::new(scid(784_000, 3, 0), "carol", CAP, 0),
+        Chan::new(scid(784_000, 4, 0), "dave", CAP, CAP),
+    ]);
+    node.foreign_graph = vec![f1, f2];
+    let (a, b, c) = (
+        node.scid_of("alice"),
+        node.scid_of("bob"),
+        node.scid_of("carol"),
+    );
+    let peers = ["alice", "bob", "carol", "dave"];
+    let edges = graph_edges(&[(f1, "alice", "bob"), (f2, "alice", "carol")]);
+    let half = CAP / 2;
+    // Only the `offered` channels between our two (at `level`), and our policy's exact plan
+    // (pinned).
+    let plan_check = |level, offered: &[ShortChannelId], exact: PlanEntry| {
+        vec![
+            PlanCheck {
+                id: "R-REB-8".into(),
+                level,
+                offered: Some(offered.iter().map(|s| (s.to_string(), 2 * CAP)).collect()),
+                ..PlanCheck::default()
+            },
+            PlanCheck {
+                id: "R-REB-8".into(),
+                level: Some(Pinned),
+                exact: Some(vec![exact]),
+                ..PlanCheck::default()
+            },
+        ]
+    };
+    let via = |f: ShortChannelId, last: ShortChannelId| PlanEntry {
+        amt: half,
+        hops: strs(&[a, f, last]),
+    };
+    let mut s = Scenario::new(
+        "r_reb_8_failed_rebalance_drops_the_erring_offers",
+        &["R-REB-8"],
+        "The initiator's planned rebalance over alice-bob fails with the error naming alice-bob: \
+         the offers for that channel are dropped and the next plan goes around it (over \
+         alice-carol only); once alice offers alice-bob again, it is planned with again.",
+    );
+    s.optional_op("plan").start(&node, &peers);
+    s.step(edges, vec![])
+        .step(
+            recv("alice", &reply_msg(CHAIN, 1, T0, 2 * CAP, &[f1, f2])),
+            vec![],
+        )
+        .step_note(
+            plan_op(),
+            vec![plans(plan_check(Some(Pinned), &[f1, f2], via(f1, b)))],
+            "our policy plans the cycle over alice-bob",
+        )
+        .step(planned_rebalance_failed(&[a, f1, b], f1), vec![])
+        .step_note(
+            plan_op(),
+            vec![plans(plan_check(None, &[f2], via(f2, c)))],
+            "alice-bob erred: re-planned without it",
+        )
+        .step(tick(T0 + 1), vec![])
+        .step(
+            recv("alice", &reply_msg(CHAIN, 1, T0 + 1, 2 * CAP, &[f1])),
+            vec![],
+        )
+        .step_note(
+            plan_op(),
+            vec![plans(plan_check(Some(Pinned), &[f1, f2], via(f1, b)))],
+            "a new offer for alice-bob: usable again",
         );
     s.build()
 }

@@ -1,5 +1,5 @@
-//! R-CM-1–R-CM-3 (docs/bolt14.md §3, channel management): what a node offers follows its target
-//! ratio ν exactly. The planner, hop and JIT rules (R-REB-*, R-JIT-*) act on HTLCs and plans,
+//! R-CM-1–R-CM-4 (docs/bolt14.md §3, channel management): what a node offers follows its target
+//! ratio ν exactly, and whom it queries to collect offers (v2 op `collect_offers`). The planner, hop and JIT rules (R-REB-*, R-JIT-*) act on HTLCs and plans,
 //! which only pipe protocol v2 carries: their vectors are in `forwarding.rs`.
 
 use super::{std_node, AMT, STD_PEERS};
@@ -11,7 +11,103 @@ pub(crate) fn scenarios() -> Vec<Vector> {
         r_cm_1_closing_channels_do_not_count_toward_nu(),
         r_cm_2_target_is_never_passed_exact_boundary(),
         r_cm_3_sources_push_and_sinks_take(),
+        r_cm_4_collect_offers_from_sources_and_sinks(),
     ]
+}
+
+/// The `collect_offers` step: exactly the queries [`reference_collect`] lists for `node`, minus
+/// those S05 holds back (`sent` counts the queries each peer got in the current window), at
+/// `level` for the flow and "a part" checks (pinned: a tenth exactly).
+fn collect_step(
+    s: &mut Scenario,
+    node: &Node,
+    sent: &mut std::collections::BTreeMap<String, usize>,
+    level: Option<crate::requirements::Level>,
+    note: &str,
+) {
+    let mut expect = Vec::new();
+    for q in reference_collect(node) {
+        let n = sent.entry(q.peer.clone()).or_default();
+        if *n < 4 {
+            *n += 1;
+            expect.push(collect_query(&q, "R-CM-4", level));
+        }
+    }
+    s.step_note(collect_offers_op(), expect, note);
+}
+
+fn r_cm_4_collect_offers_from_sources_and_sinks() -> Vector {
+    use crate::requirements::Level::Pinned;
+    // ν = .5: carol .9 is a source (surplus 400,000 sat), dave .1 a sink (deficit 400,000),
+    // alice and bob at ν neither.
+    let mut node = std_node();
+    let want = reference_collect(&node);
+    assert_eq!(
+        want.iter()
+            .map(|q| (q.peer.as_str(), q.flow, q.amt))
+            .collect::<Vec<_>>(),
+        vec![("carol", 1, 40_000_000), ("dave", 0, 40_000_000)]
+    );
+    let mut s = Scenario::new(
+        "r_cm_4_collect_offers_from_sources_and_sinks",
+        &["R-CM-4"],
+        "Asked to collect offers, a node queries each source peer (zeta > nu) with flow_value 1 \
+         and each sink (zeta < nu) with flow_value 0, for a part of the deviation (pinned: a \
+         tenth, rounded down), and no peer at nu; it does not query again while nothing changed \
+         and the offers are fresh (600 s); it does after its balances changed and once the \
+         offers are stale, within the S05 limit of 4 queries per peer per 10 s.",
+    );
+    s.optional_op("collect_offers").start(&node, STD_PEERS);
+    let mut sent = std::collections::BTreeMap::new();
+    collect_step(
+        &mut s,
+        &node,
+        &mut sent,
+        None,
+        "carol is a source, dave a sink",
+    );
+    s.step_note(
+        collect_offers_op(),
+        vec![],
+        "nothing changed and the offers asked for are fresh: no query again",
+    );
+    // carol .9 -> .8: nu = .475, so alice and bob (.5) become sources too.
+    node.channels[2].local = CAP / 10 * 8;
+    s.checking("R-CM-4")
+        .step(set_channel(&node.channels[2]), vec![]);
+    collect_step(
+        &mut s,
+        &node,
+        &mut sent,
+        Some(Pinned),
+        "our balances changed: every source and sink is asked again",
+    );
+    s.step(tick(T0 + 601), vec![]);
+    sent.clear();
+    collect_step(
+        &mut s,
+        &node,
+        &mut sent,
+        Some(Pinned),
+        "601 s later the offers are stale: asked again",
+    );
+    // Four more changes within the same second: the 5th query to a peer within 10 s is S05's.
+    for (i, local) in [7, 8, 7, 8].into_iter().enumerate() {
+        if i == 3 {
+            s.checking("S05");
+        }
+        node.channels[2].local = CAP / 10 * local;
+        s.step(set_channel(&node.channels[2]), vec![]);
+        collect_step(
+            &mut s,
+            &node,
+            &mut sent,
+            Some(Pinned),
+            "balances changed again; at most 4 queries per peer within 10 s (S05)",
+        );
+    }
+    s.invariant(super::sending::rate("carol", "query"));
+    s.build()
 }
 
 fn r_cm_1_closing_channels_do_not_count_toward_nu() -> Vector {
