@@ -134,10 +134,9 @@ impl<P: PeerKey> ReplyPolicy<P> for ForwardAwarePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channel_set::ChannelSet;
     use crate::hop_check::{check_fee_free_forward, FeeFreeForward, HopRule};
     use crate::reply::DefaultPolicy;
-    use crate::test_support::ch;
+    use crate::test_support::{ch, with_request};
     use crate::Channel;
     use rand::SeedableRng;
 
@@ -148,27 +147,20 @@ mod tests {
         amt: u64,
         rule: HopRule,
     ) -> (Vec<ShortChannelId>, Vec<ShortChannelId>) {
-        let mut set = ChannelSet::new(chans.to_vec());
-        set.set_all_connected(true);
-        let q = querier.to_string();
-        let req = ReplyRequest {
-            channels: &set,
-            querier: &q,
-            flow,
-            amt_msat: amt,
-        };
-        let mut rng = ChaCha20Rng::seed_from_u64(1);
-        let default = DefaultPolicy::new().reply(&req, &mut rng).scids;
-        let aware = ForwardAwarePolicy {
-            hop: HopConfig {
-                rule,
-                ..HopConfig::default()
-            },
-            ..ForwardAwarePolicy::default()
-        }
-        .reply(&req, &mut rng)
-        .scids;
-        (default, aware)
+        with_request(chans, querier, flow, amt, |req| {
+            let mut rng = ChaCha20Rng::seed_from_u64(1);
+            let default = DefaultPolicy::new().reply(req, &mut rng).scids;
+            let aware = ForwardAwarePolicy {
+                hop: HopConfig {
+                    rule,
+                    ..HopConfig::default()
+                },
+                ..ForwardAwarePolicy::default()
+            }
+            .reply(req, &mut rng)
+            .scids;
+            (default, aware)
+        })
     }
 
     /// Every channel it lists passes the hop check for the whole move; every eligible channel

@@ -123,7 +123,7 @@ pub fn jit_decide<P: PeerKey>(
     else {
         return JitDecision::Fail(JitFailure::UnknownChannel);
     };
-    let Some(st) = State::new(me, channels, offers, graph, now, &cfg.planner) else {
+    let Some(st) = State::new((me, channels, offers, graph, now), &cfg.planner) else {
         return JitDecision::Fail(JitFailure::UnknownChannel);
     };
     let amount = htlc.amount_msat;

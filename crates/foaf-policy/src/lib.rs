@@ -30,7 +30,9 @@ pub use hop_check::{check_fee_free_forward, FeeFreeForward, FeeFreeRefusal, HopC
 pub use imbalance::{gini, imbalance, relative_balances, target_ratio, Spread};
 pub use jit::{jit_decide, HtlcToForward, JitConfig, JitDecision, JitFailure};
 pub use model::{Channel, ChannelState, Offer, PeerKey};
-pub use planner::{apply_rebalance, plan_rebalances, CircularRebalance, Hop, PlannerConfig};
+pub use planner::{
+    apply_rebalance, plan_rebalances, CircularRebalance, Hop, OutCap, PlannerConfig,
+};
 pub use reply::{
     enforce_reply_invariants, DefaultPolicy, Grouping, Obfuscation, ReplyPlan, ReplyPolicy,
     ReplyRequest,

@@ -115,6 +115,25 @@ pub struct PlannerConfig {
     pub max_rebalances: usize,
     /// The balance rule for our own two legs, the same a hop applies (R-REB-1, R-REB-5 (b)).
     pub rule: HopRule,
+    /// What may leave on our first channel (R-REB-1): at most the surplus of the peer it leaves
+    /// to, or, once that peer is above ν, any of our balance with it (our G must still drop).
+    pub out_cap: OutCap,
+    /// Under [`HopRule::Sender`], do not take the peer we come back from past ν when it starts
+    /// below it (the returning leg's sink cap, R-REB-1). Under `BothSides` always on.
+    pub sink_cap: bool,
+}
+
+/// How much the initiator may send on the channel a rebalance leaves on (R-REB-1). Our own
+/// channel: no other node's interest is at stake, every hop still applies R-REB-5 and our G
+/// must strictly drop (R-REB-4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutCap {
+    /// The peer's surplus ⌊L − ν·K⌋: never below ν (the paper's `strict` runs).
+    #[default]
+    Surplus,
+    /// The peer must start above ν; the amount is bounded by our balance with it, not by its
+    /// surplus (the paper's `foaf` run, `fees_3_5000`).
+    Balance,
 }
 
 impl Default for PlannerConfig {
@@ -125,6 +144,8 @@ impl Default for PlannerConfig {
             min_amount_msat: 1_000,
             max_rebalances: 16,
             rule: HopRule::default(),
+            out_cap: OutCap::default(),
+            sink_cap: true,
         }
     }
 }
@@ -188,15 +209,20 @@ pub(crate) struct State<P> {
     pub(crate) edges: BTreeMap<P, (usize, usize)>,
 }
 
+/// What a plan is made from: us, our channels, the offers our peers made us, the graph those
+/// offers name and the time (unix seconds): the arguments of [`plan_rebalances`] and
+/// [`crate::jit_decide`], in that order.
+pub(crate) type Inputs<'a, P> = (
+    &'a P,
+    &'a [Channel<P>],
+    &'a [Offer<P>],
+    &'a ChannelGraph<P>,
+    u64,
+);
+
 impl<P: PeerKey> State<P> {
-    pub(crate) fn new(
-        me: &P,
-        channels: &[Channel<P>],
-        offers: &[Offer<P>],
-        graph: &ChannelGraph<P>,
-        now: u64,
-        cfg: &PlannerConfig,
-    ) -> Option<Self> {
+    pub(crate) fn new(inputs: Inputs<'_, P>, cfg: &PlannerConfig) -> Option<Self> {
+        let (me, channels, offers, graph, now) = inputs;
         let usable = |c: &&Channel<P>| c.is_active() && c.capacity_msat > 0 && c.peer != *me;
         let mut totals: BTreeMap<P, (u64, u64)> = BTreeMap::new();
         let mut chans: BTreeMap<P, Vec<(ShortChannelId, u64, u64)>> = BTreeMap::new();
@@ -560,13 +586,17 @@ fn best_step<P: PeerKey>(
     // choose the amount: overshooting a sink buys a larger drop of G now and leaves a peer we
     // cannot refill later); G must drop in every case (R-REB-4).
     let rule = cfg.rule;
-    let out_room = |p: &P| match rule {
-        HopRule::GiniOnly => st.totals.get(p).map_or(0, |t| t.0),
-        HopRule::Sender | HopRule::BothSides => st.surplus(p),
+    let balance = |p: &P| st.totals.get(p).map_or(0, |t| t.0);
+    let out_room = |p: &P| match (rule, cfg.out_cap) {
+        (HopRule::GiniOnly, _) => balance(p),
+        (_, OutCap::Surplus) => st.surplus(p),
+        (_, OutCap::Balance) if st.surplus(p) > 0 => balance(p),
+        (_, OutCap::Balance) => 0,
     };
     let in_room = |p: &P| match (rule, st.deficit(p)) {
         (HopRule::BothSides, d) => d,
         (HopRule::Sender, 0) | (HopRule::GiniOnly, _) => u64::MAX,
+        (HopRule::Sender, _) if !cfg.sink_cap => u64::MAX,
         (HopRule::Sender, d) => d,
     };
     let outs: Vec<&P> = st.totals.keys().filter(|p| out_room(p) > 0).collect();
@@ -677,7 +707,7 @@ pub fn plan_rebalances<P: PeerKey>(
     now: u64,
     cfg: &PlannerConfig,
 ) -> Vec<CircularRebalance<P>> {
-    let Some(mut st) = State::new(me, channels, offers, graph, now, cfg) else {
+    let Some(mut st) = State::new((me, channels, offers, graph, now), cfg) else {
         return Vec::new();
     };
     let mut paths = BTreeMap::new();
@@ -961,15 +991,8 @@ mod tests {
                     ch(&format!("p{i}"), i + 1, cap, rng.gen_range(0..=cap))
                 })
                 .collect();
-            let st = State::new(
-                &me(),
-                &chans,
-                &[],
-                &ChannelGraph::new(),
-                0,
-                &Default::default(),
-            )
-            .unwrap();
+            let graph = ChannelGraph::new();
+            let st = State::new((&me(), &chans, &[], &graph, 0), &Default::default()).unwrap();
             let ev = GiniEval::new(&st);
             let (a, b) = (
                 format!("p{}", rng.gen_range(0..n)),

@@ -280,7 +280,7 @@ pub fn enforce_reply_invariants(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::ch;
+    use crate::test_support::{ch, with_request};
     use rand::SeedableRng;
 
     fn ask(
@@ -290,19 +290,9 @@ mod tests {
         amt: u64,
         grouping: Grouping,
     ) -> Vec<u64> {
-        let q = querier.to_string();
-        let mut set = ChannelSet::new(chans.to_vec());
-        set.set_all_connected(true);
-        let req = ReplyRequest {
-            channels: &set,
-            querier: &q,
-            flow,
-            amt_msat: amt,
-        };
-        eligible(&req, grouping)
-            .into_iter()
-            .map(|s| s.to_u64())
-            .collect()
+        with_request(chans, querier, flow, amt, |req| {
+            eligible(req, grouping).iter().map(|s| s.to_u64()).collect()
+        })
     }
 
     // R: A01 — toward, not past, ν; the querier excluded.

@@ -41,6 +41,10 @@ pub struct CycleConfig {
     /// Move the smallest room on the cycle divided by this (1: all of it; the paper's
     /// multi-path runs moved a tenth).
     pub amount_divisor: u64,
+    /// Cap the initiator's own first channel at its excess (the paper's `strict`); when false
+    /// the first channel only has to start above target and may carry all its balance (the
+    /// paper's `foaf` run; [`foaf_policy::OutCap::Balance`] in the planner).
+    pub cap_first: bool,
 }
 
 impl CycleConfig {
@@ -56,6 +60,7 @@ impl CycleConfig {
             min_amount_msat: 1_000_000,
             gini_drop: false,
             amount_divisor: 1,
+            cap_first: true,
         }
     }
 
@@ -209,6 +214,18 @@ impl<'g> CycleSearch<'g> {
         }
     }
 
+    /// What the initiator's first channel `arc` may carry: its room, or, without
+    /// [`CycleConfig::cap_first`], all its balance once it is willing.
+    #[inline]
+    fn first_room(&self, b: &Balances, arc: u32) -> u64 {
+        let r = self.room(b, arc);
+        if self.cfg.cap_first || r == 0 {
+            r
+        } else {
+            b.arc_balance(self.g, arc)
+        }
+    }
+
     /// One round: every node (in a seeded order) tries to move the excess out of each of its
     /// over-target channels, largest first.
     pub fn round(&mut self, b: &mut Balances, seed: u64) -> RoundStats {
@@ -265,8 +282,8 @@ impl<'g> CycleSearch<'g> {
         if self.path.len() >= 2 {
             let back = self.closer[x as usize];
             if back != u32::MAX {
-                let mut amt = self.room(b, back);
-                for &a in &self.path {
+                let mut amt = self.room(b, back).min(self.first_room(b, self.path[0]));
+                for &a in &self.path[1..] {
                     amt = amt.min(self.room(b, a));
                 }
                 amt /= self.cfg.amount_divisor.max(1);
@@ -302,7 +319,7 @@ impl<'g> CycleSearch<'g> {
                     stats.volume_msat += amt as u128;
                     *found += 1;
                     if *found >= self.cfg.max_cycles_per_channel
-                        || self.room(b, self.path[0]) < self.cfg.min_amount_msat
+                        || self.first_room(b, self.path[0]) < self.cfg.min_amount_msat
                     {
                         return false;
                     }

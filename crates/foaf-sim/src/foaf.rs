@@ -66,6 +66,11 @@ pub struct FoafConfig {
     pub jit: JitConfig,
     /// Which reply policy every node runs.
     pub reply_policy: ReplyPolicyChoice,
+    /// The middle hop X of a 4-cycle made no offer and gave no intercept alias: the
+    /// initiator routes it on its real channel and pays its fee (docs/bolt14.md §4.2.1), so X
+    /// forwards as an ordinary payment (liquidity only, no R-REB-5 check, no budget). Off:
+    /// X also runs the zero-fee check, as if it forwarded for free. Fees are not simulated.
+    pub paid_middle_hop: bool,
 }
 
 impl FoafConfig {
@@ -106,6 +111,7 @@ impl Default for FoafConfig {
             hop: HopConfig::default(),
             jit: JitConfig::default(),
             reply_policy: ReplyPolicyChoice::Default,
+            paid_middle_hop: false,
         }
     }
 }
@@ -319,7 +325,10 @@ impl<'g> FoafNetwork<'g> {
         }
         let amt = r.amount_msat;
         let window = self.cfg.hop.budget_window_secs.max(1);
-        for i in 1..r.hops.len() {
+        // The hops that forward at zero fee: every one but the initiator and, when it is paid,
+        // a 4-cycle's middle hop.
+        let paid = |i: usize| self.cfg.paid_middle_hop && r.hops.len() == 4 && i == 2;
+        for i in (1..r.hops.len()).filter(|&i| !paid(i)) {
             let x = r.hops[i].from;
             let upstream = r.hops[i - 1].from;
             let used = match self.budget.get(&(x, upstream)) {
@@ -339,7 +348,7 @@ impl<'g> FoafNetwork<'g> {
         if b.send_along(g, &arcs, amt).is_err() {
             return Err(Failure::Broken);
         }
-        for i in 1..r.hops.len() {
+        for i in (1..r.hops.len()).filter(|&i| !paid(i)) {
             let key = (r.hops[i].from, r.hops[i - 1].from);
             let now = self.now;
             let e = self.budget.entry(key).or_insert((now, 0));

@@ -5,7 +5,7 @@
 //! deterministic); channels are undirected with a fee policy per direction; the adjacency is a
 //! CSR array of *arcs* (`channel * 2 + dir`, dir 0 = a→b, 1 = b→a) so hot loops never hash.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -344,30 +344,40 @@ impl Graph {
 
     /// Components (undirected), as a component index per node; the index of the largest.
     fn components(&self) -> (Vec<u32>, u32) {
-        let n = self.node_count();
-        let mut comp = vec![u32::MAX; n];
-        let mut sizes = Vec::new();
-        let mut queue = VecDeque::new();
-        for s in 0..n as u32 {
+        self.flood_components(0..self.node_count() as u32, |_| true)
+    }
+
+    /// Labels nodes by flooding: seeds are taken in `seeds` order, each one not yet labelled
+    /// opens a component, which takes every node reachable over arcs `follow` accepts (an arc
+    /// id, seen from its tail). Returns the component index per node (`u32::MAX`: never
+    /// reached) and the index of the largest (ties to the lowest, deterministically).
+    pub(crate) fn flood_components(
+        &self,
+        seeds: impl IntoIterator<Item = u32>,
+        follow: impl Fn(u32) -> bool,
+    ) -> (Vec<u32>, u32) {
+        let mut comp = vec![u32::MAX; self.node_count()];
+        let mut sizes: Vec<usize> = Vec::new();
+        let mut stack = Vec::new();
+        for s in seeds {
             if comp[s as usize] != u32::MAX {
                 continue;
             }
             let id = sizes.len() as u32;
             comp[s as usize] = id;
-            queue.push_back(s);
+            stack.push(s);
             let mut size = 0usize;
-            while let Some(u) = queue.pop_front() {
+            while let Some(u) = stack.pop() {
                 size += 1;
                 for a in self.arcs(u) {
-                    if comp[a.head as usize] == u32::MAX {
+                    if comp[a.head as usize] == u32::MAX && follow(a.id) {
                         comp[a.head as usize] = id;
-                        queue.push_back(a.head);
+                        stack.push(a.head);
                     }
                 }
             }
             sizes.push(size);
         }
-        // Largest; ties to the lowest index, deterministically.
         let best = (0..sizes.len())
             .max_by_key(|&i| (sizes[i], std::cmp::Reverse(i)))
             .unwrap_or(0) as u32;

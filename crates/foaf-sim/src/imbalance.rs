@@ -187,31 +187,9 @@ pub fn funded_scc(g: &Graph, b: &Balances) -> (Graph, Balances) {
             }
         }
     }
-    let mut comp = vec![u32::MAX; n];
-    let mut sizes: Vec<usize> = Vec::new();
-    for &s in finish.iter().rev() {
-        if comp[s as usize] != u32::MAX {
-            continue;
-        }
-        let id = sizes.len() as u32;
-        comp[s as usize] = id;
-        let mut stack = vec![s];
-        let mut size = 0;
-        while let Some(u) = stack.pop() {
-            size += 1;
-            // Reverse graph: v -> u is funded means arc id^1 seen from u.
-            for a in g.arcs(u) {
-                if funded(a.id ^ 1) && comp[a.head as usize] == u32::MAX {
-                    comp[a.head as usize] = id;
-                    stack.push(a.head);
-                }
-            }
-        }
-        sizes.push(size);
-    }
-    let best = (0..sizes.len())
-        .max_by_key(|&i| (sizes[i], std::cmp::Reverse(i)))
-        .unwrap_or(0) as u32;
+    // Second pass on the reverse graph (v -> u is funded: arc id^1 seen from u), in reverse
+    // finishing order: each flood is one strongly connected component.
+    let (comp, best) = g.flood_components(finish.iter().rev().copied(), |arc| funded(arc ^ 1));
     let keep: Vec<bool> = comp.iter().map(|&c| c == best).collect();
     let (sub, origin) = g.subgraph(&keep);
     let local_a = origin.iter().map(|&c| b.local_a[c as usize]).collect();

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 
 use crate::cycles::RoundStats;
-use crate::imbalance::{ImbalanceResult, Snapshot};
+use crate::imbalance::{CurvePoint, DistributionRun, ImbalanceResult, Snapshot, StrategyRun};
 use crate::metrics::node_ginis;
 use crate::paper::{
     Interval, PaperFigure, PaperParams, PaperStrategy, PaperTable, PAPER_FIGURES,
@@ -163,7 +163,9 @@ fn write_csv(
     Ok(path)
 }
 
-/// Write `imbalance_summary.csv`, `imbalance_rounds.csv` and `imbalance_ginis.csv` into `dir`.
+/// Write `imbalance_summary.csv`, `imbalance_rounds.csv`, `imbalance_ginis.csv` and
+/// `imbalance_cost_per_point.csv` (FOAF's messages and bytes per success point gained, by
+/// round) into `dir`.
 pub fn imbalance_csv(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let summary = write_csv(dir, "imbalance_summary.csv", "initial,strategy,nodes,channels,pairs,success_rate,ci95_low,ci95_high,median_payable_msat,median_gini,network_imbalance,operations,messages,message_bytes,volume_msat,failed,refused_gini,refused_target,messages_per_success_point,seconds", |w| {
         for d in &r.distributions {
@@ -255,7 +257,78 @@ pub fn imbalance_csv(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, Re
         }
         Ok(())
     })?;
-    Ok(vec![summary, rounds, ginis])
+    let cost = write_csv(
+        dir,
+        "imbalance_cost_per_point.csv",
+        "initial,strategy,round,success_gain_points,messages,message_bytes,messages_per_point,bytes_per_point",
+        |w| {
+            for d in &r.distributions {
+                for (run, p) in cost_points(d) {
+                    let gain = (p.success_rate - d.before.routing.success_rate) * 100.0;
+                    let per = |spent| {
+                        per_point(spent, d.before.routing.success_rate, p.success_rate)
+                            .map(|x| format!("{x:.1}"))
+                            .unwrap_or_default()
+                    };
+                    writeln!(
+                        w,
+                        "{},{},{},{:.3},{},{},{},{}",
+                        d.initial.name(),
+                        run.strategy.name(),
+                        p.round,
+                        gain,
+                        p.totals.messages,
+                        p.totals.message_bytes,
+                        per(p.totals.messages),
+                        per(p.totals.message_bytes),
+                    )?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(vec![summary, rounds, ginis, cost])
+}
+
+/// The rounds of every strategy that exchanges messages (FOAF), for the cost-per-point CSV
+/// and plots: every round after the start.
+fn cost_points(d: &DistributionRun) -> impl Iterator<Item = (&StrategyRun, &CurvePoint)> {
+    d.runs
+        .iter()
+        .filter(|run| run.totals.messages > 0)
+        .flat_map(|run| {
+            run.curve
+                .iter()
+                .filter(|p| p.round > 0)
+                .map(move |p| (run, p))
+        })
+}
+
+/// The curve of messages (or bytes, `bytes`) spent per success point gained against the points
+/// gained so far, one series per strategy that sends messages; rounds without a gain are left
+/// out (nothing to divide by).
+fn cost_series(d: &DistributionRun, bytes: bool) -> Vec<Series> {
+    let before = d.before.routing.success_rate;
+    d.runs
+        .iter()
+        .filter(|run| run.totals.messages > 0)
+        .map(|run| {
+            let points = run
+                .curve
+                .iter()
+                .filter_map(|p| {
+                    let spent = if bytes {
+                        p.totals.message_bytes
+                    } else {
+                        p.totals.messages
+                    };
+                    let per = per_point(spent, before, p.success_rate)?;
+                    Some(((p.success_rate - before) * 100.0, per))
+                })
+                .collect();
+            Series::line(run.strategy.name(), points)
+        })
+        .collect()
 }
 
 /// Messages (or bytes) spent per percentage point of success gained; `None` without a gain.
@@ -311,6 +384,50 @@ pub(crate) struct Figure<'a> {
     pub(crate) y_label: &'a str,
     pub(crate) x_range: std::ops::Range<f64>,
     pub(crate) y_range: std::ops::Range<f64>,
+}
+
+impl<'a> Figure<'a> {
+    /// A frame named `stem` (the files' name) with `title`; both axes unlabelled, 0 to 1.
+    pub(crate) fn new(stem: impl Into<String>, title: impl Into<String>) -> Self {
+        Figure {
+            stem: stem.into(),
+            title: title.into(),
+            x_label: "",
+            y_label: "",
+            x_range: 0.0..1.0,
+            y_range: 0.0..1.0,
+        }
+    }
+
+    /// The x axis: label and range.
+    pub(crate) fn x(self, label: &'a str, range: std::ops::Range<f64>) -> Self {
+        Figure {
+            x_label: label,
+            x_range: range,
+            ..self
+        }
+    }
+
+    /// The y axis: label and range.
+    pub(crate) fn y(self, label: &'a str, range: std::ops::Range<f64>) -> Self {
+        Figure {
+            y_label: label,
+            y_range: range,
+            ..self
+        }
+    }
+
+    /// Draws `series` in this frame as `<stem>.png` and `<stem>.svg` in `dir` ([`plot_both`])
+    /// and adds the two files to `files`.
+    pub(crate) fn plot(
+        &self,
+        dir: &Path,
+        series: &[Series],
+        files: &mut Vec<PathBuf>,
+    ) -> Result<(), ReportError> {
+        files.extend(plot_both(dir, self, series)?);
+        Ok(())
+    }
 }
 
 fn draw<DB: DrawingBackend>(
@@ -395,7 +512,7 @@ pub(crate) fn plot_both(
 }
 
 /// The largest coordinate (as `pick` reads it) over all points, at least 1: an axis range.
-fn largest(series: &[Series], pick: impl Fn(&(f64, f64)) -> f64) -> f64 {
+pub(crate) fn largest(series: &[Series], pick: impl Fn(&(f64, f64)) -> f64) -> f64 {
     series
         .iter()
         .flat_map(|s| s.points.iter().map(&pick))
@@ -417,8 +534,10 @@ fn cdf(values: &[f64]) -> Vec<(f64, f64)> {
 }
 
 /// Plots of the `imbalance` experiment: per initial distribution, the CDF of node Gini
-/// coefficients before and after each strategy, and success rate versus rebalancing
-/// operations (log scale: log10(1 + operations)).
+/// coefficients before and after each strategy, success rate versus rebalancing
+/// operations (log scale: log10(1 + operations)), and for the strategies that send messages
+/// (FOAF) the messages and bytes spent per success point gained, round by round
+/// (`cost_per_point_messages_*`, `cost_per_point_bytes_*`).
 pub fn imbalance_plots(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let mut files = Vec::new();
     for d in &r.distributions {
@@ -437,18 +556,13 @@ pub fn imbalance_plots(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, 
                 cdf(&run.after.ginis),
             ));
         }
-        files.extend(plot_both(
-            dir,
-            &Figure {
-                stem: format!("gini_cdf_{name}"),
-                title: format!("Node imbalance before/after rebalancing ({name} start)"),
-                x_label: "node Gini coefficient G_v",
-                y_label: "share of nodes with G <= x",
-                x_range: 0.0..1.0,
-                y_range: 0.0..1.0,
-            },
-            &series,
-        )?);
+        Figure::new(
+            format!("gini_cdf_{name}"),
+            format!("Node imbalance before/after rebalancing ({name} start)"),
+        )
+        .x("node Gini coefficient G_v", 0.0..1.0)
+        .y("share of nodes with G <= x", 0.0..1.0)
+        .plot(dir, &series, &mut files)?;
         let series: Vec<Series> = d
             .runs
             .iter()
@@ -466,18 +580,29 @@ pub fn imbalance_plots(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, 
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.0))
             .fold(1.0f64, f64::max);
-        files.extend(plot_both(
-            dir,
-            &Figure {
-                stem: format!("success_vs_operations_{name}"),
-                title: format!("Success rate (1 sat, cheapest path) vs rebalancing ({name} start)"),
-                x_label: "log10(1 + rebalancing operations)",
-                y_label: "success rate",
-                x_range: 0.0..max_x.ceil(),
-                y_range: 0.0..1.0,
-            },
-            &series,
-        )?);
+        Figure::new(
+            format!("success_vs_operations_{name}"),
+            format!("Success rate (1 sat, cheapest path) vs rebalancing ({name} start)"),
+        )
+        .x("log10(1 + rebalancing operations)", 0.0..max_x.ceil())
+        .y("success rate", 0.0..1.0)
+        .plot(dir, &series, &mut files)?;
+        for (bytes, what, unit) in [(false, "messages", "messages"), (true, "bytes", "bytes")] {
+            let series = cost_series(d, bytes);
+            if series.iter().all(|s| s.points.is_empty()) {
+                continue;
+            }
+            Figure::new(
+                format!("cost_per_point_{what}_{name}"),
+                format!("FOAF {what} per success point gained, by round ({name} start)"),
+            )
+            .x(
+                "success gained so far (percentage points)",
+                0.0..largest(&series, |p| p.0).ceil(),
+            )
+            .y(unit, 0.0..largest(&series, |p| p.1) * 1.1)
+            .plot(dir, &series, &mut files)?;
+        }
     }
     Ok(files)
 }
@@ -573,18 +698,10 @@ pub fn payments_plots(r: &PaymentsResult, dir: &Path) -> Result<Vec<PathBuf>, Re
             )
         })
         .collect();
-    files.extend(plot_both(
-        dir,
-        &Figure {
-            stem: "payments_success".to_string(),
-            title: "Payment success rate along the stream".to_string(),
-            x_label: "payments attempted",
-            y_label: "success rate so far",
-            x_range: 0.0..r.payments.max(1) as f64,
-            y_range: 0.0..1.0,
-        },
-        &series,
-    )?);
+    Figure::new("payments_success", "Payment success rate along the stream")
+        .x("payments attempted", 0.0..r.payments.max(1) as f64)
+        .y("success rate so far", 0.0..1.0)
+        .plot(dir, &series, &mut files)?;
     let series: Vec<Series> = r
         .runs
         .iter()
@@ -599,18 +716,16 @@ pub fn payments_plots(r: &PaymentsResult, dir: &Path) -> Result<Vec<PathBuf>, Re
         })
         .collect();
     let max_x = largest(&series, |p| p.0);
-    files.extend(plot_both(
-        dir,
-        &Figure {
-            stem: "payments_success_vs_operations".to_string(),
-            title: "Payment success rate vs rebalancing operations".to_string(),
-            x_label: "log10(1 + rebalancing operations so far)",
-            y_label: "success rate so far",
-            x_range: 0.0..max_x.ceil(),
-            y_range: 0.0..1.0,
-        },
-        &series,
-    )?);
+    Figure::new(
+        "payments_success_vs_operations",
+        "Payment success rate vs rebalancing operations",
+    )
+    .x(
+        "log10(1 + rebalancing operations so far)",
+        0.0..max_x.ceil(),
+    )
+    .y("success rate so far", 0.0..1.0)
+    .plot(dir, &series, &mut files)?;
     Ok(files)
 }
 
@@ -1086,21 +1201,19 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
         per_run(&|x| Some(((1.0 + x.cumulative_operations as f64).log10(), x.imbalance)));
     series.push(figures(&|f| (f.operations.log10(), f.imbalance)));
     let max_x = largest(&series, |p| p.0);
-    files.extend(plot_both(
-        dir,
-        &Figure {
-            stem: "paper_imbalance_vs_operations".into(),
-            title: format!(
-                "Network imbalance G vs rebalancing operations (seed {})",
-                first.seed
-            ),
-            x_label: "log10(1 + successful rebalancing operations)",
-            y_label: "network imbalance G",
-            x_range: 0.0..max_x.ceil(),
-            y_range: 0.0..0.55,
-        },
-        &series,
-    )?);
+    Figure::new(
+        "paper_imbalance_vs_operations",
+        format!(
+            "Network imbalance G vs rebalancing operations (seed {})",
+            first.seed
+        ),
+    )
+    .x(
+        "log10(1 + successful rebalancing operations)",
+        0.0..max_x.ceil(),
+    )
+    .y("network imbalance G", 0.0..0.55)
+    .plot(dir, &series, &mut files)?;
     let mut series = per_run(&|x| x.success_rate.map(|v| (x.imbalance, v)));
     let mut paper_pts: Vec<(f64, f64)> = PAPER_FIGURES
         .iter()
@@ -1108,39 +1221,32 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
         .collect();
     paper_pts.push((PAPER_IMBALANCE_BEFORE, PAPER_SUCCESS_BEFORE));
     series.push(Series::markers("paper (start, end points)", paper_pts));
-    files.extend(plot_both(
-        dir,
-        &Figure {
-            stem: "paper_success_vs_imbalance".into(),
-            title: format!("Success rate vs network imbalance (seed {})", first.seed),
-            x_label: "network imbalance G",
-            y_label: "share of pairs whose cheapest path carries > 0",
-            x_range: 0.1..0.55,
-            y_range: 0.0..1.0,
-        },
-        &series,
-    )?);
+    Figure::new(
+        "paper_success_vs_imbalance",
+        format!("Success rate vs network imbalance (seed {})", first.seed),
+    )
+    .x("network imbalance G", 0.1..0.55)
+    .y("share of pairs whose cheapest path carries > 0", 0.0..1.0)
+    .plot(dir, &series, &mut files)?;
     let mut series = per_run(&|x| {
         x.median_payable_msat
             .map(|v| (x.imbalance, v as f64 / 1000.0))
     });
     series.push(figures(&|f| (f.imbalance, f.median_payable_sat)));
     let max_y = largest(&series, |p| p.1);
-    files.extend(plot_both(
-        dir,
-        &Figure {
-            stem: "paper_payable_vs_imbalance".into(),
-            title: format!(
-                "Median payable amount vs network imbalance (seed {})",
-                first.seed
-            ),
-            x_label: "network imbalance G",
-            y_label: "median payable amount on the cheapest path [sat]",
-            x_range: 0.1..0.55,
-            y_range: 0.0..max_y * 1.1,
-        },
-        &series,
-    )?);
+    Figure::new(
+        "paper_payable_vs_imbalance",
+        format!(
+            "Median payable amount vs network imbalance (seed {})",
+            first.seed
+        ),
+    )
+    .x("network imbalance G", 0.1..0.55)
+    .y(
+        "median payable amount on the cheapest path [sat]",
+        0.0..max_y * 1.1,
+    )
+    .plot(dir, &series, &mut files)?;
     let before = node_ginis(&first.graph, &first.balances);
     let mut series = vec![Series::line(
         format!("before (median {:.2})", first.before.median_gini),
@@ -1157,21 +1263,13 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
             cdf(&r.final_ginis),
         ));
     }
-    files.extend(plot_both(
-        dir,
-        &Figure {
-            stem: "paper_gini_cdf".into(),
-            title: format!(
+    Figure::new("paper_gini_cdf", format!(
                 "Node Gini CDF before/after (seed {}; paper: KS {PAPER_KS_GINI}, median {PAPER_MEDIAN_GINI_AFTER})",
                 first.seed
-            ),
-            x_label: "node Gini coefficient G_v",
-            y_label: "share of nodes with G_v <= x",
-            x_range: 0.0..1.0,
-            y_range: 0.0..1.0,
-        },
-        &series,
-    )?);
+            ))
+.x("node Gini coefficient G_v", 0.0..1.0)
+.y("share of nodes with G_v <= x", 0.0..1.0)
+.plot(dir, &series, &mut files)?;
     let qcdf = |q: &[u64]| -> Vec<(f64, f64)> {
         q.iter()
             .enumerate()
@@ -1190,21 +1288,16 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
             qcdf(&e.payable_quantiles),
         ));
     }
-    files.extend(plot_both(
-        dir,
-        &Figure {
-            stem: "paper_payable_cdf".into(),
-            title: format!(
-                "Payable amounts on all cheapest paths (seed {})",
-                first.seed
-            ),
-            x_label: "log10(1 + largest payable amount [sat])",
-            y_label: "share of pairs paying <= x",
-            x_range: 0.0..8.0,
-            y_range: 0.0..1.0,
-        },
-        &series,
-    )?);
+    Figure::new(
+        "paper_payable_cdf",
+        format!(
+            "Payable amounts on all cheapest paths (seed {})",
+            first.seed
+        ),
+    )
+    .x("log10(1 + largest payable amount [sat])", 0.0..8.0)
+    .y("share of pairs paying <= x", 0.0..1.0)
+    .plot(dir, &series, &mut files)?;
     let ours = hops_cumulative(t);
     let series = vec![
         Series::line(
@@ -1223,18 +1316,10 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
                 .collect(),
         ),
     ];
-    files.extend(plot_both(
-        dir,
-        &Figure {
-            stem: "paper_hops".into(),
-            title: "Cheapest paths (base fee) by hop count".into(),
-            x_label: "hops h",
-            y_label: "share of pairs with <= h hops",
-            x_range: 0.0..(ours.len().max(7) as f64 + 1.0),
-            y_range: 0.0..1.05,
-        },
-        &series,
-    )?);
+    Figure::new("paper_hops", "Cheapest paths (base fee) by hop count")
+        .x("hops h", 0.0..(ours.len().max(7) as f64 + 1.0))
+        .y("share of pairs with <= h hops", 0.0..1.05)
+        .plot(dir, &series, &mut files)?;
     Ok(files)
 }
 
@@ -1327,18 +1412,16 @@ pub fn privacy_outputs(
             )
         })
         .collect();
-    files.extend(plot_both(
-        dir,
-        &Figure {
-            stem: "privacy_width".into(),
-            title: "What a peer learns of a remote channel's balance".into(),
-            x_label: "messages (queries, or probes for `probe`)",
-            y_label: "log10(median interval width / capacity)",
-            x_range: 0.0..(n as f64 + 1.0),
-            y_range: -6.5..0.2,
-        },
-        &series,
-    )?);
+    Figure::new(
+        "privacy_width",
+        "What a peer learns of a remote channel's balance",
+    )
+    .x(
+        "messages (queries, or probes for `probe`)",
+        0.0..(n as f64 + 1.0),
+    )
+    .y("log10(median interval width / capacity)", -6.5..0.2)
+    .plot(dir, &series, &mut files)?;
     let series: Vec<Series> = curves
         .iter()
         .map(|c| {
@@ -1352,17 +1435,12 @@ pub fn privacy_outputs(
             )
         })
         .collect();
-    files.extend(plot_both(
-        dir,
-        &Figure {
-            stem: "privacy_contains".into(),
-            title: "Intervals that still hold the true balance".into(),
-            x_label: "messages",
-            y_label: "share of targets",
-            x_range: 0.0..(n as f64 + 1.0),
-            y_range: 0.0..1.05,
-        },
-        &series,
-    )?);
+    Figure::new(
+        "privacy_contains",
+        "Intervals that still hold the true balance",
+    )
+    .x("messages", 0.0..(n as f64 + 1.0))
+    .y("share of targets", 0.0..1.05)
+    .plot(dir, &series, &mut files)?;
     Ok(files)
 }

@@ -106,6 +106,17 @@ pub struct Run {
     pub seed: u64,
 }
 
+impl Run {
+    /// One line naming the run: its index, every parameter, the seed (`--list`).
+    pub fn describe(&self) -> String {
+        let [k, r, g, a, f, n, c] = self.point.key();
+        format!(
+            "{} {k} {r} gini_test={g} amount={a} floor={f} rounds={n} max_cycles={c} seed={}",
+            self.index, self.seed
+        )
+    }
+}
+
 /// The axes of a sweep.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
@@ -501,10 +512,21 @@ pub struct Aggregate {
     pub operations: f64,
     /// See `median_payable_sat`.
     pub messages: f64,
+    /// Mean bytes of those messages.
+    pub message_bytes: f64,
     /// See `median_payable_sat`.
     pub seconds: f64,
     /// Per round, the mean over seeds of (cumulative operations, G).
     pub curve: Vec<(f64, f64)>,
+}
+
+impl Aggregate {
+    /// `spent` (mean messages or bytes) per percentage point of success gained; `None`
+    /// without a gain or without messages (full knowledge sends none).
+    pub fn per_point(&self, spent: f64) -> Option<f64> {
+        let gained = (self.success - self.success_before) * 100.0;
+        (spent > 0.0 && gained > 0.0).then(|| spent / gained)
+    }
 }
 
 /// What [`merge`] produced.
@@ -696,6 +718,7 @@ pub fn merge(files: &[PathBuf]) -> Result<Merged, ReportError> {
             imbalance: mean("imbalance")?,
             operations: mean("operations")?,
             messages: mean("messages")?,
+            message_bytes: mean("message_bytes")?,
             seconds: mean("seconds")?,
             curve,
         });
@@ -753,7 +776,9 @@ pub fn markdown(m: &Merged) -> String {
 
 /// Writes `ablation.csv`, `ablation.md` and the plots `ablation_success.{png,svg}` (success
 /// with its interval per configuration) and `ablation_g_vs_operations.{png,svg}` (G against
-/// log10(1 + cumulative operations), one line per configuration) into `dir`.
+/// log10(1 + cumulative operations), one line per configuration), and for the configurations
+/// that send messages (FOAF) `ablation_messages_per_point` and `ablation_bytes_per_point`
+/// (what one point of success gained cost) into `dir`.
 pub fn write_merged(m: &Merged, dir: &Path, plots: bool) -> Result<Vec<PathBuf>, ReportError> {
     let csv = dir.join("ablation.csv");
     let mut w = std::fs::File::create(&csv)
@@ -761,11 +786,16 @@ pub fn write_merged(m: &Merged, dir: &Path, plots: bool) -> Result<Vec<PathBuf>,
         .map_err(report::err(&csv))?;
     let io = report::err(&csv);
     (|| -> std::io::Result<()> {
-        writeln!(w, "knowledge,rule,gini_test,amount,floor_sat,rounds,max_cycles,seeds,success,ci_low,ci_high,success_before,median_payable_sat,median_gini,imbalance,operations,messages,seconds")?;
+        writeln!(w, "knowledge,rule,gini_test,amount,floor_sat,rounds,max_cycles,seeds,success,ci_low,ci_high,success_before,median_payable_sat,median_gini,imbalance,operations,messages,seconds,message_bytes,messages_per_point,bytes_per_point")?;
         for r in &m.rows {
+            let per = |spent: f64| {
+                r.per_point(spent)
+                    .map(|x| format!("{x:.1}"))
+                    .unwrap_or_default()
+            };
             writeln!(
                 w,
-                "{},{},{:.6},{:.6},{:.6},{:.6},{:.0},{:.6},{:.6},{:.0},{:.0},{:.3}",
+                "{},{},{:.6},{:.6},{:.6},{:.6},{:.0},{:.6},{:.6},{:.0},{:.0},{:.3},{:.0},{},{}",
                 r.key.join(","),
                 r.seeds,
                 r.success,
@@ -777,7 +807,10 @@ pub fn write_merged(m: &Merged, dir: &Path, plots: bool) -> Result<Vec<PathBuf>,
                 r.imbalance,
                 r.operations,
                 r.messages,
-                r.seconds
+                r.seconds,
+                r.message_bytes,
+                per(r.messages),
+                per(r.message_bytes),
             )?;
         }
         w.flush()
@@ -800,18 +833,13 @@ pub fn write_merged(m: &Merged, dir: &Path, plots: bool) -> Result<Vec<PathBuf>,
                 )
             })
             .collect();
-        files.extend(report::plot_both(
-            dir,
-            &Figure {
-                stem: "ablation_success".into(),
-                title: "Success after rebalancing, 95 % interval over seeds".into(),
-                x_label: "configuration (legend)",
-                y_label: "success rate",
-                x_range: 0.0..(m.rows.len() as f64 + 1.0),
-                y_range: 0.0..1.0,
-            },
-            &series,
-        )?);
+        Figure::new(
+            "ablation_success",
+            "Success after rebalancing, 95 % interval over seeds",
+        )
+        .x("configuration (legend)", 0.0..(m.rows.len() as f64 + 1.0))
+        .y("success rate", 0.0..1.0)
+        .plot(dir, &series, &mut files)?;
         let series: Vec<Series> = m
             .rows
             .iter()
@@ -830,18 +858,40 @@ pub fn write_merged(m: &Merged, dir: &Path, plots: bool) -> Result<Vec<PathBuf>,
             .iter()
             .flat_map(|r| r.curve.iter().map(|&(ops, _)| (1.0 + ops).log10()))
             .fold(1.0f64, f64::max);
-        files.extend(report::plot_both(
-            dir,
-            &Figure {
-                stem: "ablation_g_vs_operations".into(),
-                title: "Network imbalance G against rebalancing operations".into(),
-                x_label: "log10(1 + cumulative operations)",
-                y_label: "G (mean node Gini)",
-                x_range: 0.0..max_x.ceil(),
-                y_range: 0.0..0.6,
-            },
-            &series,
-        )?);
+        Figure::new(
+            "ablation_g_vs_operations",
+            "Network imbalance G against rebalancing operations",
+        )
+        .x("log10(1 + cumulative operations)", 0.0..max_x.ceil())
+        .y("G (mean node Gini)", 0.0..0.6)
+        .plot(dir, &series, &mut files)?;
+        // The price of FOAF's knowledge: per configuration that sends messages, what one point
+        // of success cost, against the points gained.
+        for (what, bytes) in [("messages", false), ("bytes", true)] {
+            let series: Vec<Series> = m
+                .rows
+                .iter()
+                .filter_map(|r| {
+                    let spent = if bytes { r.message_bytes } else { r.messages };
+                    let per = r.per_point(spent)?;
+                    let gained = (r.success - r.success_before) * 100.0;
+                    Some(Series::markers(label(&r.key), vec![(gained, per)]))
+                })
+                .collect();
+            if series.is_empty() {
+                continue;
+            }
+            Figure::new(
+                format!("ablation_{what}_per_point"),
+                format!("FOAF {what} per success point gained, per configuration"),
+            )
+            .x(
+                "success gained (percentage points)",
+                0.0..report::largest(&series, |p| p.0).ceil(),
+            )
+            .y(what, 0.0..report::largest(&series, |p| p.1) * 1.1)
+            .plot(dir, &series, &mut files)?;
+        }
     }
     Ok(files)
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Subcommand, ValueEnum};
-use foaf_policy::HopRule;
+use foaf_policy::{HopRule, OutCap};
 use foaf_sim::foaf::{FoafConfig, ReplyPolicyChoice};
 use foaf_sim::imbalance::{Component, ImbalanceConfig, Strategy};
 use foaf_sim::payments::{Mode, PaymentsConfig};
@@ -155,9 +155,14 @@ struct ImbalanceArgs {
     #[arg(long)]
     non_strict: bool,
     /// The paper's setup in one flag: --component funded-scc --both-directions --initial
-    /// coinflip --non-strict (FOAF keeps the protocol's rules).
+    /// coinflip, and --non-strict unless --hop-rule is given (then cycles4/cycles5 follow that
+    /// rule, the G test included, like FOAF; FOAF always keeps the protocol's rules).
     #[arg(long)]
     paper: bool,
+    /// cycles4/cycles5 move this share of the smallest room on a cycle, in (0, 1] (the
+    /// paper's multi-path runs: 0.1).
+    #[arg(long, default_value_t = 1.0, value_name = "F")]
+    cycle_amount: f64,
     #[command(flatten)]
     foaf: FoafArgs,
 }
@@ -181,6 +186,41 @@ struct FoafArgs {
     /// or `gini-only` (experiment: only the G test; foaf only).
     #[arg(long, value_enum)]
     hop_rule: Option<HopRuleArg>,
+    /// The query amount as a share of the channel's deviation from target, in (0, 1]
+    /// (docs/bolt14.md R-CM-4). Default: the FOAF configuration's.
+    #[arg(long, value_name = "F")]
+    query_fraction: Option<f64>,
+    /// What the initiator may send on its own first channel (R-REB-1): `surplus` (never below
+    /// its target) or `balance` (the peer must start above target; any amount that lowers G).
+    /// The cycle strategies follow it for their first channel too.
+    #[arg(long, value_enum)]
+    initiator_out_cap: Option<OutCapArg>,
+    /// Experiment: the initiator may take a peer it comes back from past its target (no sink
+    /// cap on the returning leg, R-REB-1).
+    #[arg(long)]
+    no_sink_cap: bool,
+    /// The middle hop of a 4-cycle is routed on its real channel and paid its fee
+    /// (docs/bolt14.md §4.2.1) instead of running the zero-fee check.
+    #[arg(long)]
+    paid_middle_hop: bool,
+}
+
+/// `foaf_policy::OutCap`.
+#[derive(Clone, Copy, ValueEnum)]
+enum OutCapArg {
+    /// At most the surplus of the peer the rebalance leaves to
+    Surplus,
+    /// At most our balance with it, once it is above target
+    Balance,
+}
+
+impl From<OutCapArg> for OutCap {
+    fn from(a: OutCapArg) -> Self {
+        match a {
+            OutCapArg::Surplus => OutCap::Surplus,
+            OutCapArg::Balance => OutCap::Balance,
+        }
+    }
 }
 
 /// R-REB-5 (b) variants (`foaf_policy::HopRule`).
@@ -205,13 +245,27 @@ impl From<HopRuleArg> for HopRule {
 }
 
 impl FoafArgs {
-    fn apply(&self, cfg: &mut FoafConfig) {
+    fn apply(&self, cfg: &mut FoafConfig) -> Result<(), CliError> {
         let rule = self.hop_rule.map_or(HopRule::default(), HopRule::from);
         cfg.set_rule(rule, !self.lenient_hops);
+        if let Some(f) = self.query_fraction {
+            if !(f > 0.0 && f <= 1.0) {
+                return Err(CliError::BadInput(format!(
+                    "--query-fraction wants a share in (0, 1], got {f}"
+                )));
+            }
+            cfg.query_fraction = f;
+        }
+        if let Some(c) = self.initiator_out_cap {
+            cfg.planner.out_cap = c.into();
+        }
+        cfg.planner.sink_cap = !self.no_sink_cap;
+        cfg.paid_middle_hop = self.paid_middle_hop;
         cfg.reply_policy = match self.reply_policy {
             ReplyPolicyArg::Default => ReplyPolicyChoice::Default,
             ReplyPolicyArg::ForwardAware => ReplyPolicyChoice::ForwardAware,
         };
+        Ok(())
     }
 }
 
@@ -360,7 +414,13 @@ fn imbalance(mut a: ImbalanceArgs) -> Result<(), CliError> {
         a.component = ComponentArg::FundedScc;
         a.graph.both_directions = true;
         a.initial = vec![InitArg::Coinflip];
-        a.non_strict = true;
+        a.non_strict = a.foaf.hop_rule.is_none();
+    }
+    if !(a.cycle_amount > 0.0 && a.cycle_amount <= 1.0) {
+        return Err(CliError::BadInput(format!(
+            "--cycle-amount wants a share in (0, 1], got {}",
+            a.cycle_amount
+        )));
     }
     check_sample(a.sample_sources)?;
     out_dir(&a.graph.out)?;
@@ -404,7 +464,11 @@ fn imbalance(mut a: ImbalanceArgs) -> Result<(), CliError> {
             }
         }
     }
-    a.foaf.apply(&mut cfg.foaf);
+    a.foaf.apply(&mut cfg.foaf)?;
+    for c in [&mut cfg.cycles4, &mut cfg.cycles5] {
+        c.cap_first = cfg.foaf.planner.out_cap == OutCap::Surplus;
+        c.amount_divisor = (1.0 / a.cycle_amount).round().max(1.0) as u64;
+    }
     if !a.graph.quiet {
         eprintln!(
             "graph: {} nodes, {} channels, {:.2} BTC",
@@ -414,17 +478,36 @@ fn imbalance(mut a: ImbalanceArgs) -> Result<(), CliError> {
         );
     }
     let r = foaf_sim::imbalance::run(&g, &cfg);
-    // A closed stdout still leaves the run's files to write (`--out`).
-    crate::output::to_stdout(|out| {
-        write!(out, "{}", report::imbalance_table(&r))?;
-        writeln!(out, "total time {:.1} s (seed {})", r.seconds, cfg.seed)
-    })?;
+    let table = format!(
+        "{}total time {:.1} s (seed {})\n",
+        report::imbalance_table(&r),
+        r.seconds,
+        cfg.seed
+    );
+    finish(
+        &a.graph,
+        &table,
+        |dir| report::imbalance_csv(&r, dir),
+        |dir| report::imbalance_plots(&r, dir),
+    )
+}
+
+/// Prints a run's table, then writes its CSV files and (unless `--no-plots`) its plots to
+/// `--out`, listing them on stderr (unless `--quiet`). A closed stdout still leaves the run's
+/// files to write.
+fn finish(
+    a: &GraphArgs,
+    table: &str,
+    csv: impl FnOnce(&Path) -> Result<Vec<PathBuf>, report::ReportError>,
+    plots: impl FnOnce(&Path) -> Result<Vec<PathBuf>, report::ReportError>,
+) -> Result<(), CliError> {
+    crate::output::to_stdout(|out| out.write_all(table.as_bytes()))?;
     let fail = |e: report::ReportError| CliError::Failed(e.to_string());
-    let mut files = report::imbalance_csv(&r, &a.graph.out).map_err(fail)?;
-    if !a.graph.no_plots {
-        files.extend(report::imbalance_plots(&r, &a.graph.out).map_err(fail)?);
+    let mut files = csv(&a.out).map_err(fail)?;
+    if !a.no_plots {
+        files.extend(plots(&a.out).map_err(fail)?);
     }
-    if !a.graph.quiet {
+    if !a.quiet {
         written(&files);
     }
     Ok(())
@@ -457,19 +540,13 @@ fn payments(a: PaymentsArgs) -> Result<(), CliError> {
         progress: !a.graph.quiet,
         ..PaymentsConfig::default()
     };
-    a.foaf.apply(&mut cfg.foaf);
+    a.foaf.apply(&mut cfg.foaf)?;
     let r = foaf_sim::payments::run(&g, &cfg);
-    crate::output::to_stdout(|out| {
-        write!(out, "{}", report::payments_table(&r))?;
-        writeln!(out, "seed {}", cfg.seed)
-    })?;
-    let fail = |e: report::ReportError| CliError::Failed(e.to_string());
-    let mut files = report::payments_csv(&r, &a.graph.out).map_err(fail)?;
-    if !a.graph.no_plots {
-        files.extend(report::payments_plots(&r, &a.graph.out).map_err(fail)?);
-    }
-    if !a.graph.quiet {
-        written(&files);
-    }
-    Ok(())
+    let table = format!("{}seed {}\n", report::payments_table(&r), cfg.seed);
+    finish(
+        &a.graph,
+        &table,
+        |dir| report::payments_csv(&r, dir),
+        |dir| report::payments_plots(&r, dir),
+    )
 }

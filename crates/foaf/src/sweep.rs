@@ -132,20 +132,7 @@ pub fn sweep(a: SweepArgs) -> Result<(), CliError> {
     if a.list {
         return crate::output::to_stdout(|w| {
             for r in &runs {
-                let p = &r.point;
-                writeln!(
-                    w,
-                    "{} {} {} gini_test={} amount={} floor={} rounds={} max_cycles={} seed={}",
-                    r.index,
-                    p.knowledge.name(),
-                    p.rule.name(),
-                    p.gini_test,
-                    p.amount,
-                    p.floor_sat,
-                    p.rounds,
-                    p.max_cycles,
-                    r.seed
-                )?;
+                writeln!(w, "{}", r.describe())?;
             }
             Ok(())
         });
