@@ -54,7 +54,8 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     } else {
         None
     };
-    cli::run(&args.run, default)
+    // A failed write of the report, or bad input, ends the run with its own status.
+    Ok(cli::run(&args.run, default).unwrap_or_else(|e| e.exit("xtask")))
 }
 
 /// Quotes a path for the command line split by `RunOptions::from_command_line`.

@@ -216,21 +216,8 @@ pub enum NuOver {
     Operational,
 }
 
-/// [`reference_eligible`], asserting ν's definition does not matter for this scenario.
-pub fn eligible(
-    node: &Node,
-    connected: &[&str],
-    querier: &str,
-    flow: u8,
-    amt: u64,
-) -> BTreeSet<ShortChannelId> {
-    let a = reference_eligible(node, connected, querier, flow, amt, NuOver::Active);
-    let b = reference_eligible(node, connected, querier, flow, amt, NuOver::Operational);
-    assert_eq!(a, b, "scenario is sensitive to which channels ν counts");
-    a
-}
-
-/// Asserts a hand-written expected set equals the reference policy's.
+/// Asserts a hand-written expected set equals the reference policy's, whichever channels ν is
+/// computed over (a scenario must not depend on that choice), and returns it as strings.
 pub fn assert_eligible(
     hand: &[ShortChannelId],
     node: &Node,
@@ -239,10 +226,16 @@ pub fn assert_eligible(
     flow: u8,
     amt: u64,
 ) -> Vec<String> {
+    let reference = |nu| reference_eligible(node, connected, querier, flow, amt, nu);
+    let active = reference(NuOver::Active);
+    assert_eq!(
+        active,
+        reference(NuOver::Operational),
+        "scenario is sensitive to which channels ν counts"
+    );
     let hand_set: BTreeSet<ShortChannelId> = hand.iter().copied().collect();
     assert_eq!(
-        hand_set,
-        eligible(node, connected, querier, flow, amt),
+        hand_set, active,
         "hand-written eligible set disagrees with the reference policy"
     );
     strs(hand)
@@ -318,44 +311,35 @@ pub fn offers_op() -> Value {
 
 // ---- patterns ----
 
-/// A send of exactly these bytes.
-pub fn sends(peer: &str, msg: &[u8]) -> Pattern {
+/// A send to `peer` whose message passes exactly one of `msg`, `query`, `reply`.
+fn send_pattern(
+    peer: &str,
+    msg: Option<String>,
+    query: Option<QueryCheck>,
+    reply: Option<ReplyCheck>,
+) -> Pattern {
     Pattern::Send {
         id: String::new(),
         level: None,
         also: Vec::new(),
         peer: peer.into(),
-        msg: Some(hex::encode(msg)),
-        query: None,
-        reply: None,
+        msg,
+        query,
+        reply: reply.map(Box::new),
         optional: false,
     }
+}
+/// A send of exactly these bytes.
+pub fn sends(peer: &str, msg: &[u8]) -> Pattern {
+    send_pattern(peer, Some(hex::encode(msg)), None, None)
 }
 /// A send of a reply passing `check`.
 pub fn sends_reply(peer: &str, check: ReplyCheck) -> Pattern {
-    Pattern::Send {
-        id: String::new(),
-        level: None,
-        also: Vec::new(),
-        peer: peer.into(),
-        msg: None,
-        query: None,
-        reply: Some(Box::new(check)),
-        optional: false,
-    }
+    send_pattern(peer, None, None, Some(check))
 }
 /// A send of a query passing `check`.
 pub fn sends_query(peer: &str, check: QueryCheck) -> Pattern {
-    Pattern::Send {
-        id: String::new(),
-        level: None,
-        also: Vec::new(),
-        peer: peer.into(),
-        msg: None,
-        query: Some(check),
-        reply: None,
-        optional: false,
-    }
+    send_pattern(peer, None, Some(check), None)
 }
 /// The same pattern, optional.
 pub fn optional(mut p: Pattern) -> Pattern {
@@ -646,6 +630,22 @@ impl Scenario {
             recv(peer, &query_msg(CHAIN, flow, amt)),
             vec![sends_reply(peer, check)],
         )
+    }
+    /// `peer` sends us a reply on [`CHAIN`] (`flow`, `ts`, `amt`, `ids`) that has no effect:
+    /// an offer to hold, or to discard (the step every offer-holding vector starts from).
+    pub fn offer_from(
+        &mut self,
+        peer: &str,
+        flow: u8,
+        ts: u64,
+        amt: u64,
+        ids: &[ShortChannelId],
+    ) -> &mut Self {
+        self.step(recv(peer, &reply_msg(CHAIN, flow, ts, amt, ids)), vec![])
+    }
+    /// The offers we hold are exactly `offers`.
+    pub fn holding(&mut self, offers: Vec<OfferEntry>) -> &mut Self {
+        self.step(offers_op(), vec![holds(offers)])
     }
     /// Index of the next step.
     pub fn next_index(&self) -> usize {

@@ -19,21 +19,22 @@ use crate::runner::{run_vector, run_with_progress, Outcome, TranscriptLine, Vect
 use crate::vector::{Pattern, Vector};
 use crate::{files, scenarios, Report, RunOptions};
 
-/// The report goes to stdout through these: a closed stdout (`| head`) ends the command
-/// normally (status 0), any other write error is one line on stderr and status 1. The runner's
-/// children are stopped by their own drop guards either way.
+/// The report goes to stdout through these; a failed write ends the command with a
+/// [`CliError`] (`?`), which the binary turns into its exit status: a closed stdout (`| head`)
+/// is a normal end (status 0), any other write error one line on stderr and status 1. The
+/// runner's children are stopped by their own drop guards either way.
 macro_rules! out {
-    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!($($arg)*), false) };
+    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!($($arg)*), false)? };
 }
 macro_rules! outln {
-    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!($($arg)*), true) };
+    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!($($arg)*), true)? };
 }
 
+/// Writes to stdout and flushes (the report is read as it is written).
 #[doc(hidden)]
-pub fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+pub fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) -> Result<(), CliError> {
     let mut out = io::stdout().lock();
-    let written = out
-        .write_fmt(args)
+    out.write_fmt(args)
         .and_then(|()| {
             if newline {
                 out.write_all(b"\n")
@@ -41,13 +42,51 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
                 Ok(())
             }
         })
-        .and_then(|()| out.flush());
-    if let Err(e) = written {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
+        .and_then(|()| out.flush())
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::BrokenPipe => CliError::StdoutClosed,
+            _ => CliError::Stdout(e),
+        })
+}
+
+/// Why the command ended without a verdict of its own.
+#[derive(Debug)]
+pub enum CliError {
+    /// The run could not be made (a bad skip file, no such vector, …): status 2.
+    BadInput(String),
+    /// The report could not be written (a full disk, …): status 1.
+    Stdout(io::Error),
+    /// The reader closed stdout (`| head`): a normal end, status 0.
+    StdoutClosed,
+}
+
+impl From<String> for CliError {
+    fn from(msg: String) -> Self {
+        CliError::BadInput(msg)
+    }
+}
+
+impl From<&str> for CliError {
+    fn from(msg: &str) -> Self {
+        CliError::BadInput(msg.to_owned())
+    }
+}
+
+impl CliError {
+    /// Prints the error's one line on stderr as `PROGRAM: …` (nothing for a closed stdout) and
+    /// returns the exit status the command ends with.
+    pub fn exit(self, program: &str) -> ExitCode {
+        match self {
+            CliError::BadInput(msg) => {
+                eprintln!("{program}: {msg}");
+                ExitCode::from(2)
+            }
+            CliError::Stdout(e) => {
+                eprintln!("{program}: cannot write to stdout: {e}");
+                ExitCode::FAILURE
+            }
+            CliError::StdoutClosed => ExitCode::SUCCESS,
         }
-        eprintln!("foaf: cannot write to stdout: {e}");
-        std::process::exit(1);
     }
 }
 
@@ -122,8 +161,8 @@ pub struct DefaultImpl {
     pub label: String,
 }
 
-/// A failure of the run itself (exit status 2), as opposed to a failing implementation.
-pub type CliResult = Result<ExitCode, String>;
+/// The verdict's exit status, or why there is none ([`CliError::exit`]).
+pub type CliResult = Result<ExitCode, CliError>;
 
 /// Runs the command. `default` is used when `--impl` is absent (and is not needed for
 /// `--list`).
@@ -138,10 +177,10 @@ pub fn run(args: &RunArgs, default: Option<DefaultImpl>) -> CliResult {
         vectors = files::select(vectors, f);
     }
     if vectors.is_empty() {
-        return Err(format!("no vectors selected ({source})"));
+        return Err(format!("no vectors selected ({source})").into());
     }
     if args.list {
-        print_list(&vectors, &version, &source);
+        print_list(&vectors, &version, &source)?;
         return Ok(ExitCode::SUCCESS);
     }
     let (command, label) = match (&args.implementation, default) {
@@ -161,7 +200,7 @@ pub fn run(args: &RunArgs, default: Option<DefaultImpl>) -> CliResult {
             .find(|v| v.name == *name)
             .ok_or_else(|| format!("no vector named {name:?} (see --list)"))?;
         opts.record = true;
-        return Ok(print_transcript(&run_vector(&opts, v), &label, &version));
+        return print_transcript(&run_vector(&opts, v), &label, &version);
     }
     if args.mutation {
         return run_mutation(&opts, &vectors, jobs, args.quiet);
@@ -292,7 +331,7 @@ fn checked_levels(v: &Vector) -> Vec<(String, Level)> {
     out
 }
 
-fn print_list(vectors: &[Vector], version: &str, source: &str) {
+fn print_list(vectors: &[Vector], version: &str, source: &str) -> Result<(), CliError> {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -308,11 +347,12 @@ fn print_list(vectors: &[Vector], version: &str, source: &str) {
         let _ = writeln!(s, "{}  {}  {}", v.name, ids.join(" "), v.description);
     }
     out!("{s}");
+    Ok(())
 }
 
 /// Prints one vector's exchange. Op lines are verbatim (so `foaf pipe < FILE` replays them);
 /// every other line is a `#` comment. Exit status as for a run of that vector alone.
-fn print_transcript(r: &VectorResult, label: &str, version: &str) -> ExitCode {
+fn print_transcript(r: &VectorResult, label: &str, version: &str) -> CliResult {
     let mut s = String::new();
     let _ = writeln!(s, "# foaf-conformance {version}: transcript of {}", r.name);
     let _ = writeln!(s, "# implementation: {label}");
@@ -359,11 +399,11 @@ fn print_transcript(r: &VectorResult, label: &str, version: &str) -> ExitCode {
         }
     };
     out!("{s}");
-    if ok {
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    }
+    })
 }
 
 /// One line of a skip file.

@@ -295,56 +295,83 @@ pub struct RebalanceExact {
     pub hops: Vec<String>,
 }
 
+/// `$body` with `$id` and `$level` bound to the `id` and `level` fields every [`Pattern`]
+/// variant has (by reference, or mutably, as `$p` is): one list of the variants for the
+/// accessors below.
+macro_rules! with_head {
+    ($p:expr, |$id:ident, $level:ident| $body:expr) => {
+        match $p {
+            Pattern::Send {
+                id: $id,
+                level: $level,
+                ..
+            }
+            | Pattern::Disconnect {
+                id: $id,
+                level: $level,
+                ..
+            }
+            | Pattern::Refused {
+                id: $id,
+                level: $level,
+                ..
+            }
+            | Pattern::Offers {
+                id: $id,
+                level: $level,
+                ..
+            }
+            | Pattern::Features {
+                id: $id,
+                level: $level,
+                ..
+            }
+            | Pattern::Forward {
+                id: $id,
+                level: $level,
+                ..
+            }
+            | Pattern::Fail {
+                id: $id,
+                level: $level,
+                ..
+            }
+            | Pattern::Hold {
+                id: $id,
+                level: $level,
+                ..
+            }
+            | Pattern::Rebalance {
+                id: $id,
+                level: $level,
+                ..
+            }
+            | Pattern::Plan {
+                id: $id,
+                level: $level,
+                ..
+            } => $body,
+        }
+    };
+}
+
 impl Pattern {
     /// The requirement id this pattern checks.
     pub fn id(&self) -> &str {
-        match self {
-            Pattern::Send { id, .. }
-            | Pattern::Disconnect { id, .. }
-            | Pattern::Refused { id, .. }
-            | Pattern::Offers { id, .. }
-            | Pattern::Features { id, .. }
-            | Pattern::Forward { id, .. }
-            | Pattern::Fail { id, .. }
-            | Pattern::Hold { id, .. }
-            | Pattern::Rebalance { id, .. }
-            | Pattern::Plan { id, .. } => id,
-        }
+        with_head!(self, |id, _level| id)
     }
 
     /// Its level override, if any.
     pub fn level(&self) -> Option<Level> {
-        match self {
-            Pattern::Send { level, .. }
-            | Pattern::Disconnect { level, .. }
-            | Pattern::Refused { level, .. }
-            | Pattern::Offers { level, .. }
-            | Pattern::Features { level, .. }
-            | Pattern::Forward { level, .. }
-            | Pattern::Fail { level, .. }
-            | Pattern::Hold { level, .. }
-            | Pattern::Rebalance { level, .. }
-            | Pattern::Plan { level, .. } => *level,
-        }
+        with_head!(self, |_id, level| *level)
     }
 
     /// Sets the id (and level override).
     pub fn set_id(&mut self, new_id: &str, new_level: Option<Level>) {
-        match self {
-            Pattern::Send { id, level, .. }
-            | Pattern::Disconnect { id, level, .. }
-            | Pattern::Refused { id, level, .. }
-            | Pattern::Offers { id, level, .. }
-            | Pattern::Features { id, level, .. }
-            | Pattern::Forward { id, level, .. }
-            | Pattern::Fail { id, level, .. }
-            | Pattern::Hold { id, level, .. }
-            | Pattern::Rebalance { id, level, .. }
-            | Pattern::Plan { id, level, .. } => {
-                *id = new_id.to_owned();
-                *level = new_level;
-            }
-        }
+        with_head!(self, |id, level| {
+            *id = new_id.to_owned();
+            *level = new_level;
+        })
     }
 }
 

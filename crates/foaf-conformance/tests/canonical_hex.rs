@@ -83,28 +83,24 @@ fn exact_vectors_carry_the_hand_written_bytes() {
         exact("w01_query_sent_exact")[0],
         hand(&["015b", REGTEST, "01", "0000000005f5e100"])
     );
-    assert_eq!(
-        exact("w02_reply_sent_exact"),
-        vec![hand(&[
+    // type 349, regtest, flow 1, timestamp T0, 100,000 sat, one scid.
+    let reply_with = |scid: &str| {
+        hand(&[
             "015d",
             REGTEST,
             "01",
             "000000006553f100",
             "0000000005f5e100",
             "0001",
-            "083a8400034d0001"
-        ])]
+            scid,
+        ])
+    };
+    assert_eq!(
+        exact("w02_reply_sent_exact"),
+        vec![reply_with("083a8400034d0001")]
     );
     assert_eq!(
         exact("w04_scid_layout"),
-        vec![hand(&[
-            "015d",
-            REGTEST,
-            "01",
-            "000000006553f100",
-            "0000000005f5e100",
-            "0001",
-            "ffffffffffffffff"
-        ])]
+        vec![reply_with("ffffffffffffffff")]
     );
 }

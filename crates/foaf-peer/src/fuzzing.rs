@@ -650,9 +650,7 @@ mod tests {
     /// Replays the committed seeds of `fuzz/seeds/peer_node/` (findings stay fixed).
     #[test]
     fn replay_committed_seeds() {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/seeds");
-        let n = replay_seeds(std::path::Path::new(root), TARGETS);
-        assert!(n >= 1);
+        foaf_wire::fuzzing::replay_committed_seeds(TARGETS);
     }
 
     fn step(dt: u8, input: Input) -> Step {
@@ -749,7 +747,14 @@ mod tests {
     /// offer for a scid outside the known set (V05) and the footprint over its stated bound.
     #[test]
     fn regression_v05_offer_dropped_when_our_channel_is_unannounced() {
-        let reply = step(
+        let reply = push_offer_from_peer_1(vec![ScidChoice::Own(3)]);
+        let unannounce = set_channel(3, 3, 100, false);
+        checked(Config::default(), scenario(vec![reply, unannounce]));
+    }
+
+    /// Peer 1 offers to push 1 msat on `scids`, stamped with our clock, on our chain.
+    fn push_offer_from_peer_1(scids: Vec<ScidChoice>) -> Step {
+        step(
             0,
             Input::RecvReply {
                 peer: 1,
@@ -757,12 +762,10 @@ mod tests {
                 flow_value: 1,
                 ts_offset: 0,
                 amt: 1,
-                scids: vec![ScidChoice::Own(3)],
+                scids,
                 pad: 0,
             },
-        );
-        let unannounce = set_channel(3, 3, 100, false);
-        checked(Config::default(), scenario(vec![reply, unannounce]));
+        )
     }
 
     fn with_fault(fault: crate::Fault) -> Config {
@@ -806,18 +809,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "V05")]
     fn catches_v05_unknown_scid_kept() {
-        let extra = vec![step(
-            0,
-            Input::RecvReply {
-                peer: 1,
-                chain: ChainChoice::Ours,
-                flow_value: 1,
-                ts_offset: 0,
-                amt: 1,
-                scids: vec![ScidChoice::Foreign(42)],
-                pad: 0,
-            },
-        )];
+        let extra = vec![push_offer_from_peer_1(vec![ScidChoice::Foreign(42)])];
         checked(
             with_fault(crate::Fault::V05KeepUnknownScids),
             scenario(extra),

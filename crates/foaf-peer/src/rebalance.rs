@@ -86,6 +86,18 @@ mod tests {
         ShortChannelId::from_u64(n)
     }
 
+    /// An announced, normal channel of 1,000,000 msat.
+    fn chan(n: u64, peer: &'static str, local_msat: u64) -> Channel<&'static str> {
+        Channel {
+            scid: scid(n),
+            peer,
+            capacity_msat: 1_000_000,
+            local_msat,
+            announced: true,
+            state: ChannelState::Normal,
+        }
+    }
+
     /// An offer received over the wire is what the planner plans with.
     // R: R-REB-3, V04
     #[test]
@@ -93,17 +105,7 @@ mod tests {
         let mut node: Node<&str> = Node::new(Config::default(), 1);
         node.set_graph([scid(1), scid(2), scid(3)]);
         for (n, peer, local) in [(1, "a", 1_000_000), (2, "b", 0)] {
-            node.set_channel(
-                Channel {
-                    scid: scid(n),
-                    peer,
-                    capacity_msat: 1_000_000,
-                    local_msat: local,
-                    announced: true,
-                    state: ChannelState::Normal,
-                },
-                T100,
-            );
+            node.set_channel(chan(n, peer, local), T100);
         }
         node.connect("a", T100);
         let graph: ChannelGraph<&str> = [
@@ -166,17 +168,7 @@ mod tests {
             1,
         );
         faulty.set_graph([scid(3)]);
-        faulty.set_channel(
-            Channel {
-                scid: scid(1),
-                peer: "a",
-                capacity_msat: 1_000_000,
-                local_msat: 1_000_000,
-                announced: true,
-                state: ChannelState::Normal,
-            },
-            T100,
-        );
+        faulty.set_channel(chan(1, "a", 1_000_000), T100);
         faulty.receive(&"a", &reply.encode().unwrap(), T100);
         faulty.rebalance_failed(scid(3));
         assert_eq!(faulty.offers().len(), 1);
@@ -196,17 +188,7 @@ mod tests {
             let mut node: Node<&str> = Node::new(cfg, 1);
             // ν = .5: a at .9 (a source), b at .1 (a sink).
             for (n, peer, local) in [(1, "a", 900_000), (2, "b", 100_000)] {
-                node.set_channel(
-                    Channel {
-                        scid: scid(n),
-                        peer,
-                        capacity_msat: 1_000_000,
-                        local_msat: local,
-                        announced: true,
-                        state: ChannelState::Normal,
-                    },
-                    T100,
-                );
+                node.set_channel(chan(n, peer, local), T100);
             }
             node.connect("a", T100);
             node.connect("b", T100);

@@ -90,9 +90,7 @@ mod tests {
     /// Replays the committed seeds of `fuzz/seeds/pipe_session/` (findings stay fixed).
     #[test]
     fn replay_committed_seeds() {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/seeds");
-        let n = replay_seeds(std::path::Path::new(root), TARGETS);
-        assert!(n >= 1);
+        foaf_wire::fuzzing::replay_committed_seeds(TARGETS);
     }
 
     /// A valid session goes through every op, and the checks above hold for it.

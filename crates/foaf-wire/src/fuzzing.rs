@@ -263,6 +263,16 @@ pub fn replay_seeds(root: &std::path::Path, targets: &[Target]) -> usize {
     replayed
 }
 
+/// [`replay_seeds`] over the repository's committed corpus (`fuzz/seeds/`): every crate's
+/// seed regression test calls this with its own targets. Panics when no seed ran (a moved or
+/// empty corpus must not pass silently).
+pub fn replay_committed_seeds(targets: &[Target]) -> usize {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/seeds");
+    let n = replay_seeds(std::path::Path::new(root), targets);
+    assert!(n >= 1, "no seeds replayed from {root}");
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,8 +281,7 @@ mod tests {
     /// regression test, and what keeps each fuzzing finding fixed.
     #[test]
     fn replay_committed_seeds() {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/seeds");
-        let replayed = replay_seeds(std::path::Path::new(root), TARGETS);
+        let replayed = super::replay_committed_seeds(TARGETS);
         assert!(replayed >= TARGETS.len(), "only {replayed} seeds replayed");
     }
 

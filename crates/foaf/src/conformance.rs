@@ -10,7 +10,8 @@ use foaf_conformance::cli::{self, DefaultImpl};
 /// Arguments of `foaf conformance` (the runner's own).
 pub type Args = cli::RunArgs;
 
-/// Runs the suite; the exit code is the runner's (0 met, 1 not met, 2 bad input).
+/// Runs the suite; the exit code is the runner's (0 met, 1 not met, 2 bad input; a closed
+/// stdout 0, another write error 1).
 pub fn run(args: Args) -> ExitCode {
     let default = std::env::current_exe().ok().map(|exe| {
         let path = exe.display().to_string();
@@ -19,13 +20,7 @@ pub fn run(args: Args) -> ExitCode {
             label: format!("foaf pipe (this binary, {path})"),
         }
     });
-    match cli::run(&args, default) {
-        Ok(code) => code,
-        Err(msg) => {
-            eprintln!("foaf conformance: {msg}");
-            ExitCode::from(2)
-        }
-    }
+    cli::run(&args, default).unwrap_or_else(|e| e.exit("foaf conformance"))
 }
 
 /// Quotes a path for the shell-like split of the `--impl` command line.

@@ -577,20 +577,8 @@ fn a10_received_offers_never_forwarded() -> Vector {
         ..ScidCheck::default()
     };
     s.start(&node, STD_PEERS)
-        .step(
-            recv(
-                "alice",
-                &reply_msg(CHAIN, 1, T0, AMT, &[foreign(1), foreign(2)]),
-            ),
-            vec![],
-        )
-        .step(
-            recv(
-                "alice",
-                &reply_msg(CHAIN, 0, T0, AMT, &[foreign(1), foreign(2)]),
-            ),
-            vec![],
-        )
+        .offer_from("alice", 1, T0, AMT, &[foreign(1), foreign(2)])
+        .offer_from("alice", 0, T0, AMT, &[foreign(1), foreign(2)])
         .step(
             recv("bob", &query_msg(CHAIN, 1, AMT)),
             vec![sends_reply(

@@ -23,6 +23,44 @@ pub(crate) fn scenarios() -> Vec<Vector> {
     ]
 }
 
+/// A zero-fee HTLC `id` in on `from`, out on `to`, failed as without BOLT #14
+/// (`fee_insufficient`), `note` saying why.
+fn refused(
+    s: &mut Scenario,
+    id: &str,
+    from: ShortChannelId,
+    to: ShortChannelId,
+    amt: u64,
+    note: &str,
+) {
+    s.step_note(
+        htlc(id, from, to, amt, true, 100),
+        vec![fails(id, Some("fee_insufficient"))],
+        note,
+    );
+}
+
+/// A zero-fee HTLC `id` in on `from`, forwarded on `to`: a permission (§4.2), so checked as
+/// our policy (pinned) for `req`.
+fn forwarded(
+    s: &mut Scenario,
+    id: &str,
+    from: ShortChannelId,
+    to: ShortChannelId,
+    amt: u64,
+    req: &str,
+    note: Option<&str>,
+) {
+    let (op, expect) = (
+        htlc(id, from, to, amt, true, 100),
+        vec![pinned(forwards(id, to), req)],
+    );
+    match note {
+        Some(n) => s.step_note(op, expect, n),
+        None => s.step(op, expect),
+    };
+}
+
 /// ν = 0.5: alice .9 (source), bob .1 (sink), carol and dave .5.
 fn hop_node() -> Node {
     Node::new(vec![
@@ -54,30 +92,42 @@ fn r_reb_5_zero_fee_forward_only_toward_nu() -> Vector {
     s.optional_op("htlc").start(&node, STD_PEERS);
     // Forwarding at zero fee is a permission (§4.2: "MAY ... only if"), so a forward is our
     // policy's choice (pinned); failing what the rule forbids is the MUST.
-    s.step(
-        htlc("h1", b, a, AMT, true, 100),
-        vec![pinned(forwards("h1", a), "R-REB-5")],
-    )
-    .step_note(
-        htlc("h2", a, b, AMT, true, 100),
-        vec![fails("h2", Some("fee_insufficient"))],
+    forwarded(&mut s, "h1", b, a, AMT, "R-REB-5", None);
+    refused(
+        &mut s,
+        "h2",
+        a,
+        b,
+        AMT,
         "alice .9 -> 1.0 and bob .1 -> 0: away from nu",
-    )
-    .step_note(
-        htlc("h3", b, a, CAP / 100 * 85, true, 100),
-        vec![fails("h3", Some("fee_insufficient"))],
+    );
+    refused(
+        &mut s,
+        "h3",
+        b,
+        a,
+        CAP / 100 * 85,
         "850,000 sat out of alice's merged 1.8/2.0 would take her to .475, past nu",
-    )
-    .step_note(
-        htlc("h4", a2, a, AMT, true, 100),
-        vec![fails("h4", Some("fee_insufficient"))],
+    );
+    refused(
+        &mut s,
+        "h4",
+        a2,
+        a,
+        AMT,
         "both channels go to alice: merged (M02) the move changes nothing",
-    )
-    .step_note(
-        htlc("h5", c, a, AMT, true, 100),
-        vec![pinned(forwards("h5", a), "R-REB-5")],
-        "the sender rule (bolt14.md 4.2): alice sheds surplus and stays above nu, carol's \
+    );
+    forwarded(
+        &mut s,
+        "h5",
+        c,
+        a,
+        AMT,
+        "R-REB-5",
+        Some(
+            "the sender rule (bolt14.md 4.2): alice sheds surplus and stays above nu, carol's \
              incoming side is free (.5 -> .6), G drops",
+        ),
     );
     s.build()
 }
@@ -192,7 +242,7 @@ fn r_jit_holds_rebalances_and_forwards() -> Vector {
         .checking("R-JIT-2")
         .start(&node, &peers)
         .step(graph_edges(&[(f, "alice", "bob")]), vec![])
-        .step(recv("alice", &reply_msg(CHAIN, 1, T0, CAP, &[f])), vec![])
+        .offer_from("alice", 1, T0, CAP, &[f])
         .step(htlc("j1", c, b, amt, false, 100), hold("j1"))
         .checking("R-JIT-6")
         .step(rebalance_result("j1", true), vec![forwards("j1", b)])
@@ -287,15 +337,12 @@ fn r_reb_plan_from_offers() -> Vector {
     );
     s.optional_op("plan").start(&node, &peers);
     s.step(graph_edges(&[(f, "alice", "bob")]), vec![])
-        .step(
-            recv("alice", &reply_msg(CHAIN, 1, T0, 2 * CAP, &[f])),
-            vec![],
-        )
+        .offer_from("alice", 1, T0, 2 * CAP, &[f])
         .step(plan_op(), vec![plans(checks(2 * CAP, CAP / 2))]);
     let small = CAP / 5;
     s.start(&node, &peers)
         .step(graph_edges(&[(f, "alice", "bob")]), vec![])
-        .step(recv("alice", &reply_msg(CHAIN, 1, T0, small, &[f])), vec![])
+        .offer_from("alice", 1, T0, small, &[f])
         .step_note(
             plan_op(),
             vec![plans(checks(small, small))],
@@ -344,47 +391,46 @@ fn r_reb_6_hop_forwards_only_what_it_offered() -> Vector {
         "alice",
         reply_check(CHAIN, 0, T0, AMT, subset_of(vec![b.to_string()])),
     );
-    s.step(require_offer_op(true), vec![])
-        .step_note(
-            htlc("o1", b, a, half, true, 100),
-            vec![fails("o1", Some("fee_insufficient"))],
-            "a move R-REB-5 allows, but we offered nothing yet",
-        )
-        .step_note(
-            offer("bob", 1, AMT),
-            vec![pinned(push_offer, "R-REB-6")],
-            "we offer to push 100,000 sat out on alice's channels",
-        )
-        .step_note(
-            htlc("o2", b, a, AMT + 1, true, 100),
-            vec![fails("o2", Some("fee_insufficient"))],
-            "one msat more than the offer",
-        )
-        .step(
-            htlc("o3", b, a, half, true, 100),
-            vec![pinned(forwards("o3", a), "R-REB-6")],
-        )
-        .step_note(
-            htlc("o4", b, a, half + 1, true, 100),
-            vec![fails("o4", Some("fee_insufficient"))],
-            "50,000 sat of the offer are used: 50,000 sat and 1 msat more would pass it in total",
-        )
-        .step_note(
-            offer("alice", 0, AMT),
-            vec![pinned(take_offer, "R-REB-6")],
-            "we offer to take 100,000 sat in on bob's channel",
-        )
-        .step_note(
-            htlc("o5", b, a, half + 1, true, 100),
-            vec![pinned(forwards("o5", a), "R-REB-6")],
-            "the Receive offer for the incoming channel covers it",
-        )
-        .step(tick(T0 + 601), vec![])
-        .step_note(
-            htlc("o6", b, a, 1_000, true, 100),
-            vec![fails("o6", Some("fee_insufficient"))],
-            "both offers are 601 s old",
-        );
+    s.step(require_offer_op(true), vec![]);
+    refused(
+        &mut s,
+        "o1",
+        b,
+        a,
+        half,
+        "a move R-REB-5 allows, but we offered nothing yet",
+    );
+    s.step_note(
+        offer("bob", 1, AMT),
+        vec![pinned(push_offer, "R-REB-6")],
+        "we offer to push 100,000 sat out on alice's channels",
+    );
+    refused(&mut s, "o2", b, a, AMT + 1, "one msat more than the offer");
+    forwarded(&mut s, "o3", b, a, half, "R-REB-6", None);
+    refused(
+        &mut s,
+        "o4",
+        b,
+        a,
+        half + 1,
+        "50,000 sat of the offer are used: 50,000 sat and 1 msat more would pass it in total",
+    );
+    s.step_note(
+        offer("alice", 0, AMT),
+        vec![pinned(take_offer, "R-REB-6")],
+        "we offer to take 100,000 sat in on bob's channel",
+    );
+    forwarded(
+        &mut s,
+        "o5",
+        b,
+        a,
+        half + 1,
+        "R-REB-6",
+        Some("the Receive offer for the incoming channel covers it"),
+    );
+    s.step(tick(T0 + 601), vec![]);
+    refused(&mut s, "o6", b, a, 1_000, "both offers are 601 s old");
     s.build()
 }
 
@@ -441,10 +487,7 @@ fn r_reb_8_failed_rebalance_drops_the_erring_offers() -> Vector {
     );
     s.optional_op("plan").start(&node, &peers);
     s.step(edges, vec![])
-        .step(
-            recv("alice", &reply_msg(CHAIN, 1, T0, 2 * CAP, &[f1, f2])),
-            vec![],
-        )
+        .offer_from("alice", 1, T0, 2 * CAP, &[f1, f2])
         .step_note(
             plan_op(),
             vec![plans(plan_check(Some(Pinned), &[f1, f2], via(f1, b)))],
@@ -457,10 +500,7 @@ fn r_reb_8_failed_rebalance_drops_the_erring_offers() -> Vector {
             "alice-bob erred: re-planned without it",
         )
         .step(tick(T0 + 1), vec![])
-        .step(
-            recv("alice", &reply_msg(CHAIN, 1, T0 + 1, 2 * CAP, &[f1])),
-            vec![],
-        )
+        .offer_from("alice", 1, T0 + 1, 2 * CAP, &[f1])
         .step_note(
             plan_op(),
             vec![plans(plan_check(Some(Pinned), &[f1, f2], via(f1, b)))],

@@ -95,14 +95,8 @@ fn v01_unannounced_channel_is_a_channel() -> Vector {
     );
     s.start(&node, &["alice", "bob", "carol", "dave", "ursula"]);
     answered(&mut s, &node, "ursula", &[carol]);
-    s.step(
-        recv("ursula", &reply_msg(CHAIN, 1, T0, AMT, &[foreign(1)])),
-        vec![],
-    )
-    .step(
-        offers_op(),
-        vec![holds(vec![entry("ursula", foreign(1), 1, AMT, T0)])],
-    );
+    s.offer_from("ursula", 1, T0, AMT, &[foreign(1)])
+        .holding(vec![entry("ursula", foreign(1), 1, AMT, T0)]);
     s.build()
 }
 
@@ -146,10 +140,7 @@ fn v02_reply_with_1001_scids_fails_the_connection() -> Vector {
         "A reply with 1000 scids is accepted; one with 1001 fails the connection.",
     );
     s.start(&node, STD_PEERS)
-        .step(
-            recv("alice", &reply_msg(CHAIN, 1, T0, AMT, &ids[..1000])),
-            vec![],
-        )
+        .offer_from("alice", 1, T0, AMT, &ids[..1000])
         .step(
             recv("bob", &reply_msg(CHAIN, 1, T0, AMT, &ids)),
             vec![disconnects("bob")],
@@ -169,19 +160,13 @@ fn v03_timestamp_too_far_in_the_future() -> Vector {
     );
     let f = foreign;
     s.start(&node, STD_PEERS)
-        .step(
-            recv("alice", &reply_msg(CHAIN, 1, T0 + 600, AMT, &[f(1)])),
-            vec![],
-        )
+        .offer_from("alice", 1, T0 + 600, AMT, &[f(1)])
         .step(
             recv("bob", &reply_msg(CHAIN, 1, T0 + 601, AMT, &[f(2)])),
             vec![disconnects("bob")],
         )
         .step(tick(T0 + 100), vec![])
-        .step(
-            recv("carol", &reply_msg(CHAIN, 0, T0 + 700, AMT, &[f(3)])),
-            vec![],
-        )
+        .offer_from("carol", 0, T0 + 700, AMT, &[f(3)])
         .step(
             recv("dave", &reply_msg(CHAIN, 0, u64::MAX, AMT, &[f(4)])),
             vec![disconnects("dave")],
@@ -216,17 +201,8 @@ fn v03_timestamps_in_the_past_are_kept() -> Vector {
          one is the newest for its channel and is held (the one at 0 may be).",
     );
     s.start(&node, STD_PEERS)
-        .step(
-            recv(
-                "alice",
-                &reply_msg(CHAIN, 1, T0 - 86_400, AMT, &[foreign(1)]),
-            ),
-            vec![],
-        )
-        .step(
-            recv("alice", &reply_msg(CHAIN, 1, 0, AMT, &[foreign(2)])),
-            vec![],
-        )
+        .offer_from("alice", 1, T0 - 86_400, AMT, &[foreign(1)])
+        .offer_from("alice", 1, 0, AMT, &[foreign(2)])
         .checking("V04")
         .step(
             offers_op(),
@@ -253,56 +229,35 @@ fn v04_newest_timestamp_wins() -> Vector {
          with an equal timestamp replaces it, another flow or another peer is a separate entry.",
     );
     s.start(&node, STD_PEERS)
-        .step(
-            recv("alice", &reply_msg(CHAIN, 1, T0, 5_000_000, &[f1, f2])),
-            vec![],
-        )
-        .step(
-            offers_op(),
-            vec![holds(vec![
-                entry("alice", f1, 1, 5_000_000, T0),
-                entry("alice", f2, 1, 5_000_000, T0),
-            ])],
-        )
+        .offer_from("alice", 1, T0, 5_000_000, &[f1, f2])
+        .holding(vec![
+            entry("alice", f1, 1, 5_000_000, T0),
+            entry("alice", f2, 1, 5_000_000, T0),
+        ])
         .step_note(
             recv("alice", &reply_msg(CHAIN, 1, T0 - 10, 7_000_000, &[f1])),
             vec![],
             "older: discarded",
         )
-        .step(
-            offers_op(),
-            vec![holds(vec![
-                entry("alice", f1, 1, 5_000_000, T0),
-                entry("alice", f2, 1, 5_000_000, T0),
-            ])],
-        )
+        .holding(vec![
+            entry("alice", f1, 1, 5_000_000, T0),
+            entry("alice", f2, 1, 5_000_000, T0),
+        ])
         .step_note(
             recv("alice", &reply_msg(CHAIN, 1, T0, 9_000_000, &[f1])),
             vec![],
             "equal timestamp: replaces",
         )
-        .step(
-            recv("alice", &reply_msg(CHAIN, 0, T0 - 100, 3_000_000, &[f1])),
-            vec![],
-        )
-        .step(
-            recv("bob", &reply_msg(CHAIN, 1, T0 - 50, 1_000_000, &[f1])),
-            vec![],
-        )
+        .offer_from("alice", 0, T0 - 100, 3_000_000, &[f1])
+        .offer_from("bob", 1, T0 - 50, 1_000_000, &[f1])
         .step(tick(T0 + 10), vec![])
-        .step(
-            recv("alice", &reply_msg(CHAIN, 1, T0 + 5, 2_000_000, &[f2])),
-            vec![],
-        )
-        .step(
-            offers_op(),
-            vec![holds(vec![
-                entry("alice", f1, 1, 9_000_000, T0),
-                entry("alice", f2, 1, 2_000_000, T0 + 5),
-                entry("alice", f1, 0, 3_000_000, T0 - 100),
-                entry("bob", f1, 1, 1_000_000, T0 - 50),
-            ])],
-        );
+        .offer_from("alice", 1, T0 + 5, 2_000_000, &[f2])
+        .holding(vec![
+            entry("alice", f1, 1, 9_000_000, T0),
+            entry("alice", f2, 1, 2_000_000, T0 + 5),
+            entry("alice", f1, 0, 3_000_000, T0 - 100),
+            entry("bob", f1, 1, 1_000_000, T0 - 50),
+        ]);
     s.build()
 }
 
@@ -321,21 +276,9 @@ fn v05_unknown_scids_discarded() -> Vector {
          channel, which is not public) are discarded; known ones are held.",
     );
     s.start(&node, &["alice", "bob", "carol", "dave", "ursula"])
-        .step(
-            recv(
-                "alice",
-                &reply_msg(CHAIN, 1, T0, AMT, &[foreign(1), unknown, ursula]),
-            ),
-            vec![],
-        )
-        .step(
-            recv("bob", &reply_msg(CHAIN, 0, T0, AMT, &[unknown])),
-            vec![],
-        )
-        .step(
-            offers_op(),
-            vec![holds(vec![entry("alice", foreign(1), 1, AMT, T0)])],
-        );
+        .offer_from("alice", 1, T0, AMT, &[foreign(1), unknown, ursula])
+        .offer_from("bob", 0, T0, AMT, &[unknown])
+        .holding(vec![entry("alice", foreign(1), 1, AMT, T0)]);
     s.build()
 }
 
@@ -367,129 +310,147 @@ fn v06_unknown_chain_ignored() -> Vector {
     s.build()
 }
 
+/// The shape every V07 vector shares: on the standard node alice queries (Push, [`AMT`]); an
+/// answer lists carol's channel, the excess of the limit gets no answer at all.
+struct AliceQueries {
+    s: Scenario,
+    node: Node,
+}
+
+impl AliceQueries {
+    fn new(name: &str, requirements: &[&str], description: &str) -> Self {
+        AliceQueries {
+            s: Scenario::new(name, requirements, description),
+            node: std_node(),
+        }
+    }
+    /// `init` and every standard peer connected.
+    fn start(&mut self) -> &mut Self {
+        self.s.start(&self.node, STD_PEERS);
+        self
+    }
+    /// `n` queries from alice (or `peer`), each answered.
+    fn answered_by(&mut self, peer: &str, n: usize) -> &mut Self {
+        let carol = self.node.scid_of("carol");
+        for _ in 0..n {
+            answered(&mut self.s, &self.node, peer, &[carol]);
+        }
+        self
+    }
+    fn answered(&mut self, n: usize) -> &mut Self {
+        self.answered_by("alice", n)
+    }
+    /// A query from alice that is not answered, with a note saying why when given.
+    fn unanswered(&mut self, note: Option<&str>) -> &mut Self {
+        let op = recv("alice", &query_msg(CHAIN, 1, AMT));
+        match note {
+            Some(n) => self.s.step_note(op, vec![], n),
+            None => self.s.step(op, vec![]),
+        };
+        self
+    }
+    fn tick(&mut self, t: u64) -> &mut Self {
+        self.s.step(tick(t), vec![]);
+        self
+    }
+    fn build(&mut self) -> Vector {
+        self.s.build()
+    }
+}
+
 fn v07_excess_queries_not_answered() -> Vector {
-    let node = std_node();
-    let carol = node.scid_of("carol");
-    let mut s = Scenario::new(
+    let mut a = AliceQueries::new(
         "v07_excess_queries_not_answered",
         &["V07"],
         "Five queries from alice at once: four answered, the fifth not (not later either); one \
          5 s later is not answered; 16 s later (no 10 s window holds five) she is answered.",
     );
-    s.invariant(rate("alice", "reply")).start(&node, STD_PEERS);
-    for _ in 0..4 {
-        answered(&mut s, &node, "alice", &[carol]);
-    }
-    s.step(recv("alice", &query_msg(CHAIN, 1, AMT)), vec![])
-        .step(tick(T0 + 5), vec![])
-        .step(recv("alice", &query_msg(CHAIN, 1, AMT)), vec![])
-        .step(tick(T0 + 16), vec![]);
-    answered(&mut s, &node, "alice", &[carol]);
-    s.build()
+    a.s.invariant(rate("alice", "reply"));
+    a.start()
+        .answered(4)
+        .unanswered(None)
+        .tick(T0 + 5)
+        .unanswered(None)
+        .tick(T0 + 16)
+        .answered(1)
+        .build()
 }
 
 fn v07_window_slides() -> Vector {
-    let node = std_node();
-    let carol = node.scid_of("carol");
-    let mut s = Scenario::new(
+    let mut a = AliceQueries::new(
         "v07_window_slides",
         &["V07"],
         "Four queries at t+9, one at t+11: five within 10 s, so the fifth is not answered (a \
          fixed 10 s bucket would answer it); at t+25 alice is answered again.",
     );
-    s.invariant(rate("alice", "reply"))
-        .start(&node, STD_PEERS)
-        .step(tick(T0 + 9), vec![]);
-    for _ in 0..4 {
-        answered(&mut s, &node, "alice", &[carol]);
-    }
-    s.step(tick(T0 + 11), vec![])
-        .step(recv("alice", &query_msg(CHAIN, 1, AMT)), vec![])
-        .step(tick(T0 + 25), vec![]);
-    answered(&mut s, &node, "alice", &[carol]);
-    s.build()
+    a.s.invariant(rate("alice", "reply"));
+    a.start()
+        .tick(T0 + 9)
+        .answered(4)
+        .tick(T0 + 11)
+        .unanswered(None)
+        .tick(T0 + 25)
+        .answered(1)
+        .build()
 }
 
 fn v07_window_slides_from_each_query() -> Vector {
-    let node = std_node();
-    let carol = node.scid_of("carol");
-    let mut s = Scenario::new(
+    AliceQueries::new(
         "v07_window_slides_from_each_query",
         &["V07"],
         "Queries at t, t+5, t+5, t+5: at t+10 only the one at t has left the window, so one more \
          query is answered and the next is not (a window restarting 10 s after its first query \
          would answer four at t+10).",
-    );
-    s.start(&node, STD_PEERS);
-    answered(&mut s, &node, "alice", &[carol]);
-    s.step(tick(T0 + 5), vec![]);
-    for _ in 0..3 {
-        answered(&mut s, &node, "alice", &[carol]);
-    }
-    s.step(tick(T0 + 10), vec![]);
-    answered(&mut s, &node, "alice", &[carol]);
-    s.step_note(
-        recv("alice", &query_msg(CHAIN, 1, AMT)),
-        vec![],
-        "five queries within [t+5, t+15): not answered",
     )
-    .step(tick(T0 + 15), vec![]);
-    answered(&mut s, &node, "alice", &[carol]);
-    s.build()
+    .start()
+    .answered(1)
+    .tick(T0 + 5)
+    .answered(3)
+    .tick(T0 + 10)
+    .answered(1)
+    .unanswered(Some("five queries within [t+5, t+15): not answered"))
+    .tick(T0 + 15)
+    .answered(1)
+    .build()
 }
 
 fn v07_reconnect_keeps_the_limit() -> Vector {
-    let node = std_node();
-    let carol = node.scid_of("carol");
-    let mut s = Scenario::new(
+    let mut a = AliceQueries::new(
         "v07_reconnect_keeps_the_limit",
         &["V07"],
         "alice sends four queries, disconnects and reconnects in the same second: her fifth \
          query is still over the limit (reconnecting must not reset it); 10 s later she is \
          answered again.",
     );
-    s.start(&node, STD_PEERS);
-    for _ in 0..4 {
-        answered(&mut s, &node, "alice", &[carol]);
-    }
-    s.step(disconnect("alice"), vec![])
-        .step(connect("alice"), vec![])
-        .step_note(
-            recv("alice", &query_msg(CHAIN, 1, AMT)),
-            vec![],
-            "the fifth query within 10 s, after a reconnect: not answered",
-        )
-        .step(tick(T0 + 10), vec![]);
-    answered(&mut s, &node, "alice", &[carol]);
-    s.build()
+    a.start().answered(4);
+    a.s.step(disconnect("alice"), vec![])
+        .step(connect("alice"), vec![]);
+    a.unanswered(Some(
+        "the fifth query within 10 s, after a reconnect: not answered",
+    ))
+    .tick(T0 + 10)
+    .answered(1)
+    .build()
 }
 
 fn v07_flood_past_the_rate_limit() -> Vector {
-    let node = std_node();
-    let carol = node.scid_of("carol");
-    let mut s = Scenario::new(
+    let mut a = AliceQueries::new(
         "v07_flood_past_the_rate_limit",
         &["V07", "S05"],
         "alice floods 60 queries in one instant: exactly four answers, no disconnect; bob is \
          still answered; after the window alice is answered again.",
     );
-    s.checking("S05")
+    a.s.checking("S05")
         .invariant(rate("alice", "reply"))
-        .checking("V07")
-        .start(&node, STD_PEERS);
-    for _ in 0..4 {
-        answered(&mut s, &node, "alice", &[carol]);
-    }
+        .checking("V07");
+    a.start().answered(4);
     for i in 0..56u64 {
-        s.step(
+        a.s.step(
             recv("alice", &query_msg(CHAIN, (i % 2) as u8, AMT + i)),
             vec![],
         );
     }
-    answered(&mut s, &node, "bob", &[carol]);
-    s.step(tick(T0 + 20), vec![]);
-    answered(&mut s, &node, "alice", &[carol]);
-    s.build()
+    a.answered_by("bob", 1).tick(T0 + 20).answered(1).build()
 }
 
 fn v08_garbage_fails_the_connection() -> Vector {
@@ -573,10 +534,7 @@ fn interleaved_peers() -> Vector {
         "alice's fifth query in the window is not answered",
     )
     .checking("V01")
-    .step(
-        recv("bob", &reply_msg(CHAIN, 1, T0, 42, &[foreign(1)])),
-        vec![],
-    )
+    .offer_from("bob", 1, T0, 42, &[foreign(1)])
     .step(
         recv("bob", &query_msg(CHAIN, 0, AMT)),
         vec![ask("bob", 0, dave)],
@@ -584,9 +542,6 @@ fn interleaved_peers() -> Vector {
     .checking("V07")
     .step(recv("alice", &query_msg(CHAIN, 0, AMT)), vec![])
     .checking("V01")
-    .step(
-        offers_op(),
-        vec![holds(vec![entry("bob", foreign(1), 1, 42, T0)])],
-    );
+    .holding(vec![entry("bob", foreign(1), 1, 42, T0)]);
     s.build()
 }

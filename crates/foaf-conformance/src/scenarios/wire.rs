@@ -109,17 +109,11 @@ fn w02_reply_received_is_parsed() -> Vector {
     );
     let ids = [foreign(1), foreign(3)];
     s.start(&node, STD_PEERS)
-        .step(
-            recv("alice", &reply_msg(CHAIN, 1, T0 - 5, 7_000_000, &ids)),
-            vec![],
-        )
-        .step(
-            offers_op(),
-            vec![holds(vec![
-                entry("alice", ids[0], 1, 7_000_000, T0 - 5),
-                entry("alice", ids[1], 1, 7_000_000, T0 - 5),
-            ])],
-        );
+        .offer_from("alice", 1, T0 - 5, 7_000_000, &ids)
+        .holding(vec![
+            entry("alice", ids[0], 1, 7_000_000, T0 - 5),
+            entry("alice", ids[1], 1, 7_000_000, T0 - 5),
+        ]);
     s.build()
 }
 
@@ -150,10 +144,7 @@ fn w03_odd_tlv_is_skipped() -> Vector {
             ),
             vec![],
         )
-        .step(
-            offers_op(),
-            vec![holds(vec![entry("bob", foreign(1), 0, 5_000, T0)])],
-        );
+        .holding(vec![entry("bob", foreign(1), 0, 5_000, T0)]);
     s.build()
 }
 
@@ -317,14 +308,8 @@ fn w01_amounts_use_all_64_bits() -> Vector {
             recv("alice", &query_msg(CHAIN, 1, u64::MAX)),
             none(u64::MAX),
         )
-        .step(
-            recv("bob", &reply_msg(CHAIN, 0, T0, u64::MAX, &[foreign(1)])),
-            vec![],
-        )
-        .step(
-            offers_op(),
-            vec![holds(vec![entry("bob", foreign(1), 0, u64::MAX, T0)])],
-        )
+        .offer_from("bob", 0, T0, u64::MAX, &[foreign(1)])
+        .holding(vec![entry("bob", foreign(1), 0, u64::MAX, T0)])
         .step_note(
             recv("alice", &query_msg(CHAIN, 1, AMT)),
             vec![sends_reply(
@@ -353,14 +338,8 @@ fn w04_scid_layout() -> Vector {
             recv("alice", &query_msg(CHAIN, 1, AMT)),
             vec![sends("alice", &reply_msg(CHAIN, 1, T0, AMT, &[max]))],
         )
-        .step(
-            recv("bob", &reply_msg(CHAIN, 0, T0, 1, &[scid(1, 2, 3)])),
-            vec![],
-        )
-        .step(
-            offers_op(),
-            vec![holds(vec![entry("bob", scid(1, 2, 3), 0, 1, T0)])],
-        );
+        .offer_from("bob", 0, T0, 1, &[scid(1, 2, 3)])
+        .holding(vec![entry("bob", scid(1, 2, 3), 0, 1, T0)]);
     s.build()
 }
 
@@ -387,11 +366,8 @@ fn w05_reply_with_bad_flow_value_ignored() -> Vector {
         "A reply whose flow_value is neither 0 nor 1 is ignored: nothing stored, connection kept.",
     );
     s.start(&node, STD_PEERS)
-        .step(
-            recv("alice", &reply_msg(CHAIN, 2, T0, AMT, &[foreign(1)])),
-            vec![],
-        )
-        .step(offers_op(), vec![holds(Vec::<OfferEntry>::new())]);
+        .offer_from("alice", 2, T0, AMT, &[foreign(1)])
+        .holding(Vec::<OfferEntry>::new());
     still_serves(&mut s, &node, "alice");
     s.build()
 }
