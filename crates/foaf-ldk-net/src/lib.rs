@@ -45,27 +45,42 @@ use crate::pipe::Pipe;
 /// The routing object of a harness node.
 pub type NetRouting = FoafRouting<Arc<NetChannelManager>, Arc<NetGraph>>;
 
-/// A clock the harness moves by hand (unix seconds), shared by every node.
+/// A clock the harness moves by hand (nanoseconds since the epoch), shared by every node.
 #[derive(Clone)]
 pub struct ManualClock(Arc<AtomicU64>);
 
 impl ManualClock {
     /// Starts at `secs`.
     pub fn new(secs: u64) -> Self {
-        Self(Arc::new(AtomicU64::new(secs)))
+        Self(Arc::new(AtomicU64::new(secs.saturating_mul(1_000_000_000))))
     }
-    /// Now.
+    /// Now, whole seconds.
     pub fn now(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
+        self.timestamp().as_secs()
     }
-    /// Moves forward.
+    /// Now, exactly.
+    pub fn timestamp(&self) -> foaf_peer::Timestamp {
+        foaf_peer::Timestamp::from_unix(std::time::Duration::from_nanos(
+            self.0.load(Ordering::SeqCst),
+        ))
+    }
+    /// Moves forward `secs` seconds.
     pub fn advance(&self, secs: u64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
+        self.advance_by(std::time::Duration::from_secs(secs));
+    }
+    /// Moves forward by `d` (to the nanosecond; saturates at u64::MAX ns, year 2554).
+    pub fn advance_by(&self, d: std::time::Duration) {
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let _ = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                Some(t.saturating_add(ns))
+            });
     }
     /// As a foaf-ldk clock.
     pub fn clock(&self) -> Clock {
-        let t = Arc::clone(&self.0);
-        Arc::new(move || foaf_peer::Timestamp::from_secs(t.load(Ordering::SeqCst)))
+        let me = self.clone();
+        Arc::new(move || me.timestamp())
     }
 }
 
@@ -578,6 +593,51 @@ impl Network {
     }
 }
 
+/// How a two-hop payment's onion names the forwarding node's channel to the payee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextHop {
+    /// The forwarding node's intercept alias for it (docs/bolt14.md §4.2.1): the route hint a
+    /// payee gives for JIT on its last hop, and what a rebalance names.
+    Alias,
+    /// Its real short channel id: an ordinary forward over a public channel.
+    Public,
+}
+
+/// A payment `from` → `via` → `to` with its onion written by hand.
+#[derive(Debug, Clone, Copy)]
+pub struct TwoHopPayment {
+    /// Payer.
+    pub from: usize,
+    /// The forwarding node (a peer of both).
+    pub via: usize,
+    /// Payee.
+    pub to: usize,
+    /// What the payee gets.
+    pub amt_msat: u64,
+    /// How `via`'s outgoing channel is named.
+    pub next: NextHop,
+    /// `via`'s fee: its advertised one when `None` (0: a fee-free HTLC, as a rebalance's).
+    pub fee_msat: Option<u64>,
+    /// The payee's `cltv_expiry_delta`: blocks from now to the outgoing HTLC's expiry.
+    pub final_cltv_delta: u32,
+}
+
+impl TwoHopPayment {
+    /// `from` → `via` → `to`, `amt_msat`, over `next`, paying `via` its fee, with
+    /// [`foaf_ldk::FINAL_CLTV_EXPIRY_DELTA`].
+    pub fn new(from: usize, via: usize, to: usize, amt_msat: u64, next: NextHop) -> Self {
+        Self {
+            from,
+            via,
+            to,
+            amt_msat,
+            next,
+            fee_msat: None,
+            final_cltv_delta: foaf_ldk::FINAL_CLTV_EXPIRY_DELTA,
+        }
+    }
+}
+
 impl Network {
     /// Starts a payment of `amt_msat` from `from` to `to` through their common peer `via`,
     /// naming `via`'s intercept alias for its channel to `to` in the onion (the route hint a
@@ -592,6 +652,23 @@ impl Network {
         amt_msat: u64,
         fee_msat: Option<u64>,
     ) -> Result<PaymentId, NetError> {
+        self.start_two_hop_payment(TwoHopPayment {
+            fee_msat,
+            ..TwoHopPayment::new(from, via, to, amt_msat, NextHop::Alias)
+        })
+    }
+
+    /// Starts the payment `p` (see [`TwoHopPayment`]). Does not pump.
+    pub fn start_two_hop_payment(&mut self, p: TwoHopPayment) -> Result<PaymentId, NetError> {
+        let TwoHopPayment {
+            from,
+            via,
+            to,
+            amt_msat,
+            next,
+            fee_msat,
+            final_cltv_delta,
+        } = p;
         let (via_id, to_id) = (self.nodes[via].id(), self.nodes[to].id());
         let first = self.nodes[from]
             .channels()
@@ -603,10 +680,15 @@ impl Network {
             .into_iter()
             .find(|c| c.peer == to_id)
             .ok_or_else(|| NetError("no channel from the forwarding node to the payee".into()))?;
-        let alias = self.nodes[via]
-            .routing
-            .alias_for(last.scid)
-            .ok_or_else(|| NetError("the forwarding node has no alias for the channel".into()))?;
+        let next_scid = match next {
+            NextHop::Alias => self.nodes[via]
+                .routing
+                .alias_for(last.scid)
+                .ok_or_else(|| {
+                    NetError("the forwarding node has no alias for the channel".into())
+                })?,
+            NextHop::Public => last.scid.to_u64(),
+        };
         let cfg = self.nodes[via]
             .ldk
             .channel_manager
@@ -642,7 +724,7 @@ impl Network {
                         fee,
                         u32::from(cfg.cltv_expiry_delta),
                     ),
-                    hop(to_id, alias, amt_msat, foaf_ldk::FINAL_CLTV_EXPIRY_DELTA),
+                    hop(to_id, next_scid, amt_msat, final_cltv_delta),
                 ],
                 blinded_tail: None,
             }],

@@ -156,8 +156,9 @@ pub struct NodeParams<'a> {
 }
 
 /// The LDK configuration every harness node runs with: announced channels, HTLCs up to the
-/// whole channel in flight, intercept SCIDs accepted (the zero-fee and JIT hooks), no anchors
-/// (they would need on-chain reserves we do not model).
+/// whole channel in flight, HTLCs intercepted when addressed to an intercept SCID (the zero-fee
+/// hook, docs/bolt14.md §4.2.1) or bound for a public channel of ours (the JIT hook, §5), no
+/// anchors (they would need on-chain reserves we do not model).
 pub fn harness_user_config() -> UserConfig {
     let mut c = UserConfig::default();
     c.channel_handshake_config.announce_for_forwarding = true;
@@ -168,7 +169,8 @@ pub fn harness_user_config() -> UserConfig {
     c.channel_handshake_config.minimum_depth = 1;
     c.channel_handshake_limits
         .force_announced_channel_preference = false;
-    c.htlc_interception_flags = HTLCInterceptionFlags::ToInterceptSCIDs as u8;
+    c.htlc_interception_flags = HTLCInterceptionFlags::ToInterceptSCIDs as u8
+        | HTLCInterceptionFlags::ToPublicChannels as u8;
     c
 }
 

@@ -15,16 +15,24 @@
 //!   refill settled before the deadline (R-JIT-6) or handed to LDK's ordinary forwarding at the
 //!   deadline or on failure, which fails it with `temporary_channel_failure` (R-JIT-5).
 //!
-//! Where the hook is: LDK 0.2 hands an application only HTLCs addressed to an intercept SCID
-//! (`UserConfig::accept_intercept_htlcs`); for a real short channel id its fee rule runs first.
-//! So a hop publishes one alias per channel to its peers (the `intercept_aliases` record of
-//! `reply_foaf_balances`, docs/bolt14.md §4.2.1) and a payee asking for JIT on its last hop puts
-//! the alias in its invoice's route hint. docs/ldk-harness.md explains the choice.
+//! Where the hooks are (LDK 0.3, `UserConfig::htlc_interception_flags`):
+//! `HTLCInterceptionFlags::ToPublicChannels` hands us every ordinary forward to one of our
+//! public channels, after LDK checked its fee and CLTV delta: the JIT path. A zero-fee HTLC on a
+//! real short channel id never gets that far (LDK fails it `fee_insufficient` first), so a hop
+//! publishes one alias per channel to its peers (the `intercept_aliases` record of
+//! `reply_foaf_balances`, docs/bolt14.md §4.2.1), and `ToInterceptSCIDs` hands us HTLCs for
+//! those: the zero-fee path (and JIT for a payer who named the alias). docs/ldk-harness.md
+//! explains the choice.
+//!
+//! Time is a [`foaf_peer::Timestamp`] (nanoseconds): the hold deadline, the R-REB-7 budget
+//! window and the R-REB-8 exclusion are exact, not rounded to the second.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
+use foaf_peer::Timestamp;
 use foaf_policy::{
     check_fee_free_forward, jit_decide, plan_rebalances, Channel, ChannelGraph, CircularRebalance,
     FeeFreeForward, FeeFreeRefusal, HopConfig, HtlcToForward, JitConfig, JitDecision, JitFailure,
@@ -59,6 +67,10 @@ pub enum RoutingFault {
     /// The initiator sends a quarter of its planned amount around the cycle backwards: a step
     /// `plan_rebalances` would never propose, which raises its G (R-REB-4).
     ReverseCycle,
+    /// JIT starts however close the outgoing HTLC is to its expiry (R-JIT-4's 18 blocks).
+    JitNearExpiry,
+    /// Held HTLCs' deadlines are counted in whole seconds, as before `Timestamp` (R-JIT-4).
+    WholeSecondDeadline,
 }
 
 /// Knobs. `Default` gives docs/bolt14.md's values.
@@ -139,8 +151,8 @@ pub enum RoutingEvent {
         intercept_id: InterceptId,
         /// The refill's payment.
         payment_id: PaymentId,
-        /// Unix seconds when it is released whatever happened.
-        hold_until: u64,
+        /// When it is released whatever happened (`jit_timeout` after it arrived).
+        hold_until: Timestamp,
     },
     /// A paying HTLC was forwarded (at once, or after its refill).
     JitForwarded {
@@ -191,7 +203,21 @@ struct Held {
     channel: lightning::ln::types::ChannelId,
     peer: PublicKey,
     amount_msat: u64,
-    hold_until: u64,
+    hold_until: Timestamp,
+}
+
+/// An `Event::HTLCIntercepted` we handle.
+struct Intercepted {
+    id: InterceptId,
+    /// Our real channel it is to go out on.
+    out_scid: ShortChannelId,
+    /// The onion named our alias for it (else the real scid: an ordinary public forward).
+    via_alias: bool,
+    payment_hash: PaymentHash,
+    inbound_msat: u64,
+    outbound_msat: u64,
+    /// The outgoing HTLC's `cltv_expiry` (LDK 0.3 gives it).
+    outgoing_expiry: Option<u32>,
 }
 
 #[derive(Default)]
@@ -200,12 +226,12 @@ struct State {
     my_aliases: BTreeMap<u64, ShortChannelId>,
     /// Peers' aliases: (peer, its channel) → alias.
     peer_aliases: BTreeMap<(PublicKey, ShortChannelId), u64>,
-    /// Zero-fee volume forwarded per upstream peer: (peer, unix secs, msat), oldest first.
-    budget: VecDeque<(PublicKey, u64, u64)>,
+    /// Zero-fee volume forwarded per upstream peer: (peer, when, msat), oldest first.
+    budget: VecDeque<(PublicKey, Timestamp, u64)>,
     in_flight: HashMap<PaymentId, InFlight>,
     held: HashMap<InterceptId, Held>,
     /// Channels whose offers are set aside until the given time (R-REB-8).
-    excluded: BTreeMap<ShortChannelId, u64>,
+    excluded: BTreeMap<ShortChannelId, Timestamp>,
 }
 
 /// Most zero-fee forwards remembered for the R-REB-7 budget; older ones beyond it are forgotten
@@ -266,6 +292,10 @@ where
 
     fn fault(&self, f: RoutingFault) -> bool {
         self.config.fault == Some(f)
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.clock)()
     }
 
     fn me(&self) -> PublicKey {
@@ -394,7 +424,7 @@ where
     }
 
     /// The offers to plan with: `offers` minus those for channels set aside (R-REB-8).
-    fn usable_offers(&self, offers: &[Offer<PublicKey>], now: u64) -> Vec<Offer<PublicKey>> {
+    fn usable_offers(&self, offers: &[Offer<PublicKey>], now: Timestamp) -> Vec<Offer<PublicKey>> {
         let mut st = self.lock();
         st.excluded.retain(|_, until| *until > now);
         offers
@@ -413,7 +443,7 @@ where
         if !self.lock().in_flight.is_empty() {
             return Ok(None);
         }
-        let now = (self.clock)().as_secs();
+        let now = self.now();
         let me = self.me();
         let channels: Vec<Channel<PublicKey>> = self
             .live_channels()
@@ -422,7 +452,15 @@ where
             .collect();
         let offers = self.usable_offers(offers, now);
         let graph = self.policy_graph();
-        let plan = plan_rebalances(&me, &channels, &offers, &graph, now, &self.config.planner);
+        // foaf-policy counts offers' ages in whole seconds (an offer's lifetime is 600 s).
+        let plan = plan_rebalances(
+            &me,
+            &channels,
+            &offers,
+            &graph,
+            now.as_secs(),
+            &self.config.planner,
+        );
         let Some(mut step) = plan.into_iter().next() else {
             return Ok(None);
         };
@@ -505,18 +543,30 @@ where
                 payment_hash,
                 inbound_amount_msat,
                 expected_outbound_amount_msat,
-                ..
+                outgoing_htlc_expiry_block_height,
             } => {
-                let Some(out_scid) = self.lock().my_aliases.get(requested_next_hop_scid).copied()
-                else {
-                    return false;
+                let alias = self.lock().my_aliases.get(requested_next_hop_scid).copied();
+                let (out_scid, via_alias) = match alias {
+                    Some(scid) => (scid, true),
+                    // An ordinary forward to one of our public channels
+                    // (`HTLCInterceptionFlags::ToPublicChannels`): LDK already checked that it
+                    // pays the channel's fee. Anything else (another app's intercept SCIDs,
+                    // private channels) is the application's.
+                    None if self.is_our_public_channel(*requested_next_hop_scid) => {
+                        (ShortChannelId::from_u64(*requested_next_hop_scid), false)
+                    }
+                    None => return false,
                 };
                 self.on_intercepted(
-                    *intercept_id,
-                    out_scid,
-                    payment_hash,
-                    *inbound_amount_msat,
-                    *expected_outbound_amount_msat,
+                    Intercepted {
+                        id: *intercept_id,
+                        out_scid,
+                        via_alias,
+                        payment_hash: *payment_hash,
+                        inbound_msat: *inbound_amount_msat,
+                        outbound_msat: *expected_outbound_amount_msat,
+                        outgoing_expiry: *outgoing_htlc_expiry_block_height,
+                    },
                     offers,
                 );
                 true
@@ -584,7 +634,9 @@ where
                     })
                     .unwrap_or_default();
                 drop(st);
-                let until = (self.clock)().as_secs() + self.config.exclude_secs;
+                let until = self
+                    .now()
+                    .saturating_add(Duration::from_secs(self.config.exclude_secs));
                 let mut st = self.lock();
                 for s in erring {
                     st.excluded.insert(s, until);
@@ -618,7 +670,7 @@ where
 
     /// The clock moved: releases held HTLCs whose deadline passed (R-JIT-4).
     pub fn tick(&self) {
-        let now = (self.clock)().as_secs();
+        let now = self.now();
         if self.fault(RoutingFault::IgnoreDeadline) {
             return;
         }
@@ -626,7 +678,7 @@ where
             .lock()
             .held
             .iter()
-            .filter(|(_, h)| now > h.hold_until)
+            .filter(|(_, h)| self.past(now, h.hold_until))
             .map(|(id, _)| *id)
             .collect();
         for id in due {
@@ -639,15 +691,37 @@ where
         self.lock().held.len()
     }
 
-    fn on_intercepted(
-        &self,
-        id: InterceptId,
-        out_scid: ShortChannelId,
-        payment_hash: &PaymentHash,
-        inbound: u64,
-        outbound: u64,
-        offers: &[Offer<PublicKey>],
-    ) {
+    /// True when `now` is past `deadline` (exactly; in whole seconds under the
+    /// `WholeSecondDeadline` fault, which the tests use to show exactness matters).
+    fn past(&self, now: Timestamp, deadline: Timestamp) -> bool {
+        if self.fault(RoutingFault::WholeSecondDeadline) {
+            now.as_secs() > deadline.as_secs()
+        } else {
+            now > deadline
+        }
+    }
+
+    /// True when `scid` is one of our channels and announced (the forwards LDK hands us under
+    /// `HTLCInterceptionFlags::ToPublicChannels`).
+    fn is_our_public_channel(&self, scid: u64) -> bool {
+        self.channel_manager
+            .get_cm()
+            .list_channels()
+            .iter()
+            .any(|d| d.short_channel_id == Some(scid) && d.is_announced)
+    }
+
+    fn on_intercepted(&self, htlc: Intercepted, offers: &[Offer<PublicKey>]) {
+        let Intercepted {
+            id,
+            out_scid,
+            via_alias,
+            payment_hash,
+            inbound_msat: inbound,
+            outbound_msat: outbound,
+            outgoing_expiry,
+        } = htlc;
+        let payment_hash = &payment_hash;
         let cm = self.channel_manager.get_cm();
         let live = self.live_channels();
         let Some(out) = live.iter().find(|l| l.channel.scid == out_scid) else {
@@ -661,13 +735,23 @@ where
                 .iter()
                 .any(|h| h.payment_hash == *payment_hash && h.amount_msat == inbound)
         });
-        // The incoming HTLC's expiry (R-JIT-4 counts the blocks left before the outgoing one).
-        let incoming_cltv = incoming.and_then(|l| {
-            l.details
-                .pending_inbound_htlcs
-                .iter()
-                .find(|h| h.payment_hash == *payment_hash && h.amount_msat == inbound)
-                .map(|h| h.cltv_expiry)
+        // R-JIT-4 counts the blocks left before the outgoing HTLC's expiry: LDK 0.3 says it.
+        // For an event from an older LDK (`None`), a lower bound: the incoming expiry minus our
+        // delta (LDK checked the onion asks no more).
+        let outgoing_expiry = outgoing_expiry.unwrap_or_else(|| {
+            let delta = out
+                .details
+                .config
+                .map_or(0, |c| u32::from(c.cltv_expiry_delta));
+            incoming
+                .and_then(|l| {
+                    l.details
+                        .pending_inbound_htlcs
+                        .iter()
+                        .find(|h| h.payment_hash == *payment_hash && h.amount_msat == inbound)
+                        .map(|h| h.cltv_expiry)
+                })
+                .map_or(0, |c| c.saturating_sub(delta))
         });
         let required_fee = out.details.config.map_or(0, |c| {
             u64::from(c.forwarding_fee_base_msat)
@@ -690,18 +774,13 @@ where
         let channels: Vec<Channel<PublicKey>> = live.iter().map(|l| l.channel.clone()).collect();
         // An HTLC that pays the channel's fee is an ordinary forward (JIT may serve it); one
         // that pays less is a fee-free rebalance, which never starts JIT (R-JIT-3, R-REB-9).
-        let paying = fee >= required_fee;
+        // On a real scid LDK has checked the fee already (it fails an underpaying HTLC there
+        // before interception), so only an alias can bring a fee-free one.
+        let paying = !via_alias || fee >= required_fee;
         let broken_jit =
             self.fault(RoutingFault::JitOnFeeFree) && out.channel.local_msat < outbound;
         if paying || broken_jit {
-            self.on_paying(
-                id,
-                out,
-                &channels,
-                outbound,
-                incoming_cltv.unwrap_or(0),
-                offers,
-            );
+            self.on_paying(id, out, &channels, outbound, outgoing_expiry, offers);
         } else {
             self.on_fee_free(id, &incoming, out, &channels, outbound);
         }
@@ -715,14 +794,14 @@ where
         channels: &[Channel<PublicKey>],
         amount: u64,
     ) {
-        let now = (self.clock)().as_secs();
-        let window = self.config.hop.budget_window_secs;
+        let now = self.now();
+        let window = Duration::from_secs(self.config.hop.budget_window_secs);
         let used: u64 = {
             let mut st = self.lock();
             while st
                 .budget
                 .front()
-                .is_some_and(|(_, t, _)| now.saturating_sub(*t) >= window)
+                .is_some_and(|(_, t, _)| now.checked_since(*t).is_some_and(|age| age >= window))
             {
                 st.budget.pop_front();
             }
@@ -742,7 +821,8 @@ where
         let verdict = if self.fault(RoutingFault::HopForwardsEverything) {
             Ok(())
         } else {
-            check_fee_free_forward(channels, &fwd, now, &self.config.hop)
+            // `now` matters to foaf-policy only for R-REB-6's offer age (whole seconds).
+            check_fee_free_forward(channels, &fwd, now.as_secs(), &self.config.hop)
         };
         let cm = self.channel_manager.get_cm();
         match verdict {
@@ -785,19 +865,17 @@ where
         out: &Live,
         channels: &[Channel<PublicKey>],
         amount: u64,
-        incoming_cltv: u32,
+        outgoing_expiry: u32,
         offers: &[Offer<PublicKey>],
     ) {
-        let now = (self.clock)().as_secs();
+        let now = self.now();
         let cm = self.channel_manager.get_cm();
         let height = cm.current_best_block().height;
-        let delta = out
-            .details
-            .config
-            .map_or(0, |c| u32::from(c.cltv_expiry_delta));
-        // The outgoing expiry is at most the incoming one minus our delta (LDK checked the
-        // onion asks no more): a lower bound on the blocks left, as R-JIT-4 wants.
-        let blocks_to_expiry = incoming_cltv.saturating_sub(height + delta);
+        let blocks_to_expiry = if self.fault(RoutingFault::JitNearExpiry) {
+            u32::MAX
+        } else {
+            outgoing_expiry.saturating_sub(height)
+        };
         let htlc = HtlcToForward {
             out_scid: out.channel.scid,
             amount_msat: amount,
@@ -807,7 +885,16 @@ where
         let me = self.me();
         let offers = self.usable_offers(offers, now);
         let graph = self.policy_graph();
-        match jit_decide(&me, channels, &offers, &graph, now, &htlc, &self.config.jit) {
+        let decision = jit_decide(
+            &me,
+            channels,
+            &offers,
+            &graph,
+            now.as_secs(),
+            &htlc,
+            &self.config.jit,
+        );
+        match decision {
             JitDecision::Forward { scid } => {
                 let target = self
                     .live_channels()
@@ -830,9 +917,12 @@ where
             JitDecision::Rebalance {
                 rebalance,
                 forward_on,
-                hold_until,
                 ..
             } => {
+                // R-JIT-4: `jit_timeout` from now, exactly (foaf-policy's `hold_until` is in
+                // whole seconds).
+                let hold_until =
+                    now.saturating_add(Duration::from_secs(self.config.jit.hold_timeout_secs));
                 let Some(t) = self
                     .live_channels()
                     .into_iter()
@@ -906,14 +996,15 @@ where
     /// The refill of a held HTLC settled: forward it unchanged (R-JIT-6), unless the deadline
     /// passed without a [`FoafRouting::tick`] releasing it; then it is failed now.
     fn refill_settled(&self, id: InterceptId) {
-        let now = (self.clock)().as_secs();
+        let now = self.now();
         let Some(h) = self.lock().held.remove(&id) else {
             return;
         };
         let cm = self.channel_manager.get_cm();
-        if now > h.hold_until && !self.fault(RoutingFault::IgnoreDeadline) {
-            // LDK 0.2 can fail an intercepted HTLC only as `unknown_next_peer`; ticking at
-            // least once a second releases it at the deadline instead (module docs).
+        if self.past(now, h.hold_until) && !self.fault(RoutingFault::IgnoreDeadline) {
+            // LDK (0.2 and 0.3) can fail an intercepted HTLC only as `unknown_next_peer`;
+            // calling `tick` often releases it at the deadline instead, as
+            // `temporary_channel_failure` (module docs).
             let _ = cm.fail_intercepted_htlc(id);
             self.emit(RoutingEvent::JitReleased {
                 intercept_id: id,

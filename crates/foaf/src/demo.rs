@@ -9,13 +9,14 @@
 //!    and the hops' decisions; balances and G per node before and after.
 //! 4. The same stream of payments (seeded) runs on a copy of the network without rebalancing
 //!    and on the rebalanced one: success rates.
-//! 5. A JIT forward: D pays C through A, whose side of A–C is short; without offers it fails
-//!    with `temporary_channel_failure`, with them A refills A–C and forwards.
+//! 5. A JIT forward: D pays C through A over the public channel A–C (an ordinary forward, the
+//!    onion names A–C's real short channel id), whose side of A–C is short; without offers it
+//!    fails with `temporary_channel_failure`, with them A holds it, refills A–C and forwards.
 //!
 //! Progress on stderr, the summary on stdout (tables, or one JSON object with `--json`).
 
 use foaf_ldk::{RoutingConfig, RoutingEvent};
-use foaf_ldk_net::{triangle_network, Network};
+use foaf_ldk_net::{triangle_network, Network, NextHop, TwoHopPayment};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -204,8 +205,8 @@ fn payment_stream(
     Ok(ok)
 }
 
-/// D pays C 300 000 sat through A (A's side of A–C: 100 000). Returns whether it arrived and
-/// A's refill amount, if one ran.
+/// D pays C 300 000 sat through A over the public channel A–C (A's side: 100 000). Returns
+/// whether it arrived and A's refill amount, if one ran.
 fn jit_forward(
     net: &mut Network,
     with_offers: bool,
@@ -215,7 +216,7 @@ fn jit_forward(
         net.exchange_offers(offer_msat).map_err(failed)?;
     }
     let id = net
-        .start_payment_via_alias(3, 0, 2, 300_000_000, None)
+        .start_two_hop_payment(TwoHopPayment::new(3, 0, 2, 300_000_000, NextHop::Public))
         .map_err(failed)?;
     net.pump().map_err(failed)?;
     let refill = net.nodes[0].routing_events.lock().ok().and_then(|v| {
@@ -298,7 +299,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             "rebalances": rebalances,
             "payments": {"sent": args.payments, "seed": args.seed,
                          "succeeded_without_foaf": ok_plain, "succeeded_with_foaf": ok_foaf},
-            "jit_forward": {"amount_msat": 300_000_000u64, "path": "D→A→C",
+            "jit_forward": {"amount_msat": 300_000_000u64, "path": "D→A→C", "next_hop": "public scid",
                             "without_foaf": if jit_plain { "forwarded" } else { "failed" },
                             "with_foaf": if jit_foaf { "forwarded" } else { "failed" },
                             "refill_msat": refill},
@@ -363,7 +364,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     );
     outln!(
         t,
-        "JIT forward D→A→C 300 000 sat (A holds 100 000 on A–C): without FOAF {}, with FOAF {}{}",
+        "JIT forward D→A→C 300 000 sat over the public channel A–C (A holds 100 000): without FOAF {}, with FOAF {}{}",
         if jit_plain {
             "forwarded"
         } else {
