@@ -36,10 +36,14 @@ use lightning::bitcoin::{
 use lightning::chain::Listen;
 use lightning::events::{Event, EventsProvider};
 use lightning::ln::channelmanager::PaymentId;
+use lightning::ln::peer_handler::CustomMessageHandler;
 use lightning::util::logger::Level;
 
 use crate::chain::{Chain, Mempool};
-use crate::node::{harness_user_config, LdkNode, NetChannelManager, NetGraph, NodeParams};
+use crate::node::{
+    harness_user_config, CustomSlot, LdkNode, NetChannelManager, NetFoafHandle, NetGraph,
+    NodeParams,
+};
 use crate::pipe::Pipe;
 
 /// The routing object of a harness node.
@@ -84,10 +88,14 @@ impl ManualClock {
     }
 }
 
-/// A node of the network: LDK's objects, its routing and what happened to it.
-pub struct NetNode {
+/// A node of the network: LDK's objects, its routing and what happened to it. `CMH` is the
+/// handler in its custom-message slot ([`LdkNode::with_custom_handler`]).
+pub struct NetNode<CMH = NetFoafHandle>
+where
+    CMH: CustomMessageHandler + Clone,
+{
     /// LDK and BOLT #14.
-    pub ldk: LdkNode,
+    pub ldk: LdkNode<CMH>,
     /// Fee-free rebalancing and JIT.
     pub routing: Arc<NetRouting>,
     /// Every LDK event the node produced, in order.
@@ -96,7 +104,10 @@ pub struct NetNode {
     pub routing_events: Arc<Mutex<Vec<RoutingEvent>>>,
 }
 
-impl NetNode {
+impl<CMH> NetNode<CMH>
+where
+    CMH: CustomMessageHandler + Clone,
+{
     /// The node id.
     pub fn id(&self) -> PublicKey {
         self.ldk.id()
@@ -181,10 +192,14 @@ struct Link {
     b_end: Pipe,
 }
 
-/// The network: nodes, connections, chain, clock.
-pub struct Network {
+/// The network: nodes, connections, chain, clock. `CMH` is every node's custom-message handler
+/// ([`Network::with_custom_handlers`]).
+pub struct Network<CMH = NetFoafHandle>
+where
+    CMH: CustomMessageHandler + Clone,
+{
     /// The nodes, in the order they were made.
-    pub nodes: Vec<NetNode>,
+    pub nodes: Vec<NetNode<CMH>>,
     links: Vec<Link>,
     chain: Chain,
     mempool: Arc<Mempool>,
@@ -217,6 +232,27 @@ impl Network {
         foaf: Vec<foaf_peer::Config>,
         ldk_log: Option<Level>,
     ) -> Self {
+        let Ok(net) = Self::with_custom_handlers(routing, foaf, ldk_log, |_, slot| {
+            Ok::<_, core::convert::Infallible>(slot.foaf.clone())
+        });
+        net
+    }
+}
+
+impl<CMH> Network<CMH>
+where
+    CMH: CustomMessageHandler + Clone,
+{
+    /// [`Network::with_node_configs`] where node `i`'s custom-message slot holds
+    /// `custom(i, slot)`: for an application that composes BOLT #14 with other custom messages
+    /// (examples/ldk-liquidity puts `lightning-liquidity`'s LSPS handler next to it). Fails
+    /// with the first error `custom` returns.
+    pub fn with_custom_handlers<E>(
+        routing: Vec<RoutingConfig>,
+        foaf: Vec<foaf_peer::Config>,
+        ldk_log: Option<Level>,
+        custom: impl Fn(usize, CustomSlot<'_>) -> Result<CMH, E>,
+    ) -> Result<Self, E> {
         // The real time: LDK's NetworkGraph refuses channel_updates dated weeks away from its
         // own (system) clock, and the block times stamp them.
         let start = std::time::SystemTime::now()
@@ -242,7 +278,7 @@ impl Network {
                 // not exist yet when the handler is built, hence the late-bound slot.
                 let slot: Arc<Mutex<Option<Arc<NetRouting>>>> = Arc::default();
                 let slot_in = Arc::clone(&slot);
-                let ldk = LdkNode::new(NodeParams {
+                let params = NodeParams {
                     name,
                     seed,
                     mempool: Arc::clone(&mempool),
@@ -256,7 +292,8 @@ impl Network {
                     foaf_config,
                     ldk_log,
                     user_config: &user_config,
-                });
+                };
+                let ldk = LdkNode::with_custom_handler(params, |slot| custom(i, slot))?;
                 let routing_events: Arc<Mutex<Vec<RoutingEvent>>> = Arc::default();
                 let sink = Arc::clone(&routing_events);
                 let routing = Arc::new(FoafRouting::new(
@@ -273,15 +310,15 @@ impl Network {
                 if let Ok(mut s) = slot.lock() {
                     *s = Some(Arc::clone(&routing));
                 }
-                NetNode {
+                Ok(NetNode {
                     ldk,
                     routing,
                     events: Arc::default(),
                     routing_events,
-                }
+                })
             })
-            .collect();
-        Self {
+            .collect::<Result<_, E>>()?;
+        Ok(Self {
             nodes,
             links: Vec::new(),
             chain,
@@ -289,7 +326,7 @@ impl Network {
             clock,
             next_funding: 1,
             specs: Vec::new(),
-        }
+        })
     }
 
     /// Connects `a` to `b` (BOLT #8 handshake and `init`, in memory).
@@ -601,6 +638,10 @@ pub enum NextHop {
     Alias,
     /// Its real short channel id: an ordinary forward over a public channel.
     Public,
+    /// This SCID, which the forwarding node understands otherwise: e.g. an intercept SCID an
+    /// LSP handed out for a JIT channel (LSPS2, examples/ldk-liquidity). Fee and CLTV delta as
+    /// for the forwarding node's channel to the payee.
+    Scid(u64),
 }
 
 /// A payment `from` → `via` → `to` with its onion written by hand.
@@ -638,7 +679,10 @@ impl TwoHopPayment {
     }
 }
 
-impl Network {
+impl<CMH> Network<CMH>
+where
+    CMH: CustomMessageHandler + Clone,
+{
     /// Starts a payment of `amt_msat` from `from` to `to` through their common peer `via`,
     /// naming `via`'s intercept alias for its channel to `to` in the onion (the route hint a
     /// payee gives when it wants JIT on its last hop, docs/ldk-harness.md). Pays `via` its
@@ -688,6 +732,7 @@ impl Network {
                     NetError("the forwarding node has no alias for the channel".into())
                 })?,
             NextHop::Public => last.scid.to_u64(),
+            NextHop::Scid(scid) => scid,
         };
         let cfg = self.nodes[via]
             .ldk
@@ -765,7 +810,7 @@ impl Network {
     }
 
     /// Steps until `done` holds (bounded).
-    pub fn step_until(&mut self, done: impl Fn(&Network) -> bool) -> Result<(), NetError> {
+    pub fn step_until(&mut self, done: impl Fn(&Self) -> bool) -> Result<(), NetError> {
         for _ in 0..MAX_ROUNDS {
             if done(self) {
                 return Ok(());

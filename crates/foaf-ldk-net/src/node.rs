@@ -1,5 +1,7 @@
 //! One LDK node of the harness: keys, `ChainMonitor`, `ChannelManager`, `NetworkGraph` with
-//! gossip, and a `PeerManager` whose custom-message slot holds foaf-ldk's BOLT #14 handler.
+//! gossip, and a `PeerManager` whose custom-message slot holds foaf-ldk's BOLT #14 handler, or
+//! a composite handler that holds it next to other handlers ([`LdkNode::with_custom_handler`]:
+//! an app that also speaks LSPS, examples/ldk-liquidity).
 
 use std::sync::{Arc, RwLock};
 
@@ -12,7 +14,9 @@ use lightning::chain::chainmonitor::{ChainMonitor, Persist};
 use lightning::chain::channelmonitor::{ChannelMonitor, ChannelMonitorUpdate};
 use lightning::chain::{ChannelMonitorUpdateStatus, Filter};
 use lightning::ln::channelmanager::{ChainParameters, ChannelManager, SimpleArcChannelManager};
-use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler, PeerManager};
+use lightning::ln::peer_handler::{
+    CustomMessageHandler, IgnoringMessageHandler, MessageHandler, PeerManager,
+};
 use lightning::onion_message::messenger::DefaultMessageRouter;
 use lightning::routing::gossip::{NetworkGraph, P2PGossipSync};
 use lightning::routing::router::DefaultRouter;
@@ -101,20 +105,38 @@ pub type NetFoafHandle = FoafHandle<Node<lightning::bitcoin::secp256k1::PublicKe
 /// The send-only slot, shared by the `ChainMonitor` and the BOLT #14 handler, as any LDK
 /// application that adds BOLT #14 has it (docs/interop.md).
 pub type NetSendOnly = SendOnlyPair<Arc<NetChainMonitor>, NetFoafHandle>;
-/// The `PeerManager` of a harness node.
-pub type NetPeerManager = PeerManager<
+/// The `PeerManager` of a harness node; `CMH` is what sits in its custom-message slot.
+pub type NetPeerManager<CMH = NetFoafHandle> = PeerManager<
     Pipe,
     Arc<NetChannelManager>,
     Arc<NetGossip>,
     IgnoringMessageHandler,
     Arc<NetLogger>,
-    NetFoafHandle,
+    CMH,
     Arc<KeysManager>,
     Arc<NetSendOnly>,
 >;
 
-/// One node's objects.
-pub struct LdkNode {
+/// What an application's custom-message handler may be built from
+/// ([`LdkNode::with_custom_handler`]).
+pub struct CustomSlot<'a> {
+    /// The node's keys (entropy and node signer).
+    pub keys: &'a Arc<KeysManager>,
+    /// The node's channel manager.
+    pub channel_manager: &'a Arc<NetChannelManager>,
+    /// Where the node's broadcasts go.
+    pub mempool: &'a Arc<Mempool>,
+    /// The clock every node of the harness reads.
+    pub clock: &'a Clock,
+    /// The node's BOLT #14 handler (a clone of it belongs in the composite).
+    pub foaf: &'a NetFoafHandle,
+}
+
+/// One node's objects; `CMH` is its custom-message handler ([`NetFoafHandle`] by default).
+pub struct LdkNode<CMH = NetFoafHandle>
+where
+    CMH: CustomMessageHandler + Clone,
+{
     /// Name for logs ("A", "B", ...).
     pub name: String,
     /// Keys.
@@ -127,8 +149,10 @@ pub struct LdkNode {
     pub graph: Arc<NetGraph>,
     /// BOLT #14.
     pub foaf: NetFoafHandle,
+    /// The handler in the `PeerManager`'s custom-message slot (the app keeps this clone).
+    pub custom: CMH,
     /// The transport.
-    pub peer_manager: Arc<NetPeerManager>,
+    pub peer_manager: Arc<NetPeerManager<CMH>>,
     /// LDK's log.
     pub logger: Arc<NetLogger>,
 }
@@ -175,8 +199,27 @@ pub fn harness_user_config() -> UserConfig {
 }
 
 impl LdkNode {
-    /// Builds a node.
+    /// Builds a node whose custom-message slot holds the BOLT #14 handler alone.
     pub fn new(p: NodeParams<'_>) -> Self {
+        let Ok(node) = Self::with_custom_handler(p, |slot| {
+            Ok::<_, core::convert::Infallible>(slot.foaf.clone())
+        });
+        node
+    }
+}
+
+impl<CMH> LdkNode<CMH>
+where
+    CMH: CustomMessageHandler + Clone,
+{
+    /// Builds a node whose custom-message slot holds what `custom` makes, e.g. a
+    /// `composite_custom_message_handler!` struct holding a clone of `slot.foaf`, or fails with
+    /// `custom`'s error. The BOLT #14 handler keeps its place in the send-only slot either way
+    /// (V01, V08 disconnects).
+    pub fn with_custom_handler<E>(
+        p: NodeParams<'_>,
+        custom: impl FnOnce(CustomSlot<'_>) -> Result<CMH, E>,
+    ) -> Result<Self, E> {
         let now = (p.clock)().as_secs();
         let logger = Arc::new(NetLogger {
             name: p.name.clone(),
@@ -251,15 +294,22 @@ impl LdkNode {
                 network_graph: Arc::clone(&graph),
             },
             AdapterConfig::default(),
-            p.clock,
+            Arc::clone(&p.clock),
             p.events,
         )));
+        let custom = custom(CustomSlot {
+            keys: &keys,
+            channel_manager: &channel_manager,
+            mempool: &p.mempool,
+            clock: &p.clock,
+            foaf: &foaf,
+        })?;
         let peer_manager = Arc::new(PeerManager::new(
             MessageHandler {
                 chan_handler: Arc::clone(&channel_manager),
                 route_handler: gossip,
                 onion_message_handler: IgnoringMessageHandler {},
-                custom_message_handler: foaf.clone(),
+                custom_message_handler: custom.clone(),
                 send_only_message_handler: Arc::new(SendOnlyPair {
                     first: Arc::clone(&chain_monitor),
                     second: foaf.clone(),
@@ -270,16 +320,17 @@ impl LdkNode {
             Arc::clone(&logger),
             Arc::clone(&keys),
         ));
-        Self {
+        Ok(Self {
             name: p.name,
             keys,
             chain_monitor,
             channel_manager,
             graph,
             foaf,
+            custom,
             peer_manager,
             logger,
-        }
+        })
     }
 
     /// The node id.
