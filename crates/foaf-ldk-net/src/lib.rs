@@ -41,8 +41,8 @@ use lightning::util::logger::Level;
 
 use crate::chain::{Chain, Mempool};
 use crate::node::{
-    harness_user_config, CustomSlot, LdkNode, NetChannelManager, NetFoafHandle, NetGraph,
-    NodeParams,
+    foaf_only, harness_user_config, CustomSlot, LdkNode, NetChannelManager, NetFoafHandle,
+    NetGraph, NodeParams,
 };
 use crate::pipe::Pipe;
 
@@ -232,9 +232,7 @@ impl Network {
         foaf: Vec<foaf_peer::Config>,
         ldk_log: Option<Level>,
     ) -> Self {
-        let Ok(net) = Self::with_custom_handlers(routing, foaf, ldk_log, |_, slot| {
-            Ok::<_, core::convert::Infallible>(slot.foaf.clone())
-        });
+        let Ok(net) = Self::with_custom_handlers(routing, foaf, ldk_log, |_, s| foaf_only(s));
         net
     }
 }

@@ -198,12 +198,15 @@ pub fn harness_user_config() -> UserConfig {
     c
 }
 
+/// The default custom-message slot: the BOLT #14 handler alone.
+pub fn foaf_only(slot: CustomSlot<'_>) -> Result<NetFoafHandle, core::convert::Infallible> {
+    Ok(slot.foaf.clone())
+}
+
 impl LdkNode {
     /// Builds a node whose custom-message slot holds the BOLT #14 handler alone.
     pub fn new(p: NodeParams<'_>) -> Self {
-        let Ok(node) = Self::with_custom_handler(p, |slot| {
-            Ok::<_, core::convert::Infallible>(slot.foaf.clone())
-        });
+        let Ok(node) = Self::with_custom_handler(p, foaf_only);
         node
     }
 }
