@@ -34,8 +34,8 @@ use foaf_ldk_net::{ChannelSpec, NetError, Network, ViaHop};
 use foaf_policy::Offer;
 use foaf_wire::{Flow, QueryFoafBalances, ReplyFoafBalances};
 use lightning::bitcoin::secp256k1::PublicKey;
-use lightning::chain::Filter;
 use lightning::events::Event;
+use lightning::ln::channelmanager::PaymentId;
 use lightning::sign::KeysManager;
 use lightning_custom_message::composite_custom_message_handler;
 use lightning_liquidity::events::LiquidityEvent;
@@ -60,13 +60,11 @@ impl TimeProvider for HarnessTime {
     }
 }
 
-/// `lightning-liquidity`'s handler on a harness node. No chain source: LSPS0 and LSPS2 do not
-/// watch the chain (LSPS1 would).
+/// `lightning-liquidity`'s handler on a harness node.
 pub type Liquidity = LiquidityManagerSync<
     Arc<KeysManager>,
     Arc<KeysManager>,
     Arc<NetChannelManager>,
-    Arc<dyn Filter + Send + Sync>,
     Arc<MemoryStore>,
     Arc<HarnessTime>,
     Arc<Mempool>,
@@ -110,6 +108,7 @@ fn liquidity_configs(
     Option<LiquidityClientConfig>,
 ) {
     let service = LiquidityServiceConfig {
+        lsps1_service_config: None,
         lsps2_service_config: Some(LSPS2ServiceConfig {
             promise_secret: PROMISE_SECRET,
         }),
@@ -139,8 +138,6 @@ pub fn liquidity(
         Arc::clone(slot.keys),
         Arc::clone(slot.keys),
         Arc::clone(slot.channel_manager),
-        None,
-        None,
         store,
         Arc::clone(slot.mempool),
         service,
@@ -387,17 +384,19 @@ pub struct JitOpen {
 /// the LSP's `cltv_expiry_delta`, LSPS2). The LSP's event handling runs as the recipe orders it:
 /// `FoafRouting::handle_event` first (the harness does that for every event; an intercept SCID
 /// that is not one of its BOLT #14 aliases is not FOAF's), then every `HTLCIntercepted` goes to
-/// LSPS2's `htlc_intercepted`. Returns the channel opening LSPS2 then asks the LSP for.
+/// LSPS2's `htlc_intercepted`. Returns the payment's id and the channel opening LSPS2 then asks
+/// the LSP for (the HTLC stays held until the LSP opens the channel, which the example does not
+/// do: the payer's payment stays pending).
 pub fn pay_through_jit_channel(
     net: &mut Network<Slot>,
     intercept_scid: u64,
-) -> Result<Option<JitOpen>, NetError> {
+) -> Result<(PaymentId, Option<JitOpen>), NetError> {
     let hop = ViaHop {
         next_scid: intercept_scid,
         cltv_expiry_delta: JIT_CLTV_EXPIRY_DELTA,
         fee_msat: 0,
     };
-    net.start_payment_via(PEER, LSP, CLIENT, hop, JIT_PAYMENT_MSAT)?;
+    let id = net.start_payment_via(PEER, LSP, CLIENT, hop, JIT_PAYMENT_MSAT)?;
     net.pump()?;
     let node = &net.nodes[LSP];
     let intercepted: Vec<Event> = {
@@ -420,6 +419,7 @@ pub fn pay_through_jit_channel(
             intercept_id,
             requested_next_hop_scid,
             payment_hash,
+            inbound_amount_msat,
             expected_outbound_amount_msat,
             ..
         } = e
@@ -430,11 +430,12 @@ pub fn pay_through_jit_channel(
                     intercept_id,
                     expected_outbound_amount_msat,
                     payment_hash,
+                    inbound_amount_msat,
                 )
                 .map_err(|e| NetError(format!("LSPS2 htlc_intercepted: {e:?}")))?;
         }
     }
-    Ok(lsps
+    let open = lsps
         .get_and_clear_pending_events()
         .into_iter()
         .find_map(|e| match e {
@@ -451,5 +452,6 @@ pub fn pay_through_jit_channel(
                 intercept_scid,
             }),
             _ => None,
-        }))
+        });
+    Ok((id, open))
 }

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let result = lsp_network(&stores).and_then(|mut net| {
         let t = exchange(&mut net)?;
         let open = match t.lsps2_intercept_scid {
-            Some(scid) => pay_through_jit_channel(&mut net, scid)?,
+            Some(scid) => pay_through_jit_channel(&mut net, scid)?.1,
             None => None,
         };
         Ok((t, open))

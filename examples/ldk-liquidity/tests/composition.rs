@@ -91,7 +91,6 @@ fn jit_channel_survives_a_restart_through_the_store() {
             keys: &node.keys,
             channel_manager: &node.channel_manager,
             mempool: &mempool,
-            best_block: node.channel_manager.current_best_block(),
             clock: &clock,
             foaf: &node.foaf,
         };
@@ -123,9 +122,8 @@ fn foaf_routing_leaves_an_lsps2_intercept_to_the_lsp() {
     let mut net = lsp_network(&stores()).unwrap();
     let t = exchange(&mut net).unwrap();
     let scid = t.lsps2_intercept_scid.expect("no LSPS2 buy answer");
-    let open = pay_through_jit_channel(&mut net, scid)
-        .unwrap()
-        .expect("LSPS2 asked for no channel");
+    let (payment, open) = pay_through_jit_channel(&mut net, scid).unwrap();
+    let open = open.expect("LSPS2 asked for no channel");
     // Opening fee: max(min_fee 10 000 msat, 1 000 ppm of 50 000 000 msat) = 50 000 msat.
     assert_eq!(
         open,
@@ -135,6 +133,12 @@ fn foaf_routing_leaves_an_lsps2_intercept_to_the_lsp() {
             opening_fee_msat: 50_000,
             intercept_scid: scid,
         }
+    );
+    // The LSP still holds the HTLC for the channel it is to open: nothing failed it back.
+    assert_eq!(
+        net.payment_outcome(PEER, payment),
+        None,
+        "the HTLC was failed before the JIT channel opened"
     );
     assert_eq!(
         net.nodes[LSP].count_routing(|_| true),
