@@ -173,17 +173,10 @@ pub struct ChannelView {
     pub b_msat: u64,
 }
 
-/// Why the network could not be built or an operation failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetError(pub String);
-
-impl core::fmt::Display for NetError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(&self.0)
-    }
+foaf_ldk::message_error! {
+    /// Why the network could not be built or an operation failed.
+    NetError
 }
-
-impl std::error::Error for NetError {}
 
 struct Link {
     a: usize,

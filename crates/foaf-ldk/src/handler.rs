@@ -3,8 +3,8 @@
 //! | LDK calls | we do |
 //! |---|---|
 //! | `CustomMessageReader::read` (our two types) | copy the bytes into a [`FoafMessage`] (bounded); other types are not ours (`Ok(None)`) |
-//! | `handle_custom_message` | decode once, `core.receive` the result; the core's sends are queued, its disconnects become LDK `HandleError` events |
-//! | `peer_connected` / `peer_disconnected` | `core.connect` / `core.disconnect` |
+//! | `handle_custom_message` | decode once, hand the result to the core (`Input::Receive`); the core's sends are queued, its disconnects become LDK `HandleError` events |
+//! | `peer_connected` / `peer_disconnected` | `Input::Connect` / `Input::Disconnect` |
 //! | `get_and_clear_pending_msg` | hand the queued sends to LDK (and log each one) |
 //! | `provided_init_features` | our experimental feature bit (W06), if configured |
 //!
@@ -19,7 +19,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use foaf_peer::{Effect, Timestamp};
+use foaf_peer::{Effect, Request, Timestamp};
 use foaf_policy::{Channel, ChannelState, Offer};
 use foaf_wire::{DecodeError, Flow, Message, MessageTypes, ShortChannelId};
 use lightning::bitcoin::secp256k1::PublicKey;
@@ -37,7 +37,7 @@ use lightning::util::ser::LengthLimitedRead;
 use crate::message::FoafMessage;
 use crate::quiet::IgnoredLog;
 use crate::source::ChannelSource;
-use crate::state_machine::FoafCore;
+use crate::state_machine::{FoafCore, Input};
 
 /// Sets the odd bit of `bit`'s pair: LDK takes bits below 256 as BOLT #9 bits and from 256 up as
 /// custom (bLIP 2) bits, through two different setters. (A macro: LDK's feature contexts are
@@ -279,7 +279,7 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
             st.core.set_graph(graph.clone());
             st.graph = graph;
         }
-        out.extend(st.core.set_channels(actions, now));
+        out.extend(st.core.handle(Input::SetChannels(actions), now));
         st.channels = channels;
         let _ = self.apply(&mut st, out);
     }
@@ -292,7 +292,7 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
         for summary in st.ignored.close_due(now) {
             self.emit(FoafEvent::Log(summary));
         }
-        let out = st.core.tick(now);
+        let out = st.core.handle(Input::Tick, now);
         let _ = self.apply(&mut st, out);
     }
 
@@ -302,35 +302,43 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
             || st.speaks_foaf.contains(peer)
     }
 
-    /// Refuses a request to a peer the feature gate closes, before the core sees it.
-    fn gate(&self, st: &State<C>, op: &'static str, peer: &PublicKey) -> Result<(), String> {
-        if self.may_send(st, peer) {
-            return Ok(());
-        }
-        let reason = "feature_not_advertised".to_string();
-        self.emit(FoafEvent::Refused {
-            op,
-            peer: *peer,
-            reason: reason.clone(),
-        });
-        Err(reason)
-    }
-
     /// Asks the core to send a `query_foaf_balances`; `Err(reason)` when it refused.
     pub fn query(&self, peer: &PublicKey, flow: Flow, amt_msat: u64) -> Result<(), String> {
-        let now = (self.clock)();
-        let mut st = self.lock();
-        self.gate(&st, "query", peer)?;
-        let out = st.core.query(peer, flow, amt_msat, now);
-        self.apply(&mut st, out)
+        self.request(Request::Query, peer, flow, amt_msat)
     }
 
     /// Asks the core to send an unsolicited `reply_foaf_balances` (A09).
     pub fn offer(&self, peer: &PublicKey, flow: Flow, amt_msat: u64) -> Result<(), String> {
+        self.request(Request::Offer, peer, flow, amt_msat)
+    }
+
+    /// A request of the application: refused at once when the feature gate closes the peer
+    /// (§2.1, before the core sees it), otherwise the core's to decide.
+    fn request(
+        &self,
+        request: Request,
+        peer: &PublicKey,
+        flow: Flow,
+        amt_msat: u64,
+    ) -> Result<(), String> {
         let now = (self.clock)();
         let mut st = self.lock();
-        self.gate(&st, "offer", peer)?;
-        let out = st.core.offer(peer, flow, amt_msat, now);
+        if !self.may_send(&st, peer) {
+            let reason = "feature_not_advertised".to_string();
+            self.emit(FoafEvent::Refused {
+                op: request.as_str(),
+                peer: *peer,
+                reason: reason.clone(),
+            });
+            return Err(reason);
+        }
+        let input = Input::Request {
+            request,
+            peer,
+            flow,
+            amt_msat,
+        };
+        let out = st.core.handle(input, now);
         self.apply(&mut st, out)
     }
 
@@ -462,7 +470,9 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
         // The one decode of this message: the log gets a copy, the core the value (and with an
         // error, the V08 decision).
         let decoded = Message::decode_with(&msg.bytes, self.config.types);
-        let out = st.core.receive(&sender_node_id, decoded.clone(), now);
+        let out = st
+            .core
+            .handle(Input::Receive(&sender_node_id, decoded.clone()), now);
         // A message the core only ignored is logged in full once per peer and window, the
         // rest counted (crate::quiet): a flood must not become disk use.
         if let [Effect::Ignored { reason, .. }] = out.as_slice() {
@@ -503,7 +513,7 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
         if let Some(summary) = st.ignored.close(&their_node_id, now) {
             self.emit(FoafEvent::Log(summary));
         }
-        let out = st.core.disconnect(&their_node_id, now);
+        let out = st.core.handle(Input::Disconnect(&their_node_id), now);
         let _ = self.apply(&mut st, out);
         // A disconnect the core asks for now has nothing left to close.
         st.failing.remove(&their_node_id);
@@ -536,7 +546,7 @@ impl<C: FoafCore, S: ChannelSource> CustomMessageHandler for FoafHandler<C, S> {
         }
         // Every peer counts as connected for A04 (its channels are operational), whether or not
         // it speaks BOLT #14; the feature gate only stops what we send it.
-        let out = st.core.connect(their_node_id, now);
+        let out = st.core.handle(Input::Connect(their_node_id), now);
         // Logged once the core knows the peer: whoever reads "connected" and then acts on it
         // (another peer's query relying on A04, a script) finds the state machine up to date.
         self.emit(FoafEvent::PeerConnected {

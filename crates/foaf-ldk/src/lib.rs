@@ -25,6 +25,7 @@ pub mod compose;
 pub mod conn_limit;
 pub mod handler;
 pub mod message;
+pub mod message_error;
 pub mod no_channels;
 pub mod quiet;
 pub mod routing;
@@ -52,4 +53,4 @@ pub use source::{
     channel_from_details, graph_scids, parse_node_id, ChannelSource, LdkChannels, SourceError,
     StaticChannels,
 };
-pub use state_machine::FoafCore;
+pub use state_machine::{FoafCore, Input};

@@ -69,31 +69,26 @@ macro_rules! to_inner {
 }
 
 impl ChannelMessageHandler for NoChannels {
+    // LDK's channel messages, grouped by BOLT #2 phase (the compiler names any a new LDK
+    // release adds).
     to_inner! {
-        handle_open_channel(&msgs::OpenChannel);
+        // Establishment, v1 and v2 (dual funding).
+        handle_open_channel(&msgs::OpenChannel); handle_accept_channel(&msgs::AcceptChannel);
         handle_open_channel_v2(&msgs::OpenChannelV2);
-        handle_accept_channel(&msgs::AcceptChannel);
         handle_accept_channel_v2(&msgs::AcceptChannelV2);
-        handle_funding_created(&msgs::FundingCreated);
-        handle_funding_signed(&msgs::FundingSigned);
+        handle_funding_created(&msgs::FundingCreated); handle_funding_signed(&msgs::FundingSigned);
         handle_channel_ready(&msgs::ChannelReady);
-        handle_peer_storage(msgs::PeerStorage);
-        handle_peer_storage_retrieval(msgs::PeerStorageRetrieval);
-        handle_shutdown(&msgs::Shutdown);
-        handle_closing_signed(&msgs::ClosingSigned);
-        handle_stfu(&msgs::Stfu);
-        handle_splice_init(&msgs::SpliceInit);
-        handle_splice_ack(&msgs::SpliceAck);
-        handle_splice_locked(&msgs::SpliceLocked);
-        handle_tx_add_input(&msgs::TxAddInput);
-        handle_tx_add_output(&msgs::TxAddOutput);
+        // Interactive transaction construction (v2 funding, splicing).
+        handle_tx_add_input(&msgs::TxAddInput); handle_tx_add_output(&msgs::TxAddOutput);
         handle_tx_remove_input(&msgs::TxRemoveInput);
         handle_tx_remove_output(&msgs::TxRemoveOutput);
-        handle_tx_complete(&msgs::TxComplete);
-        handle_tx_signatures(&msgs::TxSignatures);
-        handle_tx_init_rbf(&msgs::TxInitRbf);
-        handle_tx_ack_rbf(&msgs::TxAckRbf);
+        handle_tx_complete(&msgs::TxComplete); handle_tx_signatures(&msgs::TxSignatures);
+        handle_tx_init_rbf(&msgs::TxInitRbf); handle_tx_ack_rbf(&msgs::TxAckRbf);
         handle_tx_abort(&msgs::TxAbort);
+        // Quiescence and splicing.
+        handle_stfu(&msgs::Stfu); handle_splice_init(&msgs::SpliceInit);
+        handle_splice_ack(&msgs::SpliceAck); handle_splice_locked(&msgs::SpliceLocked);
+        // Normal operation: HTLCs, commitments, fees.
         handle_update_add_htlc(&msgs::UpdateAddHTLC);
         handle_update_fulfill_htlc(msgs::UpdateFulfillHTLC);
         handle_update_fail_htlc(&msgs::UpdateFailHTLC);
@@ -101,9 +96,14 @@ impl ChannelMessageHandler for NoChannels {
         handle_commitment_signed(&msgs::CommitmentSigned);
         handle_revoke_and_ack(&msgs::RevokeAndACK);
         handle_update_fee(&msgs::UpdateFee);
-        handle_announcement_signatures(&msgs::AnnouncementSignatures);
+        // Closing.
+        handle_shutdown(&msgs::Shutdown); handle_closing_signed(&msgs::ClosingSigned);
+        // Reconnection, announcement, peer storage, errors.
         handle_channel_reestablish(&msgs::ChannelReestablish);
+        handle_announcement_signatures(&msgs::AnnouncementSignatures);
         handle_channel_update(&msgs::ChannelUpdate);
+        handle_peer_storage(msgs::PeerStorage);
+        handle_peer_storage_retrieval(msgs::PeerStorageRetrieval);
         handle_error(&msgs::ErrorMessage);
     }
     fn handle_commitment_signed_batch(

@@ -47,17 +47,10 @@ impl ChannelSource for StaticChannels {
     }
 }
 
-/// Why a channel list or graph file could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceError(pub String);
-
-impl core::fmt::Display for SourceError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(&self.0)
-    }
+crate::message_error! {
+    /// Why a channel list or graph file could not be read.
+    SourceError
 }
-
-impl std::error::Error for SourceError {}
 
 impl StaticChannels {
     /// Parses a JSON list of channel objects in the one shape of
@@ -65,37 +58,35 @@ impl StaticChannels {
     /// `{"scid":"BxTxO","peer":"<33-byte node id hex>","capacity":msat,"local":msat,
     /// "announced":bool,"state":"normal"|"closing"}`.
     pub fn channels_from_json(value: &Value) -> Result<Vec<Channel<PublicKey>>, SourceError> {
-        let list = value.as_array().ok_or_else(|| {
-            SourceError("channels: expected a JSON list of channel objects".into())
-        })?;
-        list.iter()
-            .enumerate()
-            .map(|(i, v)| {
-                channel_from_json(v).map_err(|e| SourceError(format!("channel {i}: {e}")))
-            })
-            .collect()
+        list_from_json(value, "channels", "a JSON list of channel objects", |v| {
+            foaf_policy::channel_json::channel_from_json(v, parse_node_id)
+                .map_err(|e| e.to_string())
+        })
     }
 
     /// Parses a JSON list of `"BxTxO"` strings.
     pub fn graph_from_json(value: &Value) -> Result<Vec<ShortChannelId>, SourceError> {
-        let list = value.as_array().ok_or_else(|| {
-            SourceError("graph: expected a JSON list of \"BxTxO\" strings".into())
-        })?;
-        list.iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let s = v
-                    .as_str()
-                    .ok_or_else(|| SourceError(format!("graph[{i}]: expected a string")))?;
-                s.parse()
-                    .map_err(|e| SourceError(format!("graph[{i}] {s:?}: {e}")))
-            })
-            .collect()
+        list_from_json(value, "graph", "a JSON list of \"BxTxO\" strings", |v| {
+            let s = v.as_str().ok_or("expected a string")?;
+            s.parse().map_err(|e| format!("{s:?}: {e}"))
+        })
     }
 }
 
-fn channel_from_json(v: &Value) -> Result<Channel<PublicKey>, String> {
-    foaf_policy::channel_json::channel_from_json(v, parse_node_id).map_err(|e| e.to_string())
+/// Parses a JSON list item by item; an error names the list (`what`) and the item's index.
+fn list_from_json<T>(
+    value: &Value,
+    what: &str,
+    expected: &str,
+    item: impl Fn(&Value) -> Result<T, String>,
+) -> Result<Vec<T>, SourceError> {
+    let list = value
+        .as_array()
+        .ok_or_else(|| SourceError(format!("{what}: expected {expected}")))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, v)| item(v).map_err(|e| SourceError(format!("{what}[{i}]: {e}"))))
+        .collect()
 }
 
 /// Parses a node id: 33 bytes, compressed secp256k1 point, hex.

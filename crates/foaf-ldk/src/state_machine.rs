@@ -1,67 +1,53 @@
 //! The sans-IO node the adapter drives, seen through one small trait.
 //!
-//! [`FoafCore`] is the method-call interface of `foaf_peer::Node` (every input carries `now`,
-//! every output is a list of [`Effect`]s), with LDK node ids as peer keys. The adapter only
-//! translates: LDK callbacks in, the node's own effects out, carried out as they are. Keeping the
-//! trait lets the transport tests drive the adapter with a scripted core as well as with the real
-//! state machine.
+//! [`FoafCore`] is the method-call interface of `foaf_peer::Node` with LDK node ids as peer
+//! keys: every input ([`Input`]) comes with `now`, every output is a list of [`Effect`]s. The
+//! adapter only translates: LDK callbacks in, the node's own effects out, carried out as they
+//! are. The inputs are one enum rather than one trait method each so that the trait stays the
+//! size of the interface (a core implements one `handle`), and the transport tests can drive
+//! the adapter with a scripted core that reacts to the one input it cares about as easily as
+//! with the real state machine.
 
-use foaf_peer::{Effect, Node, Timestamp};
+use foaf_peer::{Effect, Node, Request, Timestamp};
 use foaf_policy::{Channel, Offer};
 use foaf_wire::{DecodeError, Flow, Message, ShortChannelId, TlvStream};
 use lightning::bitcoin::secp256k1::PublicKey;
 
+/// One input to the state machine (all that changes its state, except the graph and the reply
+/// records, which produce no effects).
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// The transport to the peer came up.
+    Connect(PublicKey),
+    /// The transport to the peer went down.
+    Disconnect(&'a PublicKey),
+    /// A message of one of our types arrived from the peer, already decoded by the adapter
+    /// (once); a decode error is the core's to judge (V08).
+    Receive(&'a PublicKey, Result<Message, DecodeError>),
+    /// The application asks to send a `query_foaf_balances` ([`Request::Query`]) or an
+    /// unsolicited `reply_foaf_balances` ([`Request::Offer`], A09) to the peer.
+    Request {
+        /// Which message.
+        request: Request,
+        /// To whom.
+        peer: &'a PublicKey,
+        /// Its `flow_value`.
+        flow: Flow,
+        /// Its `amt_to_rebalance`, msat.
+        amt_msat: u64,
+    },
+    /// The clock moved; deferred sends may go out.
+    Tick,
+    /// Add or replace these channels of ours, as one batch: the node rebuilds its indexes once
+    /// (one channel at a time rebuilt them per channel, quadratic: 11 s to start `foaf node`
+    /// with 1001 channels, debug build).
+    SetChannels(Vec<Channel<PublicKey>>),
+}
+
 /// A sans-IO BOLT #14 node keyed by LDK node ids.
 pub trait FoafCore: Send {
-    /// The transport to `peer` came up.
-    fn connect(&mut self, peer: PublicKey, now: Timestamp) -> Vec<Effect<PublicKey>>;
-    /// The transport to `peer` went down.
-    fn disconnect(&mut self, peer: &PublicKey, now: Timestamp) -> Vec<Effect<PublicKey>>;
-    /// A message of one of our types arrived from `peer`, already decoded by the adapter (once);
-    /// a decode error is the core's to judge (V08).
-    fn receive(
-        &mut self,
-        peer: &PublicKey,
-        decoded: Result<Message, DecodeError>,
-        now: Timestamp,
-    ) -> Vec<Effect<PublicKey>>;
-    /// Send a `query_foaf_balances` to `peer`.
-    fn query(
-        &mut self,
-        peer: &PublicKey,
-        flow: Flow,
-        amt_msat: u64,
-        now: Timestamp,
-    ) -> Vec<Effect<PublicKey>>;
-    /// Send an unsolicited `reply_foaf_balances` to `peer` (A09).
-    fn offer(
-        &mut self,
-        peer: &PublicKey,
-        flow: Flow,
-        amt_msat: u64,
-        now: Timestamp,
-    ) -> Vec<Effect<PublicKey>>;
-    /// The clock moved; deferred sends may go out.
-    fn tick(&mut self, now: Timestamp) -> Vec<Effect<PublicKey>>;
-    /// Add or replace one of our channels.
-    fn set_channel(
-        &mut self,
-        channel: Channel<PublicKey>,
-        now: Timestamp,
-    ) -> Vec<Effect<PublicKey>>;
-    /// Add or replace many channels at once. The node rebuilds its indexes once for the batch;
-    /// one `set_channel` per channel would rebuild them per channel (quadratic: 11 s to start
-    /// `foaf node` with 1001 channels, debug build).
-    fn set_channels(
-        &mut self,
-        channels: Vec<Channel<PublicKey>>,
-        now: Timestamp,
-    ) -> Vec<Effect<PublicKey>> {
-        channels
-            .into_iter()
-            .flat_map(|c| self.set_channel(c, now))
-            .collect()
-    }
+    /// Feeds one input at time `now`; returns what the adapter must do.
+    fn handle(&mut self, input: Input<'_>, now: Timestamp) -> Vec<Effect<PublicKey>>;
     /// Replace the known public graph.
     fn set_graph(&mut self, scids: Vec<ShortChannelId>);
     /// The offers peers made us that we currently hold.
@@ -71,54 +57,23 @@ pub trait FoafCore: Send {
 }
 
 impl FoafCore for Node<PublicKey> {
-    fn connect(&mut self, peer: PublicKey, now: Timestamp) -> Vec<Effect<PublicKey>> {
-        Node::connect(self, peer, now)
-    }
-    fn disconnect(&mut self, peer: &PublicKey, now: Timestamp) -> Vec<Effect<PublicKey>> {
-        Node::disconnect(self, peer, now)
-    }
-    fn receive(
-        &mut self,
-        peer: &PublicKey,
-        decoded: Result<Message, DecodeError>,
-        now: Timestamp,
-    ) -> Vec<Effect<PublicKey>> {
-        Node::receive_decoded(self, peer, decoded, now)
-    }
-    fn query(
-        &mut self,
-        peer: &PublicKey,
-        flow: Flow,
-        amt_msat: u64,
-        now: Timestamp,
-    ) -> Vec<Effect<PublicKey>> {
-        Node::query(self, peer, flow, amt_msat, now)
-    }
-    fn offer(
-        &mut self,
-        peer: &PublicKey,
-        flow: Flow,
-        amt_msat: u64,
-        now: Timestamp,
-    ) -> Vec<Effect<PublicKey>> {
-        Node::offer(self, peer, flow, amt_msat, now)
-    }
-    fn tick(&mut self, now: Timestamp) -> Vec<Effect<PublicKey>> {
-        Node::tick(self, now)
-    }
-    fn set_channel(
-        &mut self,
-        channel: Channel<PublicKey>,
-        now: Timestamp,
-    ) -> Vec<Effect<PublicKey>> {
-        Node::set_channel(self, channel, now)
-    }
-    fn set_channels(
-        &mut self,
-        channels: Vec<Channel<PublicKey>>,
-        now: Timestamp,
-    ) -> Vec<Effect<PublicKey>> {
-        Node::set_channels(self, channels, now)
+    fn handle(&mut self, input: Input<'_>, now: Timestamp) -> Vec<Effect<PublicKey>> {
+        match input {
+            Input::Connect(peer) => self.connect(peer, now),
+            Input::Disconnect(peer) => self.disconnect(peer, now),
+            Input::Receive(peer, decoded) => self.receive_decoded(peer, decoded, now),
+            Input::Request {
+                request,
+                peer,
+                flow,
+                amt_msat,
+            } => match request {
+                Request::Query => self.query(peer, flow, amt_msat, now),
+                Request::Offer => self.offer(peer, flow, amt_msat, now),
+            },
+            Input::Tick => self.tick(now),
+            Input::SetChannels(channels) => self.set_channels(channels, now),
+        }
     }
     fn set_graph(&mut self, scids: Vec<ShortChannelId>) {
         Node::set_graph(self, scids)

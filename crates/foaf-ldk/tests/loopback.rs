@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use foaf_ldk::{
-    system_clock, Clock, Effect, EventSink, FoafCore, FoafEvent, FoafNode, NodeConfig, PublicKey,
-    StaticChannels,
+    system_clock, AdapterConfig, Clock, Effect, EventSink, FoafCore, FoafEvent, FoafNode, Input,
+    NodeConfig, PublicKey, StaticChannels,
 };
-use foaf_peer::{Config, Node, RateLimit, Timestamp};
+use foaf_peer::{Config, Node, RateLimit, Request, Timestamp};
 use foaf_policy::{Channel, ChannelState, Offer};
 use foaf_wire::{Flow, ShortChannelId};
 
@@ -107,15 +107,66 @@ async fn start<C: FoafCore + 'static>(
     clock: Clock,
     log: &Log,
 ) -> FoafNode<C, StaticChannels> {
+    start_with(seed, AdapterConfig::default(), core, source, clock, log).await
+}
+
+/// [`start`] with the adapter (message types, feature bit) configured.
+async fn start_with<C: FoafCore + 'static>(
+    seed: u8,
+    adapter: AdapterConfig,
+    core: C,
+    source: StaticChannels,
+    clock: Clock,
+    log: &Log,
+) -> FoafNode<C, StaticChannels> {
     let mut config = NodeConfig::new([seed; 32]);
     config.listen = Some("127.0.0.1:0".parse().unwrap());
+    config.adapter = adapter;
     FoafNode::start(config, core, source, clock, log.sink())
         .await
         .unwrap()
 }
 
+/// A message arrived that decoded as a query.
+fn got_query(e: &FoafEvent) -> bool {
+    matches!(
+        e,
+        FoafEvent::Received {
+            decoded: Ok(foaf_wire::Message::Query(_)),
+            ..
+        }
+    )
+}
+
+/// A message arrived that decoded as a reply.
+fn got_reply(e: &FoafEvent) -> bool {
+    matches!(
+        e,
+        FoafEvent::Received {
+            decoded: Ok(foaf_wire::Message::Reply(_)),
+            ..
+        }
+    )
+}
+
+/// A message of type `t` arrived and decoded.
+fn got_type(t: u16) -> impl Fn(&FoafEvent) -> bool {
+    move |e| matches!(e, FoafEvent::Received { msg_type, decoded: Ok(_), .. } if *msg_type == t)
+}
+
 fn core(config: Config) -> Node<PublicKey> {
     Node::new(config, 7)
+}
+
+/// A state machine that sends up to 100 messages per 10 s to a peer: a peer ignoring S05.
+fn ignoring_s05() -> Config {
+    Config {
+        rate_limit: RateLimit {
+            max: 100,
+            window_secs: 10,
+        },
+        ..Config::default()
+    }
 }
 
 async fn connect<C: FoafCore + 'static, D: FoafCore + 'static>(
@@ -249,51 +300,25 @@ async fn rate_limit_over_the_transport() {
     // R: V07: a peer that ignores S05 (B configured to send 6) gets 4 answers in A's 10 s
     // window; the excess is not answered and the connection is kept. After A's clock moves
     // past the window, A answers again.
-    let loose = Config {
-        rate_limit: RateLimit {
-            max: 100,
-            window_secs: 10,
-        },
-        ..Config::default()
-    };
-    let t = trio(loose).await;
+    let t = trio(ignoring_s05()).await;
     let (a_id, b_id) = (t.a.node_id(), t.b.node_id());
     for _ in 0..6 {
         t.b.query(&a_id, Flow::Push, AMT).unwrap();
     }
-    let recv_queries = |log: &Log| {
-        log.count(|e| {
-            matches!(
-                e,
-                FoafEvent::Received {
-                    decoded: Ok(foaf_wire::Message::Query(_)),
-                    ..
-                }
-            )
-        })
-    };
-    let b_replies = |log: &Log| {
-        log.count(|e| {
-            matches!(
-                e,
-                FoafEvent::Received {
-                    decoded: Ok(foaf_wire::Message::Reply(_)),
-                    ..
-                }
-            )
-        })
-    };
     // Of the two ignored queries only the first is logged in full; the second is counted and
     // summed up when the quiet window closes (foaf_ldk::quiet, issue #17 item 15).
     wait_until("A to log five of the six queries", || {
-        recv_queries(&t.a_log) == 5
+        t.a_log.count(got_query) == 5
     })
     .await;
-    wait_until("B to receive four replies", || b_replies(&t.b_log) == 4).await;
+    wait_until("B to receive four replies", || {
+        t.b_log.count(got_reply) == 4
+    })
+    .await;
     // Give anything still in flight time to arrive: nothing more may.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(t.a_log.count(|e| is_reply_to(e, b_id)), 4);
-    assert_eq!(b_replies(&t.b_log), 4);
+    assert_eq!(t.b_log.count(got_reply), 4);
     assert!(t.a.is_connected(&b_id), "V07: the connection is kept");
     assert!(!t
         .a_log
@@ -315,29 +340,11 @@ async fn rate_window_is_exact_below_the_second() {
     // R: V07: issue #17's probe over BOLT #8: four queries answered at …276.934 s and a fifth
     // arriving at …286.020 s (9.086 s later) must not be answered; with the clock carried in
     // whole seconds (276 → 286) it was. Exactly 10 s after the first, A answers again.
-    let loose = Config {
-        rate_limit: RateLimit {
-            max: 100,
-            window_secs: 10,
-        },
-        ..Config::default()
-    };
-    let t = trio(loose).await;
+    let t = trio(ignoring_s05()).await;
     let (a_id, b_id) = (t.a.node_id(), t.b.node_id());
     let ms = (t.a_clock.clock())().since_epoch().subsec_millis() as u64;
     t.a_clock.advance_ms((1934 - ms) % 1000);
     assert_eq!((t.a_clock.clock())().since_epoch().subsec_millis(), 934);
-    let received = |log: &Log| {
-        log.count(|e| {
-            matches!(
-                e,
-                FoafEvent::Received {
-                    decoded: Ok(foaf_wire::Message::Query(_)),
-                    ..
-                }
-            )
-        })
-    };
     let answers = |t: &Trio| t.a_log.count(|e| is_reply_to(e, b_id));
     for _ in 0..4 {
         t.b.query(&a_id, Flow::Push, AMT).unwrap();
@@ -345,7 +352,10 @@ async fn rate_window_is_exact_below_the_second() {
     wait_until("A to answer four queries", || answers(&t) == 4).await;
     t.a_clock.advance_ms(9_086);
     t.b.query(&a_id, Flow::Push, AMT).unwrap();
-    wait_until("A to receive the fifth query", || received(&t.a_log) == 5).await;
+    wait_until("A to receive the fifth query", || {
+        t.a_log.count(got_query) == 5
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(answers(&t), 4, "a fifth answer 9.086 s after the first");
     t.a_clock.advance_ms(914);
@@ -389,34 +399,18 @@ struct RawSender {
 type Effects = Vec<Effect<PublicKey>>;
 
 impl FoafCore for RawSender {
-    fn connect(&mut self, _: PublicKey, _: Timestamp) -> Effects {
-        vec![]
-    }
-    fn disconnect(&mut self, _: &PublicKey, _: Timestamp) -> Effects {
-        vec![]
-    }
-    fn receive(
-        &mut self,
-        _: &PublicKey,
-        _: Result<foaf_wire::Message, foaf_wire::DecodeError>,
-        _: Timestamp,
-    ) -> Effects {
-        vec![]
-    }
-    fn query(&mut self, peer: &PublicKey, _: Flow, _: u64, _: Timestamp) -> Effects {
-        vec![Effect::Send {
-            peer: *peer,
-            bytes: self.bytes.clone(),
-        }]
-    }
-    fn offer(&mut self, _: &PublicKey, _: Flow, _: u64, _: Timestamp) -> Effects {
-        vec![]
-    }
-    fn tick(&mut self, _: Timestamp) -> Effects {
-        vec![]
-    }
-    fn set_channel(&mut self, _: Channel<PublicKey>, _: Timestamp) -> Effects {
-        vec![]
+    fn handle(&mut self, input: Input<'_>, _: Timestamp) -> Effects {
+        match input {
+            Input::Request {
+                request: Request::Query,
+                peer,
+                ..
+            } => vec![Effect::Send {
+                peer: *peer,
+                bytes: self.bytes.clone(),
+            }],
+            _ => vec![],
+        }
     }
     fn set_graph(&mut self, _: Vec<ShortChannelId>) {}
     fn offers(&self) -> Vec<Offer<PublicKey>> {
@@ -517,57 +511,43 @@ async fn custom_range_types_and_feature_bit_are_configurable() {
     };
     let (a_id, b_id) = (node_id_of(11).await, node_id_of(12).await);
     let (a_log, b_log) = (Log::default(), Log::default());
-    let mk = |seed: u8, peer: PublicKey, local: u64, graph: Vec<ShortChannelId>| {
-        let mut config = NodeConfig::new([seed; 32]);
-        config.listen = Some("127.0.0.1:0".parse().unwrap());
-        config.adapter.types = types;
-        config.adapter.feature_bit = Some(1001);
-        (
-            config,
-            StaticChannels {
-                channels: vec![channel("700000x1x0", peer, local)],
-                graph,
-            },
-        )
+    let adapter = AdapterConfig {
+        types,
+        feature_bit: Some(1001),
+        ..AdapterConfig::default()
     };
-    let (ac, asrc) = mk(11, b_id, 2_000_000, vec![]);
-    let (bc, bsrc) = mk(12, a_id, 8_000_000, vec![]);
-    let a = FoafNode::start(ac, core(cfg.clone()), asrc, system_clock(), a_log.sink())
-        .await
-        .unwrap();
-    let b = FoafNode::start(bc, core(cfg), bsrc, system_clock(), b_log.sink())
-        .await
-        .unwrap();
+    let only_channel_to = |peer, local| StaticChannels {
+        channels: vec![channel("700000x1x0", peer, local)],
+        graph: vec![],
+    };
+    let (a_src, b_src) = (
+        only_channel_to(b_id, 2_000_000),
+        only_channel_to(a_id, 8_000_000),
+    );
+    let (a, b) = (
+        start_with(
+            11,
+            adapter.clone(),
+            core(cfg.clone()),
+            a_src,
+            system_clock(),
+            &a_log,
+        )
+        .await,
+        start_with(12, adapter, core(cfg), b_src, system_clock(), &b_log).await,
+    );
     connect(&b, &a).await;
     assert!(a_log.any(
         |e| matches!(e, FoafEvent::PeerConnected { peer, supports_foaf: true, .. } if *peer == b_id)
     ));
     b.query(&a_id, Flow::Receive, AMT).unwrap();
     wait_until("A to receive the custom-type query", || {
-        a_log.any(|e| {
-            matches!(
-                e,
-                FoafEvent::Received {
-                    msg_type: 33115,
-                    decoded: Ok(_),
-                    ..
-                }
-            )
-        })
+        a_log.any(got_type(33115))
     })
     .await;
     // A's only channel is with the querier, so its reply is empty, but it is a reply.
     wait_until("B to receive the custom-type reply", || {
-        b_log.any(|e| {
-            matches!(
-                e,
-                FoafEvent::Received {
-                    msg_type: 33117,
-                    decoded: Ok(_),
-                    ..
-                }
-            )
-        })
+        b_log.any(got_type(33117))
     })
     .await;
 }
@@ -588,18 +568,12 @@ async fn nothing_is_sent_to_a_peer_that_does_not_advertise_the_feature() {
         graph: vec![],
     };
     let a = start(21, core(Config::default()), a_src, system_clock(), &a_log).await;
-    let mut b_config = NodeConfig::new([22; 32]);
-    b_config.listen = Some("127.0.0.1:0".parse().unwrap());
-    b_config.adapter.feature_bit = None;
-    let b = FoafNode::start(
-        b_config,
-        core(Config::default()),
-        b_src,
-        system_clock(),
-        b_log.sink(),
-    )
-    .await
-    .unwrap();
+    let silent = AdapterConfig {
+        feature_bit: None,
+        ..AdapterConfig::default()
+    };
+    let b_core = core(Config::default());
+    let b = start_with(22, silent, b_core, b_src, system_clock(), &b_log).await;
     connect(&b, &a).await;
     assert!(a_log.any(|e| matches!(e, FoafEvent::PeerConnected { peer, supports_foaf: false, .. } if *peer == b_id)));
     assert_eq!(
