@@ -30,7 +30,7 @@ use std::time::Duration;
 use foaf_ldk::{Clock, RoutingConfig};
 use foaf_ldk_net::chain::Mempool;
 use foaf_ldk_net::node::{CustomSlot, NetChannelManager, NetFoafHandle};
-use foaf_ldk_net::{ChannelSpec, NetError, Network, ViaHop};
+use foaf_ldk_net::{ChannelSpec, NetError, Network, NextHop, TwoHopPayment};
 use foaf_policy::Offer;
 use foaf_wire::{Flow, QueryFoafBalances, ReplyFoafBalances};
 use lightning::bitcoin::secp256k1::PublicKey;
@@ -187,7 +187,9 @@ pub fn lsp_network(stores: &[Arc<MemoryStore>; 3]) -> Result<Network<Slot>, NetE
 /// The payment the client wants a JIT channel for (LSPS2 `buy`), msat.
 pub const JIT_PAYMENT_MSAT: u64 = 50_000_000;
 
-/// The `cltv_expiry_delta` the LSP asks for on the JIT channel's intercept hop.
+/// The `cltv_expiry_delta` the LSP asks for on the JIT channel's intercept hop: LDK's default,
+/// that of the LSP's channels (the harness writes the payer's onion with the delta of the LSP's
+/// channel to the client, `NextHop::Scid`).
 pub const JIT_CLTV_EXPIRY_DELTA: u32 = 72;
 
 /// The LSP's application: answers every pending LSPS2 request. `get_info` gets one fee menu
@@ -391,12 +393,16 @@ pub fn pay_through_jit_channel(
     net: &mut Network<Slot>,
     intercept_scid: u64,
 ) -> Result<(PaymentId, Option<JitOpen>), NetError> {
-    let hop = ViaHop {
-        next_scid: intercept_scid,
-        cltv_expiry_delta: JIT_CLTV_EXPIRY_DELTA,
-        fee_msat: 0,
-    };
-    let id = net.start_payment_via(PEER, LSP, CLIENT, hop, JIT_PAYMENT_MSAT)?;
+    let id = net.start_two_hop_payment(TwoHopPayment {
+        fee_msat: Some(0),
+        ..TwoHopPayment::new(
+            PEER,
+            LSP,
+            CLIENT,
+            JIT_PAYMENT_MSAT,
+            NextHop::Scid(intercept_scid),
+        )
+    })?;
     net.pump()?;
     let node = &net.nodes[LSP];
     let intercepted: Vec<Event> = {
