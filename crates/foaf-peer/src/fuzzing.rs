@@ -595,6 +595,13 @@ fn check_send(
 /// The memory bound of [`crate::Footprint`] and the offers' validity (V04, V05).
 fn check_memory(node: &Node<u16>, shadow: &Shadow, config: &Config) {
     let known = node.known_scids();
+    // R-REB-6: the offers we made are per own channel and flow, whatever peers ask.
+    let own = node.channels().count();
+    assert!(
+        node.offers_made().len() <= 2 * own,
+        "{} offers made recorded for {own} channels",
+        node.offers_made().len()
+    );
     let peers = PEERS as usize + shadow.channels.len();
     assert!(
         node.peer_count() <= peers,
