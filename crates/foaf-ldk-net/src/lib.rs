@@ -23,7 +23,7 @@ pub mod pipe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use foaf_ldk::{Clock, FoafEvent, FoafRouting, RoutingConfig, RoutingEvent};
+use foaf_ldk::{Clock, FoafEvent, FoafRouting, OwnOffers, RoutingConfig, RoutingEvent};
 use foaf_policy::{imbalance, Channel};
 use foaf_wire::{Flow, ShortChannelId};
 use lightning::bitcoin::absolute::LockTime;
@@ -287,17 +287,22 @@ where
                 let ldk = LdkNode::with_custom_handler(params, |slot| custom(i, slot))?;
                 let routing_events: Arc<Mutex<Vec<RoutingEvent>>> = Arc::default();
                 let sink = Arc::clone(&routing_events);
-                let routing = Arc::new(FoafRouting::new(
-                    Arc::clone(&ldk.channel_manager),
-                    Arc::clone(&ldk.graph),
-                    rc,
-                    clock.clock(),
-                    Arc::new(move |e: &RoutingEvent| {
-                        if let Ok(mut v) = sink.lock() {
-                            v.push(e.clone());
-                        }
-                    }),
-                ));
+                // The hop judges R-REB-6 by the offers this node's state machine sent.
+                let own_offers: Arc<dyn OwnOffers> = ldk.foaf.0.clone();
+                let routing = Arc::new(
+                    FoafRouting::new(
+                        Arc::clone(&ldk.channel_manager),
+                        Arc::clone(&ldk.graph),
+                        rc,
+                        clock.clock(),
+                        Arc::new(move |e: &RoutingEvent| {
+                            if let Ok(mut v) = sink.lock() {
+                                v.push(e.clone());
+                            }
+                        }),
+                    )
+                    .with_own_offers(own_offers),
+                );
                 if let Ok(mut s) = slot.lock() {
                     *s = Some(Arc::clone(&routing));
                 }

@@ -36,6 +36,7 @@ use lightning::util::ser::LengthLimitedRead;
 
 use crate::message::FoafMessage;
 use crate::quiet::IgnoredLog;
+use crate::routing::OwnOffers;
 use crate::source::ChannelSource;
 use crate::state_machine::{FoafCore, Input};
 
@@ -352,7 +353,27 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
     pub fn offers(&self) -> Vec<Offer<PublicKey>> {
         self.lock().core.offers()
     }
+}
 
+/// The hop's view of the offers this node made (R-REB-6), from the state machine that sent
+/// them: [`crate::FoafRouting::with_own_offers`].
+impl<C: FoafCore, S: ChannelSource> OwnOffers for FoafHandler<C, S> {
+    fn offered_at(
+        &self,
+        in_scid: ShortChannelId,
+        out_scid: ShortChannelId,
+        amt: u64,
+    ) -> Option<u64> {
+        self.lock().core.offered_at(in_scid, out_scid, amt)
+    }
+    fn note_forwarded(&self, in_scid: ShortChannelId, out_scid: ShortChannelId, amt: u64) {
+        self.lock()
+            .core
+            .note_fee_free_forward(in_scid, out_scid, amt)
+    }
+}
+
+impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
     /// Carries out the core's effects; returns the first refusal, if any.
     fn apply(&self, st: &mut State<C>, effects: Vec<Effect<PublicKey>>) -> Result<(), String> {
         let mut result = Ok(());

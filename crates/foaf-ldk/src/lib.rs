@@ -46,7 +46,7 @@ pub use lightning::util::logger::Level as LdkLevel;
 pub use message::FoafMessage;
 pub use no_channels::NoChannels;
 pub use routing::{
-    FoafRouting, JitRelease, RoutingConfig, RoutingEvent, RoutingFault, RoutingSink,
+    FoafRouting, JitRelease, OwnOffers, RoutingConfig, RoutingEvent, RoutingFault, RoutingSink,
 };
 pub use runtime::{FoafNode, FoafPeerManager, NodeConfig, StderrLogger};
 pub use source::{

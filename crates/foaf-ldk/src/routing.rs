@@ -73,12 +73,31 @@ pub enum RoutingFault {
     WholeSecondDeadline,
 }
 
+/// The offers this node made, as the hop needs them for R-REB-6 ("a hop MAY require that it
+/// offered this move … and then MUST NOT forward more than it offered", docs/bolt14.md §4.2).
+/// Implemented by [`crate::FoafHandler`]: its state machine records every reply it sends.
+pub trait OwnOffers: Send + Sync {
+    /// The timestamp (unix seconds) of our reply that offered the fee-free move of
+    /// `amount_msat` in on `in_scid`, out on `out_scid`, with that much of it not yet
+    /// forwarded; `None` when no offer of ours covers it.
+    fn offered_at(
+        &self,
+        in_scid: ShortChannelId,
+        out_scid: ShortChannelId,
+        amount_msat: u64,
+    ) -> Option<u64>;
+    /// We forwarded `amount_msat` of such a move: it counts against the offer.
+    fn note_forwarded(&self, in_scid: ShortChannelId, out_scid: ShortChannelId, amount_msat: u64);
+}
+
 /// Knobs. `Default` gives docs/bolt14.md's values.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RoutingConfig {
     /// The initiator's planner (R-REB-1…R-REB-4).
     pub planner: PlannerConfig,
-    /// The hop's check (R-REB-5…R-REB-7).
+    /// The hop's check (R-REB-5…R-REB-7). `hop.require_offer` (R-REB-6, off by default) needs
+    /// the offers we made: [`FoafRouting::with_own_offers`]; without them every fee-free HTLC
+    /// is refused (`NoFreshOffer`).
     pub hop: HopConfig,
     /// JIT (R-JIT-1…R-JIT-7).
     pub jit: JitConfig,
@@ -251,6 +270,8 @@ where
     clock: Clock,
     events: RoutingSink,
     state: Mutex<State>,
+    /// The offers we made (R-REB-6), when the application gave them.
+    own_offers: Option<Arc<dyn OwnOffers>>,
 }
 
 /// A channel as the policy sees it, with what LDK needs to forward over it.
@@ -279,7 +300,17 @@ where
             clock,
             events,
             state: Mutex::new(State::default()),
+            own_offers: None,
         }
+    }
+
+    /// The hop learns what this node offered (R-REB-6): each fee-free HTLC is judged with the
+    /// timestamp of the offer that covers it, and what is forwarded is counted against that
+    /// offer. Pass the node's [`crate::FoafHandler`] (e.g. `foaf.0.clone()` of a
+    /// [`crate::FoafHandle`]). Matters to the verdict only with `hop.require_offer`.
+    pub fn with_own_offers(mut self, own: Arc<dyn OwnOffers>) -> Self {
+        self.own_offers = Some(own);
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -811,11 +842,15 @@ where
                 .map(|(_, _, a)| *a)
                 .sum()
         };
+        let (in_scid, out_scid) = (incoming.scid, out.channel.scid);
         let fwd = FeeFreeForward {
-            in_scid: incoming.scid,
-            out_scid: out.channel.scid,
+            in_scid,
+            out_scid,
             amount_msat: amount,
-            offered_at: None,
+            offered_at: self
+                .own_offers
+                .as_ref()
+                .and_then(|own| own.offered_at(in_scid, out_scid, amount)),
             budget_used_msat: used,
         };
         let verdict = if self.fault(RoutingFault::HopForwardsEverything) {
@@ -840,6 +875,9 @@ where
                     }
                     st.budget.push_back((incoming.peer, now, amount));
                     drop(st);
+                    if let Some(own) = &self.own_offers {
+                        own.note_forwarded(in_scid, out_scid, amount);
+                    }
                     self.emit(RoutingEvent::HopForwarded {
                         in_scid: incoming.scid,
                         out_scid: out.channel.scid,

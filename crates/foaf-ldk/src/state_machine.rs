@@ -54,6 +54,25 @@ pub trait FoafCore: Send {
     fn offers(&self) -> Vec<Offer<PublicKey>>;
     /// Extension records to attach to every reply (default: not supported, ignored).
     fn set_reply_tlvs(&mut self, _tlvs: TlvStream) {}
+    /// When we offered the fee-free move of `amount_msat` in on `in_scid`, out on `out_scid`
+    /// (a reply we sent naming it, with that much of it not yet forwarded): the reply's
+    /// timestamp, unix seconds (R-REB-6). Default: the core keeps no record (`None`).
+    fn offered_at(
+        &self,
+        _in_scid: ShortChannelId,
+        _out_scid: ShortChannelId,
+        _amount_msat: u64,
+    ) -> Option<u64> {
+        None
+    }
+    /// We forwarded such a move: it counts against the offer (R-REB-6). Default: no record.
+    fn note_fee_free_forward(
+        &mut self,
+        _in_scid: ShortChannelId,
+        _out_scid: ShortChannelId,
+        _amount_msat: u64,
+    ) {
+    }
 }
 
 impl FoafCore for Node<PublicKey> {
@@ -83,5 +102,21 @@ impl FoafCore for Node<PublicKey> {
     }
     fn set_reply_tlvs(&mut self, tlvs: TlvStream) {
         Node::set_reply_tlvs(self, tlvs)
+    }
+    fn offered_at(
+        &self,
+        in_scid: ShortChannelId,
+        out_scid: ShortChannelId,
+        amt: u64,
+    ) -> Option<u64> {
+        Node::offered_at(self, in_scid, out_scid, amt)
+    }
+    fn note_fee_free_forward(
+        &mut self,
+        in_scid: ShortChannelId,
+        out_scid: ShortChannelId,
+        amt: u64,
+    ) {
+        Node::note_fee_free_forward(self, in_scid, out_scid, amt)
     }
 }
