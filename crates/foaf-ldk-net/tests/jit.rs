@@ -371,6 +371,43 @@ fn broken_no_recursion_is_caught() {
     assert!(!fee_free_htlc_through_a_starts_no_jit(&mut net));
 }
 
+/// Two HTLCs D → A → C (public channel) sent together, both needing JIT. Returns (A's holds,
+/// A's refills sent, payments that arrived).
+fn two_at_once(a_fault: Option<RoutingFault>) -> (usize, usize, usize) {
+    let mut net = network(a_fault);
+    net.exchange_offers(OFFER_AMT).unwrap();
+    let ids = [
+        pay_d_to_c(&mut net, NextHop::Public),
+        pay_d_to_c(&mut net, NextHop::Public),
+    ];
+    net.pump().unwrap();
+    let holds = net.nodes[A].count_routing(|e| matches!(e, RoutingEvent::JitHeld { .. }));
+    let refills =
+        net.nodes[A].count_routing(|e| matches!(e, RoutingEvent::RebalanceSent { jit: true, .. }));
+    let arrived = ids
+        .iter()
+        .filter(|id| net.payment_outcome(D, **id) == Some(true))
+        .count();
+    (holds, refills, arrived)
+}
+
+#[test]
+fn one_refill_in_flight_per_outgoing_peer() {
+    // R: R-JIT-3 (SHOULD): the second HTLC to C while A's refill for the first is in flight
+    // is not held for a second refill; it gets the answer without JIT.
+    let (holds, refills, arrived) = two_at_once(None);
+    assert_eq!((holds, refills), (1, 1));
+    // The held one is forwarded after its refill; the other met A–C still short and failed.
+    assert_eq!(arrived, 1);
+}
+
+#[test]
+fn broken_one_refill_per_peer_is_caught() {
+    // ManyJitsPerPeer at A: both HTLCs start refills.
+    let (holds, refills, _) = two_at_once(Some(RoutingFault::ManyJitsPerPeer));
+    assert_ne!((holds, refills), (1, 1), "the fault had no effect");
+}
+
 #[test]
 fn broken_expiry_bound_is_caught() {
     // JitNearExpiry at A: 17 blocks before expiry, A holds the HTLC for a refill anyway.

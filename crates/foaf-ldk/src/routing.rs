@@ -71,6 +71,8 @@ pub enum RoutingFault {
     JitNearExpiry,
     /// Held HTLCs' deadlines are counted in whole seconds, as before `Timestamp` (R-JIT-4).
     WholeSecondDeadline,
+    /// A second HTLC to a peer starts its own refill while one is in flight (R-JIT-3).
+    ManyJitsPerPeer,
 }
 
 /// The offers this node made, as the hop needs them for R-REB-6 ("a hop MAY require that it
@@ -203,6 +205,8 @@ pub enum JitRelease {
     Deadline,
     /// Sending the refill failed locally.
     SendFailed,
+    /// A refill for an HTLC to the same peer is already in flight (R-JIT-3: at most one).
+    Busy,
 }
 
 /// Receives every [`RoutingEvent`].
@@ -969,6 +973,13 @@ where
                     self.forward_or_fail(id, out, amount, JitRelease::SendFailed);
                     return;
                 };
+                // R-JIT-3: at most one refill in flight per outgoing peer; a second HTLC gets
+                // the answer it would get without JIT.
+                let busy = self.lock().held.values().any(|h| h.peer == t.channel.peer);
+                if busy && !self.fault(RoutingFault::ManyJitsPerPeer) {
+                    self.forward_or_fail(id, out, amount, JitRelease::Busy);
+                    return;
+                }
                 let held = Held {
                     scid: forward_on,
                     channel: t.details.channel_id,
