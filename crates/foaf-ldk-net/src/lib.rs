@@ -123,6 +123,11 @@ where
             .collect()
     }
 
+    /// Our channel with `peer` (the lowest scid, if several).
+    pub fn channel_with(&self, peer: &PublicKey) -> Option<Channel<PublicKey>> {
+        self.channels().into_iter().find(|c| c.peer == *peer)
+    }
+
     /// Our imbalance G (M01) on LDK's live balances.
     pub fn gini(&self) -> f64 {
         imbalance(&self.channels())
@@ -711,14 +716,10 @@ where
         } = p;
         let (via_id, to_id) = (self.nodes[via].id(), self.nodes[to].id());
         let first = self.nodes[from]
-            .channels()
-            .into_iter()
-            .find(|c| c.peer == via_id)
+            .channel_with(&via_id)
             .ok_or_else(|| NetError("no channel to the forwarding node".into()))?;
         let last = self.nodes[via]
-            .channels()
-            .into_iter()
-            .find(|c| c.peer == to_id)
+            .channel_with(&to_id)
             .ok_or_else(|| NetError("no channel from the forwarding node to the payee".into()))?;
         let next_scid = match next {
             NextHop::Alias => self.nodes[via]

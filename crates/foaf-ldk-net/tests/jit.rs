@@ -98,13 +98,7 @@ fn jit_refills_and_forwards(next: NextHop) {
     assert_eq!(net.payment_outcome(D, id), Some(true), "{next:?}");
     // The hook: on the public path LDK handed A the HTLC for the real scid (no alias named).
     let c = net.nodes[C].id();
-    let a_c = net.nodes[A]
-        .channels()
-        .iter()
-        .find(|ch| ch.peer == c)
-        .unwrap()
-        .scid
-        .to_u64();
+    let a_c = net.nodes[A].channel_with(&c).unwrap().scid.to_u64();
     let intercepted_real = net.nodes[A].count_events(|e| {
         matches!(e, Event::HTLCIntercepted { requested_next_hop_scid, .. }
             if *requested_next_hop_scid == a_c)

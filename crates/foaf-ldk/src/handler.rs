@@ -38,7 +38,7 @@ use crate::message::FoafMessage;
 use crate::quiet::IgnoredLog;
 use crate::routing::OwnOffers;
 use crate::source::ChannelSource;
-use crate::state_machine::{FoafCore, Input};
+use crate::state_machine::{FeeFreeMove, FoafCore, Input};
 
 /// Sets the odd bit of `bit`'s pair: LDK takes bits below 256 as BOLT #9 bits and from 256 up as
 /// custom (bLIP 2) bits, through two different setters. (A macro: LDK's feature contexts are
@@ -358,18 +358,11 @@ impl<C: FoafCore, S: ChannelSource> FoafHandler<C, S> {
 /// The hop's view of the offers this node made (R-REB-6), from the state machine that sent
 /// them: [`crate::FoafRouting::with_own_offers`].
 impl<C: FoafCore, S: ChannelSource> OwnOffers for FoafHandler<C, S> {
-    fn offered_at(
-        &self,
-        in_scid: ShortChannelId,
-        out_scid: ShortChannelId,
-        amt: u64,
-    ) -> Option<u64> {
-        self.lock().core.offered_at(in_scid, out_scid, amt)
+    fn offered_at(&self, m: FeeFreeMove) -> Option<u64> {
+        self.lock().core.offered_at(m)
     }
-    fn note_forwarded(&self, in_scid: ShortChannelId, out_scid: ShortChannelId, amt: u64) {
-        self.lock()
-            .core
-            .note_fee_free_forward(in_scid, out_scid, amt)
+    fn note_forwarded(&self, m: FeeFreeMove) {
+        self.lock().core.note_fee_free_forward(m)
     }
 }
 

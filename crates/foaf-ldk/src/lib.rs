@@ -53,4 +53,4 @@ pub use source::{
     channel_from_details, graph_scids, parse_node_id, ChannelSource, LdkChannels, SourceError,
     StaticChannels,
 };
-pub use state_machine::{FoafCore, Input};
+pub use state_machine::{FeeFreeMove, FoafCore, Input};

@@ -54,6 +54,7 @@ use lightning::util::logger::Logger;
 use crate::circular::{circular_route, CircularRouteError};
 use crate::handler::{Clock, FoafEvent};
 use crate::source::channel_from_details;
+use crate::state_machine::FeeFreeMove;
 
 /// Test-only ways to break one rule, so the tests can show they catch it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,17 +80,11 @@ pub enum RoutingFault {
 /// offered this move … and then MUST NOT forward more than it offered", docs/bolt14.md §4.2).
 /// Implemented by [`crate::FoafHandler`]: its state machine records every reply it sends.
 pub trait OwnOffers: Send + Sync {
-    /// The timestamp (unix seconds) of our reply that offered the fee-free move of
-    /// `amount_msat` in on `in_scid`, out on `out_scid`, with that much of it not yet
-    /// forwarded; `None` when no offer of ours covers it.
-    fn offered_at(
-        &self,
-        in_scid: ShortChannelId,
-        out_scid: ShortChannelId,
-        amount_msat: u64,
-    ) -> Option<u64>;
-    /// We forwarded `amount_msat` of such a move: it counts against the offer.
-    fn note_forwarded(&self, in_scid: ShortChannelId, out_scid: ShortChannelId, amount_msat: u64);
+    /// The timestamp (unix seconds) of our reply that offered `fee_free_move`, with its whole
+    /// amount not yet forwarded; `None` when no offer of ours covers it.
+    fn offered_at(&self, fee_free_move: FeeFreeMove) -> Option<u64>;
+    /// We forwarded `fee_free_move`: it counts against the offer.
+    fn note_forwarded(&self, fee_free_move: FeeFreeMove);
 }
 
 /// Knobs. `Default` gives docs/bolt14.md's values.
@@ -846,15 +841,19 @@ where
                 .map(|(_, _, a)| *a)
                 .sum()
         };
-        let (in_scid, out_scid) = (incoming.scid, out.channel.scid);
+        let fee_free_move = FeeFreeMove {
+            in_scid: incoming.scid,
+            out_scid: out.channel.scid,
+            amount_msat: amount,
+        };
         let fwd = FeeFreeForward {
-            in_scid,
-            out_scid,
+            in_scid: incoming.scid,
+            out_scid: out.channel.scid,
             amount_msat: amount,
             offered_at: self
                 .own_offers
                 .as_ref()
-                .and_then(|own| own.offered_at(in_scid, out_scid, amount)),
+                .and_then(|own| own.offered_at(fee_free_move)),
             budget_used_msat: used,
         };
         let verdict = if self.fault(RoutingFault::HopForwardsEverything) {
@@ -880,7 +879,7 @@ where
                     st.budget.push_back((incoming.peer, now, amount));
                     drop(st);
                     if let Some(own) = &self.own_offers {
-                        own.note_forwarded(in_scid, out_scid, amount);
+                        own.note_forwarded(fee_free_move);
                     }
                     self.emit(RoutingEvent::HopForwarded {
                         in_scid: incoming.scid,

@@ -44,6 +44,18 @@ pub enum Input<'a> {
     SetChannels(Vec<Channel<PublicKey>>),
 }
 
+/// A fee-free move through this node as a hop: in on one of our channels, out on another
+/// (R-REB-6 asks whether we offered it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeeFreeMove {
+    /// Our channel the HTLC arrives on.
+    pub in_scid: ShortChannelId,
+    /// Our channel it leaves on.
+    pub out_scid: ShortChannelId,
+    /// The amount, msat.
+    pub amount_msat: u64,
+}
+
 /// A sans-IO BOLT #14 node keyed by LDK node ids.
 pub trait FoafCore: Send {
     /// Feeds one input at time `now`; returns what the adapter must do.
@@ -54,25 +66,14 @@ pub trait FoafCore: Send {
     fn offers(&self) -> Vec<Offer<PublicKey>>;
     /// Extension records to attach to every reply (default: not supported, ignored).
     fn set_reply_tlvs(&mut self, _tlvs: TlvStream) {}
-    /// When we offered the fee-free move of `amount_msat` in on `in_scid`, out on `out_scid`
-    /// (a reply we sent naming it, with that much of it not yet forwarded): the reply's
-    /// timestamp, unix seconds (R-REB-6). Default: the core keeps no record (`None`).
-    fn offered_at(
-        &self,
-        _in_scid: ShortChannelId,
-        _out_scid: ShortChannelId,
-        _amount_msat: u64,
-    ) -> Option<u64> {
+    /// When we offered `_move` (a reply we sent naming it, with that much of it not yet
+    /// forwarded): the reply's timestamp, unix seconds (R-REB-6). Default: the core keeps no
+    /// record (`None`).
+    fn offered_at(&self, _move: FeeFreeMove) -> Option<u64> {
         None
     }
-    /// We forwarded such a move: it counts against the offer (R-REB-6). Default: no record.
-    fn note_fee_free_forward(
-        &mut self,
-        _in_scid: ShortChannelId,
-        _out_scid: ShortChannelId,
-        _amount_msat: u64,
-    ) {
-    }
+    /// We forwarded `_move`: it counts against the offer (R-REB-6). Default: no record.
+    fn note_fee_free_forward(&mut self, _move: FeeFreeMove) {}
 }
 
 impl FoafCore for Node<PublicKey> {
@@ -103,20 +104,10 @@ impl FoafCore for Node<PublicKey> {
     fn set_reply_tlvs(&mut self, tlvs: TlvStream) {
         Node::set_reply_tlvs(self, tlvs)
     }
-    fn offered_at(
-        &self,
-        in_scid: ShortChannelId,
-        out_scid: ShortChannelId,
-        amt: u64,
-    ) -> Option<u64> {
-        Node::offered_at(self, in_scid, out_scid, amt)
+    fn offered_at(&self, m: FeeFreeMove) -> Option<u64> {
+        Node::offered_at(self, m.in_scid, m.out_scid, m.amount_msat)
     }
-    fn note_fee_free_forward(
-        &mut self,
-        in_scid: ShortChannelId,
-        out_scid: ShortChannelId,
-        amt: u64,
-    ) {
-        Node::note_fee_free_forward(self, in_scid, out_scid, amt)
+    fn note_fee_free_forward(&mut self, m: FeeFreeMove) {
+        Node::note_fee_free_forward(self, m.in_scid, m.out_scid, m.amount_msat)
     }
 }

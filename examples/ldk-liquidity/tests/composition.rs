@@ -39,12 +39,7 @@ fn bolt14_and_lsps_answers_cross_one_connection() {
 
     // BOLT #14: exactly the LSP's channel to the peer, in the direction and amount asked.
     let peer = net.nodes[PEER].id();
-    let to_peer = net.nodes[LSP]
-        .channels()
-        .into_iter()
-        .find(|c| c.peer == peer)
-        .unwrap()
-        .scid;
+    let to_peer = net.nodes[LSP].channel_with(&peer).unwrap().scid;
     assert_eq!(t.foaf_offers.len(), 1, "{:?}", t.foaf_offers);
     let offer = &t.foaf_offers[0];
     assert_eq!(
