@@ -12,8 +12,9 @@
 //!   fresh, newest offer of a peer of ours that is an endpoint, in the offered direction, and the
 //!   amounts of a plan add up to at most the smallest offer covering each use (R-REB-3, a 0 offer
 //!   forbids); the amount fits the concrete channels and leaves the peer we send to at or above
-//!   ν, a sink we return from at or below it, as the rule asks (R-REB-1); G strictly drops at
-//!   every step (R-REB-4);
+//!   ν (or, with [`OutCap::Balance`], that peer started above ν), a sink we return from at or
+//!   below it unless the sink cap is off, as the rule asks (R-REB-1); G strictly drops at every
+//!   step (R-REB-4);
 //! - a forward the hop check accepts passes every condition of R-REB-5 (two peers, liquidity,
 //!   the rule's balance condition, exact; G strictly drops) and of R-REB-7 (budget); and one the
 //!   oracle finds clearly acceptable (G drops by more than rounding) is accepted;
@@ -31,7 +32,7 @@ use crate::graph::ChannelGraph;
 use crate::hop_check::{check_fee_free_forward, FeeFreeForward, HopConfig, HopRule};
 use crate::imbalance::imbalance;
 use crate::model::{Channel, ChannelState, Offer};
-use crate::planner::{apply_rebalance, plan_rebalances, CircularRebalance, PlannerConfig};
+use crate::planner::{apply_rebalance, plan_rebalances, CircularRebalance, OutCap, PlannerConfig};
 
 pub use foaf_wire::fuzzing::{replay_seeds, Target};
 
@@ -57,6 +58,10 @@ struct ForwardIn {
 struct Node {
     rule: HopRule,
     gini_test: bool,
+    /// The initiator's caps (R-REB-1): read last, so an input that ends before them (every
+    /// seed older than them) gets the old ones, surplus and sink cap.
+    out_cap: OutCap,
+    sink_cap: bool,
     chans: Vec<Channel<u32>>,
     graph: ChannelGraph<u32>,
     offers: Vec<Offer<u32>>,
@@ -155,9 +160,17 @@ fn build(u: &mut Unstructured<'_>) -> arbitrary::Result<Node> {
             used: u.arbitrary()?,
         });
     }
+    let out_cap = if u.arbitrary()? {
+        OutCap::Balance
+    } else {
+        OutCap::Surplus
+    };
+    let sink_cap = !u.arbitrary::<bool>()?;
     Ok(Node {
         rule,
         gini_test,
+        out_cap,
+        sink_cap,
         chans,
         graph,
         offers,
@@ -213,7 +226,8 @@ fn offer_caps(n: &Node, peers: &BTreeMap<u32, (u128, u128)>) -> BTreeMap<(u32, u
     caps
 }
 
-fn check_plan(n: &Node, rule: HopRule, plan: &[CircularRebalance<u32>]) {
+fn check_plan(n: &Node, plan: &[CircularRebalance<u32>]) {
+    let rule = n.rule;
     let (peers, sl, sc) = merged(&n.chans);
     let caps = offer_caps(n, &peers);
     let mut used: BTreeMap<(u32, u32, u64), u128> = BTreeMap::new();
@@ -258,15 +272,21 @@ fn check_plan(n: &Node, rule: HopRule, plan: &[CircularRebalance<u32>]) {
         if sc < 1 << 64 {
             let (ol, ok) = now_peers[&out];
             let (il, ik) = now_peers[&inp];
-            if rule != HopRule::GiniOnly {
-                assert!(
+            match (rule, n.out_cap) {
+                (HopRule::GiniOnly, _) => {}
+                (_, OutCap::Surplus) => assert!(
                     (ol - amt) * sc >= sl * ok,
                     "R-REB-1: out peer pushed below ν"
-                );
+                ),
+                // A source: a surplus L − ⌈ν·K⌉ of at least 1 msat (R-CM-3).
+                (_, OutCap::Balance) => assert!(
+                    ol >= 1 && (ol - 1) * sc >= sl * ok,
+                    "R-REB-1: out peer not above ν"
+                ),
             }
             // A sink has a deficit ⌊ν·K − L⌋ of at least 1 msat (R-CM-3).
             let sink = (il + 1) * sc <= sl * ik;
-            if rule == HopRule::BothSides || (rule == HopRule::Sender && sink) {
+            if rule == HopRule::BothSides || (rule == HopRule::Sender && sink && n.sink_cap) {
                 assert!((il + amt) * sc <= sl * ik, "R-REB-1: in peer pushed past ν");
             }
             if rule == HopRule::BothSides {
@@ -366,10 +386,12 @@ fn run(data: &[u8]) -> (usize, usize) {
     };
     let cfg = PlannerConfig {
         rule: n.rule,
+        out_cap: n.out_cap,
+        sink_cap: n.sink_cap,
         ..PlannerConfig::default()
     };
     let plan = plan_rebalances(&ME, &n.chans, &n.offers, &n.graph, NOW, &cfg);
-    check_plan(&n, n.rule, &plan);
+    check_plan(&n, &plan);
     let hop = HopConfig {
         rule: n.rule,
         require_gini_drop: n.gini_test,

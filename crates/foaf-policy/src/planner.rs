@@ -163,6 +163,9 @@ impl PlannerConfig {
 pub(crate) struct ForeignEdge<P> {
     pub(crate) scid: ShortChannelId,
     pub(crate) to: P,
+    /// `to`'s position among our peers ([`State::totals`] order), `u32::MAX` when it is not
+    /// our peer: lets a step read per-peer figures by index instead of by key.
+    pub(crate) to_peer: u32,
     /// The offers covering this use, as indices into [`State::remaining`] (one or two: the
     /// sender's Push, the receiver's Receive; `u32::MAX` marks an empty slot).
     pub(crate) offers: [u32; 2],
@@ -171,6 +174,8 @@ pub(crate) struct ForeignEdge<P> {
 /// A path of one or two foreign edges, borrowed from the [`State`].
 pub(crate) struct PathRef<'a, P> {
     pub(crate) end: &'a P,
+    /// `end`'s [`ForeignEdge::to_peer`].
+    pub(crate) end_peer: u32,
     pub(crate) edges: [Option<&'a ForeignEdge<P>>; 2],
     pub(crate) cap: u64,
 }
@@ -290,6 +295,11 @@ impl<P: PeerKey> State<P> {
         }
         // Stable: the offers covering one use stay in key order.
         uses.sort_by(|x, y| (&x.0, &x.1, x.2).cmp(&(&y.0, &y.1, y.2)));
+        let peer_index: BTreeMap<&P, u32> = totals
+            .keys()
+            .enumerate()
+            .map(|(i, p)| (p, i as u32))
+            .collect();
         let mut edge_list: Vec<ForeignEdge<P>> = Vec::new();
         let mut edges: BTreeMap<P, (usize, usize)> = BTreeMap::new();
         for run in uses.chunk_by(|x, y| (&x.0, &x.1, x.2) == (&y.0, &y.1, y.2)) {
@@ -304,6 +314,7 @@ impl<P: PeerKey> State<P> {
             edge_list.push(ForeignEdge {
                 scid: *scid,
                 to: to.clone(),
+                to_peer: peer_index.get(to).copied().unwrap_or(u32::MAX),
                 offers,
             });
         }
@@ -484,8 +495,10 @@ impl<P: PeerKey> State<P> {
         let cap = self
             .edge_cap(e1)
             .min(e2.map_or(u64::MAX, |e| self.edge_cap(e)));
-        (cap > 0).then(|| PathRef {
-            end: &e2.unwrap_or(e1).to,
+        let last = e2.unwrap_or(e1);
+        (cap > 0).then_some(PathRef {
+            end: &last.to,
+            end_peer: last.to_peer,
             edges: [Some(e1), e2],
             cap,
         })
@@ -600,6 +613,14 @@ fn best_step<P: PeerKey>(
         (HopRule::Sender, d) => d,
     };
     let outs: Vec<&P> = st.totals.keys().filter(|p| out_room(p) > 0).collect();
+    // What each peer can take back, by peer index (ForeignEdge::to_peer): computed once per
+    // step, not once per path.
+    type Back<'a, P> = (&'a P, u64, Option<(ShortChannelId, u64)>);
+    let ins: Vec<Back<'_, P>> = st
+        .totals
+        .keys()
+        .map(|p| (p, in_room(p), st.best_in_channel(p)))
+        .collect();
     // Candidate: (G after, hop count, scids, rebalance, edges).
     type Cand<P> = (
         f64,
@@ -616,17 +637,25 @@ fn best_step<P: PeerKey>(
             continue;
         };
         let out_cap = out_room(out).min(out_liq);
+        // Past the out peer's surplus (OutCap::Balance) the amounts the surplus allows are
+        // tried too, so that lifting the cap never leaves a step worse off.
+        let out_surplus = match (rule, cfg.out_cap) {
+            (HopRule::Sender | HopRule::BothSides, OutCap::Balance) => st.surplus(out),
+            _ => u64::MAX,
+        };
         // Path shapes are computed once per plan, and only for peers we could send to.
         let shapes = paths
             .entry((*out).clone())
             .or_insert_with(|| st.path_ids_from(out));
         for path in shapes.iter().filter_map(|ids| st.path(ids)) {
-            let inp = path.end;
-            let in_cap = in_room(inp);
+            // A path ending at a node that is not our peer cannot come back to us.
+            let Some(&(inp, in_cap, in_chan)) = ins.get(path.end_peer as usize) else {
+                continue;
+            };
             if inp == *out || in_cap == 0 {
                 continue;
             }
-            let Some((in_scid, in_liq)) = st.best_in_channel(inp) else {
+            let Some((in_scid, in_liq)) = in_chan else {
                 continue;
             };
             let cap = out_cap.min(in_cap).min(in_liq).min(path.cap);
@@ -635,16 +664,24 @@ fn best_step<P: PeerKey>(
             }
             // The paper's amount (the full cap), or a fraction of it when that lowers G more.
             // G depends only on (out, in, cap), which many paths share: memoised per step.
+            let capped = cap.min(out_surplus);
             let pick = *memo.entry((*out, inp, cap)).or_insert_with(|| {
                 let mut pick: Option<(f64, u64)> = None;
-                for shift in 0..4 {
-                    let amt = cap >> shift;
-                    if amt < cfg.min_amount_msat {
-                        break;
-                    }
-                    let g = ev.after(out, inp, amt);
-                    if g < g0 && pick.is_none_or(|(bg, _)| g < bg) {
-                        pick = Some((g, amt));
+                let tops = if capped < cap {
+                    [cap, capped]
+                } else {
+                    [cap, 0]
+                };
+                for top in tops {
+                    for shift in 0..4 {
+                        let amt = top >> shift;
+                        if amt < cfg.min_amount_msat {
+                            break;
+                        }
+                        let g = ev.after(out, inp, amt);
+                        if g < g0 && pick.is_none_or(|(bg, _)| g < bg) {
+                            pick = Some((g, amt));
+                        }
                     }
                 }
                 pick
@@ -790,6 +827,86 @@ mod tests {
         apply_rebalance(&mut chans, r);
         assert!(imbalance(&chans) < g0);
         assert_eq!(imbalance(&chans), 0.0);
+    }
+
+    /// a at ζ 0.6, b empty, c full, all 1,000,000 msat: ν = 0.5333…, a's surplus 66,666,
+    /// b's deficit 533,333; a offers a–b as Push.
+    fn just_above_target(
+        a_local: u64,
+    ) -> (
+        Vec<Channel<String>>,
+        ChannelGraph<String>,
+        Vec<Offer<String>>,
+    ) {
+        let chans = vec![
+            ch("a", 1, 1_000_000, a_local),
+            ch("b", 2, 1_000_000, 0),
+            ch("c", 4, 1_000_000, 1_000_000),
+        ];
+        let (_, mut graph) = triangle();
+        graph.insert(scid(4), me(), "c".into());
+        (
+            chans,
+            graph,
+            vec![offer("a", 3, Flow::Push, 2_000_000, 100)],
+        )
+    }
+
+    /// R-REB-1, the first leg: under `OutCap::Surplus` the amount stops at the surplus of the
+    /// peer we leave to; under `OutCap::Balance` it may take that peer below ν when our G drops
+    /// more (here to 266,666: G 0.306 instead of 0.389), but only from a peer above ν.
+    // R: R-REB-1, R-REB-4
+    #[test]
+    fn the_first_leg_is_capped_at_the_surplus_or_only_needs_a_source() {
+        let (chans, graph, offers) = just_above_target(600_000);
+        let plan_with = |out_cap, chans: &[Channel<String>]| {
+            let cfg = PlannerConfig {
+                out_cap,
+                sink_cap: true,
+                ..PlannerConfig::default()
+            };
+            plan_rebalances(&me(), chans, &offers, &graph, 100, &cfg)
+        };
+        let capped = plan_with(OutCap::Surplus, &chans);
+        assert_eq!(capped[0].amount_msat, 66_666, "{capped:?}");
+        let free = plan_with(OutCap::Balance, &chans);
+        assert_eq!(free[0].amount_msat, 266_666, "{free:?}");
+        assert!(free[0].imbalance_after < capped[0].imbalance_after);
+        assert!(free[0].imbalance_after < free[0].imbalance_before);
+        // Never from a peer at or below ν: with a at 0.5 (ν = 0.5) nothing leaves to a.
+        let (chans, _, _) = just_above_target(500_000);
+        for out_cap in [OutCap::Surplus, OutCap::Balance] {
+            let plan = plan_with(out_cap, &chans);
+            assert!(
+                plan.iter().all(|r| r.out_peer() != "a"),
+                "{out_cap:?}: {plan:?}"
+            );
+        }
+    }
+
+    /// R-REB-1, the returning leg: a sink is not taken past ν (b: deficit 250,000 of
+    /// ν = 0.25); without the sink cap (an experiment) G would drop further with 500,000,
+    /// taking b to ζ 0.5.
+    // R: R-REB-1
+    #[test]
+    fn the_sink_cap_stops_the_returning_leg_at_the_target() {
+        let chans = vec![
+            ch("a", 1, 4_000_000, 2_000_000),
+            ch("b", 2, 1_000_000, 0),
+            ch("c", 4, 3_000_000, 0),
+        ];
+        let (_, mut graph) = triangle();
+        graph.insert(scid(4), me(), "c".into());
+        let offers = vec![offer("a", 3, Flow::Push, 2_000_000, 100)];
+        let first = |sink_cap| {
+            let cfg = PlannerConfig {
+                sink_cap,
+                ..PlannerConfig::default()
+            };
+            plan_rebalances(&me(), &chans, &offers, &graph, 100, &cfg)[0].amount_msat
+        };
+        assert_eq!(first(true), 250_000);
+        assert_eq!(first(false), 500_000);
     }
 
     // R: R-REB-3

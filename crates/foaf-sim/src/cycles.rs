@@ -45,6 +45,11 @@ pub struct CycleConfig {
     /// the first channel only has to start above target and may carry all its balance (the
     /// paper's `foaf` run; [`foaf_policy::OutCap::Balance`] in the planner).
     pub cap_first: bool,
+    /// The middle node X of a 4-cycle (u → A → X → B → u) is paid its fee and forwards as an
+    /// ordinary payment: its arc needs only the balance, and X is not asked to lower its G
+    /// (docs/bolt14.md §4.2.1; [`crate::foaf::FoafConfig::paid_middle_hop`]). Only with
+    /// `max_len` 4. Fees are not simulated.
+    pub paid_middle_hop: bool,
 }
 
 impl CycleConfig {
@@ -61,6 +66,7 @@ impl CycleConfig {
             gini_drop: false,
             amount_divisor: 1,
             cap_first: true,
+            paid_middle_hop: false,
         }
     }
 
@@ -180,6 +186,9 @@ impl<'g> CycleSearch<'g> {
         let zeta =
             |arc: u32, l: u64| l as f64 / g.channels[(arc / 2) as usize].capacity_msat as f64;
         for i in 0..n {
+            if n == 4 && i == 2 && self.paid_middle() {
+                continue; // X is paid its fee: an ordinary forward, no G test
+            }
             let out = arcs[i];
             let inc = arcs[(i + n - 1) % n] ^ 1; // the receiving channel, seen from w
             let w = g.tail(out);
@@ -211,6 +220,22 @@ impl<'g> CycleSearch<'g> {
             e.min(deficit(self.g, b, &self.nu, arc))
         } else {
             e
+        }
+    }
+
+    /// Whether a 4-cycle's middle hop is paid (see [`CycleConfig::paid_middle_hop`]).
+    fn paid_middle(&self) -> bool {
+        self.cfg.paid_middle_hop && self.cfg.max_len == 4
+    }
+
+    /// What the arc at `pos` on the path may carry: a paid middle hop's arc (position 2 of a
+    /// 4-cycle) its balance, the others their room.
+    #[inline]
+    fn room_at(&self, b: &Balances, arc: u32, pos: usize) -> u64 {
+        if pos == 2 && self.paid_middle() {
+            b.arc_balance(self.g, arc)
+        } else {
+            self.room(b, arc)
         }
     }
 
@@ -283,8 +308,8 @@ impl<'g> CycleSearch<'g> {
             let back = self.closer[x as usize];
             if back != u32::MAX {
                 let mut amt = self.room(b, back).min(self.first_room(b, self.path[0]));
-                for &a in &self.path[1..] {
-                    amt = amt.min(self.room(b, a));
+                for (pos, &a) in self.path.iter().enumerate().skip(1) {
+                    amt = amt.min(self.room_at(b, a, pos));
                 }
                 amt /= self.cfg.amount_divisor.max(1);
                 self.path.push(back);
@@ -339,7 +364,7 @@ impl<'g> CycleSearch<'g> {
             if a.head == u || self.nodes.contains(&a.head) {
                 continue;
             }
-            if self.room(b, a.id) < self.cfg.min_amount_msat {
+            if self.room_at(b, a.id, self.path.len()) < self.cfg.min_amount_msat {
                 continue;
             }
             self.path.push(a.id);

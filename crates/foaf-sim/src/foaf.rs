@@ -46,9 +46,8 @@ pub struct FoafConfig {
     pub max_queries_per_round: usize,
     /// The query amount as a share of the channel's deviation from target (the reply policy
     /// only lists channels that can move the whole amount, so asking for everything finds
-    /// fewer partners). docs/bolt14.md R-CM-4 recommends 0.1 (measured: 86 % success on
-    /// `--paper` against 77 % with 0.5 and 24 % with 1); the default stays 0.5 until the
-    /// planner is fast enough for the default run's time budget with 0.1.
+    /// fewer partners). 0.1, as docs/bolt14.md R-CM-4 pins (measured there: 86 % success on
+    /// `--paper` against 77 % with 0.5 and 24 % with 1).
     pub query_fraction: f64,
     /// Smallest deviation worth a query, msat.
     pub min_amount_msat: u64,
@@ -99,7 +98,7 @@ impl Default for FoafConfig {
     fn default() -> Self {
         FoafConfig {
             max_queries_per_round: 8,
-            query_fraction: 0.5,
+            query_fraction: 0.1,
             min_amount_msat: 1_000_000,
             round_secs: 60,
             start_time: 1_618_531_200, // 2021-04-16, the snapshot's day
@@ -111,7 +110,7 @@ impl Default for FoafConfig {
             hop: HopConfig::default(),
             jit: JitConfig::default(),
             reply_policy: ReplyPolicyChoice::Default,
-            paid_middle_hop: false,
+            paid_middle_hop: true,
         }
     }
 }
@@ -520,6 +519,65 @@ mod tests {
         assert_eq!(b.node_funds(&g), funds);
         assert_eq!(mean(&node_ginis(&g, &b)), 0.0, "{:?}", b.local_a);
         assert_eq!(net.counters.disconnects, 0);
+    }
+
+    /// u → A → X → B → u where X's move sheds nothing (X–B at ζ 0.2, below X's ν 0.35): as a
+    /// zero-fee forward X refuses it (R-REB-5 (b)); paid its fee, as docs/bolt14.md §4.2.1
+    /// routes the middle hop of a 4-cycle, X forwards it like any payment. A and B, which
+    /// forward at zero fee, check it either way.
+    // R: R-REB-5, R-REB-2
+    #[test]
+    fn a_paid_middle_hop_forwards_what_it_would_refuse_for_free() {
+        use crate::graph::GraphChannel;
+        use foaf_policy::Hop;
+        let ch = |a, b, i| GraphChannel {
+            a,
+            b,
+            scid: ShortChannelId::from_u64(i),
+            capacity_msat: 10_000_000,
+            base_fee_msat: [0, 0],
+            fee_ppm: [0, 0],
+            parts: 1,
+        };
+        let g = Graph::from_channels(
+            ["u", "a", "x", "b"].map(String::from).to_vec(),
+            vec![ch(0, 1, 1), ch(1, 2, 2), ch(2, 3, 3), ch(0, 3, 4)],
+        );
+        // u holds all of u–A, A half of A–X, X 2M of X–B, B all of B–u.
+        let b0 = Balances {
+            local_a: vec![10_000_000, 5_000_000, 2_000_000, 0],
+        };
+        let amt = 1_000_000;
+        let hop = |scid, from, to| Hop {
+            scid: ShortChannelId::from_u64(scid),
+            from,
+            to,
+            amount_msat: amt,
+            fee_msat: 0,
+        };
+        let r = CircularRebalance {
+            hops: vec![hop(1, 0, 1), hop(2, 1, 2), hop(3, 2, 3), hop(4, 3, 0)],
+            amount_msat: amt,
+            imbalance_before: 0.0,
+            imbalance_after: 0.0,
+        };
+        for paid in [false, true] {
+            let mut b = b0.clone();
+            let cfg = FoafConfig {
+                paid_middle_hop: paid,
+                ..FoafConfig::default()
+            };
+            let mut net = FoafNetwork::new(&g, &b, cfg, 1);
+            let got = net.execute(&mut b, &r);
+            if paid {
+                assert_eq!(got, Ok(amt));
+                assert_eq!(b.local_a, vec![9_000_000, 4_000_000, 1_000_000, 1_000_000]);
+            } else {
+                assert_eq!(got, Err(Failure::Refused(FeeFreeRefusal::AwayFromTarget)));
+                assert_eq!(b, b0, "a refused cycle moves nothing");
+            }
+            assert_eq!(b.node_funds(&g), b0.node_funds(&g));
+        }
     }
 
     #[test]

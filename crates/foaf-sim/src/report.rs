@@ -587,7 +587,10 @@ pub fn imbalance_plots(r: &ImbalanceResult, dir: &Path) -> Result<Vec<PathBuf>, 
         .x("log10(1 + rebalancing operations)", 0.0..max_x.ceil())
         .y("success rate", 0.0..1.0)
         .plot(dir, &series, &mut files)?;
-        for (bytes, what, unit) in [(false, "messages", "messages"), (true, "bytes", "bytes")] {
+        for (bytes, what, unit) in [
+            (false, "messages", "messages per point"),
+            (true, "bytes", "bytes per point"),
+        ] {
             let series = cost_series(d, bytes);
             if series.iter().all(|s| s.points.is_empty()) {
                 continue;

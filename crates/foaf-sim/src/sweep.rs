@@ -350,6 +350,7 @@ pub fn config_for(run: &Run, setting: &Setting) -> ImbalanceConfig {
     c.amount_divisor = (1.0 / p.amount).round().max(1.0) as u64;
     c.min_amount_msat = floor;
     c.max_cycles_per_channel = p.max_cycles.max(1);
+    c.paid_middle_hop = cfg.foaf.paid_middle_hop;
     let f = &mut cfg.foaf;
     f.set_rule(p.rule, p.gini_test);
     f.query_fraction = p.amount;
@@ -867,7 +868,10 @@ pub fn write_merged(m: &Merged, dir: &Path, plots: bool) -> Result<Vec<PathBuf>,
         .plot(dir, &series, &mut files)?;
         // The price of FOAF's knowledge: per configuration that sends messages, what one point
         // of success cost, against the points gained.
-        for (what, bytes) in [("messages", false), ("bytes", true)] {
+        for (what, bytes, unit) in [
+            ("messages", false, "messages per point"),
+            ("bytes", true, "bytes per point"),
+        ] {
             let series: Vec<Series> = m
                 .rows
                 .iter()
@@ -889,7 +893,7 @@ pub fn write_merged(m: &Merged, dir: &Path, plots: bool) -> Result<Vec<PathBuf>,
                 "success gained (percentage points)",
                 0.0..report::largest(&series, |p| p.0).ceil(),
             )
-            .y(what, 0.0..report::largest(&series, |p| p.1) * 1.1)
+            .y(unit, 0.0..report::largest(&series, |p| p.1) * 1.1)
             .plot(dir, &series, &mut files)?;
         }
     }

@@ -190,6 +190,11 @@ struct FoafArgs {
     /// (docs/bolt14.md R-CM-4). Default: the FOAF configuration's.
     #[arg(long, value_name = "F")]
     query_fraction: Option<f64>,
+    /// Queries a node sends per round, half to the peers it holds most too much with (flow
+    /// Push), half to those it holds most too little with (flow Receive). Default: the FOAF
+    /// configuration's.
+    #[arg(long, value_name = "N")]
+    max_queries: Option<usize>,
     /// What the initiator may send on its own first channel (R-REB-1): `surplus` (never below
     /// its target) or `balance` (the peer must start above target; any amount that lowers G).
     /// The cycle strategies follow it for their first channel too.
@@ -200,9 +205,14 @@ struct FoafArgs {
     #[arg(long)]
     no_sink_cap: bool,
     /// The middle hop of a 4-cycle is routed on its real channel and paid its fee
-    /// (docs/bolt14.md §4.2.1) instead of running the zero-fee check.
-    #[arg(long)]
+    /// (docs/bolt14.md §4.2.1, R-REB-2; the default) instead of running the zero-fee check;
+    /// cycles4 under --hop-rule follows it (the paper code's rule has no paid hop).
+    #[arg(long, conflicts_with = "fee_free_middle_hop")]
     paid_middle_hop: bool,
+    /// Experiment (the simulation before 2026-12-01): the middle hop of a 4-cycle forwards at
+    /// zero fee and runs the hop check like A and B.
+    #[arg(long)]
+    fee_free_middle_hop: bool,
 }
 
 /// `foaf_policy::OutCap`.
@@ -256,11 +266,21 @@ impl FoafArgs {
             }
             cfg.query_fraction = f;
         }
+        if let Some(n) = self.max_queries {
+            if n < 2 {
+                return Err(CliError::BadInput(
+                    "--max-queries needs at least 2 (one Push, one Receive)".into(),
+                ));
+            }
+            cfg.max_queries_per_round = n;
+        }
         if let Some(c) = self.initiator_out_cap {
             cfg.planner.out_cap = c.into();
         }
         cfg.planner.sink_cap = !self.no_sink_cap;
-        cfg.paid_middle_hop = self.paid_middle_hop;
+        if self.paid_middle_hop || self.fee_free_middle_hop {
+            cfg.paid_middle_hop = self.paid_middle_hop;
+        }
         cfg.reply_policy = match self.reply_policy {
             ReplyPolicyArg::Default => ReplyPolicyChoice::Default,
             ReplyPolicyArg::ForwardAware => ReplyPolicyChoice::ForwardAware,
@@ -414,7 +434,7 @@ fn imbalance(mut a: ImbalanceArgs) -> Result<(), CliError> {
         a.component = ComponentArg::FundedScc;
         a.graph.both_directions = true;
         a.initial = vec![InitArg::Coinflip];
-        a.non_strict = a.foaf.hop_rule.is_none();
+        a.non_strict = a.non_strict || a.foaf.hop_rule.is_none();
     }
     if !(a.cycle_amount > 0.0 && a.cycle_amount <= 1.0) {
         return Err(CliError::BadInput(format!(
@@ -465,9 +485,18 @@ fn imbalance(mut a: ImbalanceArgs) -> Result<(), CliError> {
         }
     }
     a.foaf.apply(&mut cfg.foaf)?;
+    // Under a protocol hop rule the cycle strategies are "full knowledge, the same rule":
+    // the initiator's first leg and a 4-cycle's middle hop as FOAF's.
+    let protocol = a.foaf.hop_rule.is_some() && !a.non_strict;
     for c in [&mut cfg.cycles4, &mut cfg.cycles5] {
-        c.cap_first = cfg.foaf.planner.out_cap == OutCap::Surplus;
         c.amount_divisor = (1.0 / a.cycle_amount).round().max(1.0) as u64;
+        if protocol || a.foaf.initiator_out_cap.is_some() {
+            c.cap_first = cfg.foaf.planner.out_cap == OutCap::Surplus;
+        }
+        // The paper code's rule has no paid hop: every arc on its cycles sheds surplus.
+        if protocol {
+            c.paid_middle_hop = cfg.foaf.paid_middle_hop;
+        }
     }
     if !a.graph.quiet {
         eprintln!(
