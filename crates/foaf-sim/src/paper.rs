@@ -525,10 +525,24 @@ struct Engine<'s> {
     in_flow: Vec<bool>,
     flow_start: Vec<u32>,
     flow: Vec<u32>,
+    /// `flow_head[k]` is the head of `flow[k]` (read in order by the enumeration).
+    flow_head: Vec<u32>,
+    /// The head of every arc (a copy of the graph's, 4 bytes an arc instead of a 64-byte
+    /// channel record: the enumeration reads one per arc it looks at). The tail of `a` is
+    /// the head of `a ^ 1`.
+    head: Vec<u32>,
     /// Every node's arcs sorted by head, to find the arc between two nodes by binary search
     /// (`by_head[adj_start[x]..adj_start[x + 1]]`).
     adj_start: Vec<u32>,
     by_head: Vec<(u32, u32)>,
+    /// The step's reverse flow adjacency: the flow arcs into y are
+    /// `inflow[in_start[y]..in_start[y + 1]]`.
+    in_start: Vec<u32>,
+    inflow: Vec<u32>,
+    /// For the current channel u→v when v→u is a flow arc too: `into_v[x] == chan_stamp`
+    /// where x→v is a flow arc (the cycles through v that the counts must leave out).
+    into_v: Vec<u32>,
+    chan_stamp: u32,
     /// For the current initiator u: the flow arc y→u of each y, or `u32::MAX`, and the list.
     into_u: Vec<u32>,
     into_list: Vec<u32>,
@@ -546,6 +560,11 @@ struct Engine<'s> {
     /// For z with `near2[z] == stamp`: its flow arcs to u or into an arc into u (the cycles
     /// its last two levels would try, before excluding nodes on the path).
     cnt2: Vec<u32>,
+    /// For a with `sub_stamp[a] == stamp`: over a's flow arcs a→z with z ≠ u and
+    /// `near2[z] == stamp`, the sum of `cnt2[z]` and how many of those z have the flow arc
+    /// z→a (the three-arc subtrees below a, counted once per initiator; see `subtree3`).
+    sub_stamp: Vec<u32>,
+    sub_cnt: Vec<(u32, u32)>,
 }
 
 /// What the depth-first search should do next.
@@ -571,12 +590,20 @@ impl<'s> Engine<'s> {
         Engine {
             s,
             p: *p,
+            head: (0..2 * g.channel_count() as u32)
+                .map(|a| g.head(a))
+                .collect(),
             liq: vec![0; 2 * g.channel_count()],
             in_flow: vec![false; 2 * g.channel_count()],
             flow_start: vec![0; n + 1],
             flow: Vec::new(),
+            flow_head: Vec::new(),
             adj_start,
             by_head,
+            in_start: Vec::new(),
+            inflow: Vec::new(),
+            into_v: vec![0; n],
+            chan_stamp: 0,
             into_u: vec![u32::MAX; n],
             into_list: Vec::new(),
             on_path: vec![false; n],
@@ -586,7 +613,17 @@ impl<'s> Engine<'s> {
             near2: vec![0; n],
             stamp: 0,
             cnt2: vec![0; n],
+            sub_stamp: vec![0; n],
+            sub_cnt: vec![(0, 0); n],
         }
+    }
+
+    fn head_of(&self, arc: u32) -> u32 {
+        self.head[arc as usize]
+    }
+
+    fn tail_of(&self, arc: u32) -> u32 {
+        self.head[(arc ^ 1) as usize]
     }
 
     /// The arc x→y, if x and y share a channel.
@@ -624,6 +661,7 @@ impl<'s> Engine<'s> {
         let g = &self.s.graph;
         let n = g.node_count();
         self.flow.clear();
+        self.flow_head.clear();
         self.flow_start.clear();
         self.flow_start.push(0);
         self.in_flow.fill(false);
@@ -639,9 +677,15 @@ impl<'s> Engine<'s> {
             }
             arcs.sort_unstable_by_key(|&a| self.s.arc_rank[a as usize]);
             self.flow.extend_from_slice(&arcs);
+            self.flow_head
+                .extend(arcs.iter().map(|&a| self.head[a as usize]));
             self.flow_start.push(self.flow.len() as u32);
         }
         self.flow.len() as u64
+    }
+
+    fn in_range(&self, y: u32) -> std::ops::Range<usize> {
+        self.in_start[y as usize] as usize..self.in_start[y as usize + 1] as usize
     }
 
     fn flow_out(&self, u: u32) -> std::ops::Range<usize> {
@@ -653,41 +697,45 @@ impl<'s> Engine<'s> {
             flow_arcs: self.build_flow(b),
             ..StepStats::default()
         };
-        let start = self.s;
-        let g = &start.graph;
         // Reverse flow adjacency, to mark the arcs into each initiator.
-        let n = g.node_count();
-        let mut in_start = vec![0u32; n + 1];
-        for &a in &self.flow {
-            in_start[g.head(a) as usize + 1] += 1;
+        let n = self.s.graph.node_count();
+        let mut in_start = std::mem::take(&mut self.in_start);
+        in_start.clear();
+        in_start.resize(n + 1, 0);
+        for &h in &self.flow_head {
+            in_start[h as usize + 1] += 1;
         }
         for i in 0..n {
             in_start[i + 1] += in_start[i];
         }
         let mut fill = in_start.clone();
-        let mut inflow = vec![0u32; self.flow.len()];
-        for &a in &self.flow {
-            let h = g.head(a) as usize;
+        let mut inflow = std::mem::take(&mut self.inflow);
+        inflow.clear();
+        inflow.resize(self.flow.len(), 0);
+        for (k, &a) in self.flow.iter().enumerate() {
+            let h = self.flow_head[k] as usize;
             inflow[fill[h] as usize] = a;
             fill[h] += 1;
         }
+        self.in_start = in_start;
+        self.inflow = inflow;
         for i in 0..self.s.node_order.len() {
             let u = self.s.node_order[i];
             let out = self.flow_out(u);
             if out.is_empty() {
                 continue;
             }
-            let ins = in_start[u as usize] as usize..in_start[u as usize + 1] as usize;
+            let ins = self.in_range(u);
             self.into_list.clear();
-            self.into_list.extend_from_slice(&inflow[ins]);
+            self.into_list.extend_from_slice(&self.inflow[ins]);
             self.stamp += 1;
             for i in 0..self.into_list.len() {
                 let a = self.into_list[i];
-                let y = g.tail(a) as usize;
-                self.into_u[y] = a;
-                self.bump(y);
-                for &z in &inflow[in_start[y] as usize..in_start[y + 1] as usize] {
-                    self.bump(g.tail(z) as usize);
+                let y = self.tail_of(a);
+                self.into_u[y as usize] = a;
+                self.bump(y as usize);
+                for k in self.in_range(y) {
+                    self.bump(self.tail_of(self.inflow[k]) as usize);
                 }
             }
             for k in out {
@@ -695,7 +743,8 @@ impl<'s> Engine<'s> {
                 self.channel(b, u, first, &mut st);
             }
             for &a in &self.into_list {
-                self.into_u[g.tail(a) as usize] = u32::MAX;
+                let t = self.tail_of(a) as usize;
+                self.into_u[t] = u32::MAX;
             }
         }
         st
@@ -725,12 +774,19 @@ impl<'s> Engine<'s> {
 
     /// All cycles through the initiator's flow arc `first` = u→v, in the code's order.
     fn channel(&mut self, b: &mut Balances, u: u32, first: u32, st: &mut StepStats) {
-        let v = self.s.graph.head(first);
+        let v = self.head_of(first);
         let mut budget = self.p.cycles_per_channel;
         if budget == 0 || self.dead(b, first) {
             return;
         }
         self.path.clear();
+        if self.into_u[v as usize] != u32::MAX {
+            self.chan_stamp += 1;
+            for k in self.in_range(v) {
+                let x = self.tail_of(self.inflow[k]) as usize;
+                self.into_v[x] = self.chan_stamp;
+            }
+        }
         self.on_path[v as usize] = true;
         let _ = self.dfs(b, u, first, v, &mut budget, st);
         self.on_path[v as usize] = false;
@@ -770,16 +826,16 @@ impl<'s> Engine<'s> {
             if a == u32::MAX {
                 return Next::Continue;
             }
-            self.path.push(a);
-            let r = self.try_cycle(b, first, budget, st);
-            self.path.pop();
-            return r;
+            return self.close(b, first, &[a], budget, st);
         }
         // Arcs left from a child to u; with two, only a child within two arcs of u can close.
         let left = cutoff - visited;
+        let floor = self.p.floor_msat as i64;
+        // Three arcs left from v's children (cycles of five): a child behind an arc below the
+        // floor is counted instead of walked (`subtree3`).
+        let count_dead = left == 3 && self.path.is_empty() && !self.forward_only;
         for k in self.flow_out(x) {
-            let a = self.flow[k];
-            let child = self.s.graph.head(a);
+            let (a, child) = (self.flow[k], self.flow_head[k]);
             if self.on_path[child as usize]
                 || (left == 2
                     && !self.forward_only
@@ -788,21 +844,86 @@ impl<'s> Engine<'s> {
             {
                 continue;
             }
-            self.path.push(a);
             let next = if child == u {
-                self.try_cycle(b, first, budget, st)
+                self.close(b, first, &[a], budget, st)
+            } else if count_dead && self.liq[a as usize] < floor {
+                let n = self.subtree3(u, a);
+                Self::skip(n, budget, st)
             } else {
+                self.path.push(a);
                 self.on_path[child as usize] = true;
                 let r = self.dfs(b, u, first, child, budget, st);
                 self.on_path[child as usize] = false;
+                self.path.pop();
                 r
             };
-            self.path.pop();
             if let Next::StopChannel = next {
                 return Next::StopChannel;
             }
         }
         Next::Continue
+    }
+
+    /// How many cycles `dfs` would try below v's child a (arc `va` = v→a) with three arcs
+    /// left to u: a→u itself, plus for every child z ∉ {v, u} of a the count
+    /// `last_two_levels(z)` gives with v and a on the path: `cnt2[z]`, less one when z→a and
+    /// a→u are flow arcs, less one when z→v and v→u are. The sums over a's children that do
+    /// not depend on v are memoised per initiator; v's own share is taken off here.
+    fn subtree3(&mut self, u: u32, va: u32) -> usize {
+        let (v, a) = (self.tail_of(va), self.head_of(va));
+        let ai = a as usize;
+        if self.sub_stamp[ai] != self.stamp {
+            let (mut sum, mut back) = (0u32, 0u32);
+            for k in self.flow_out(a) {
+                let (az, z) = (self.flow[k], self.flow_head[k]);
+                if z != u && self.near2[z as usize] == self.stamp {
+                    sum += self.cnt2[z as usize];
+                    back += u32::from(self.in_flow[(az ^ 1) as usize]);
+                }
+            }
+            self.sub_stamp[ai] = self.stamp;
+            self.sub_cnt[ai] = (sum, back);
+        }
+        let (mut sum, mut back) = self.sub_cnt[ai];
+        // z = v is on the path: a→v (the reverse of v→a) with v near u; v→a is a flow arc.
+        if self.in_flow[(va ^ 1) as usize] && self.near2[v as usize] == self.stamp {
+            sum -= self.cnt2[v as usize];
+            back -= 1;
+        }
+        let mut n = if self.into_u[ai] != u32::MAX {
+            1 + sum - back
+        } else {
+            sum
+        };
+        if self.into_u[v as usize] != u32::MAX {
+            for k in self.flow_out(a) {
+                let z = self.flow_head[k];
+                if z != u
+                    && z != v
+                    && self.near2[z as usize] == self.stamp
+                    && self.into_v[z as usize] == self.chan_stamp
+                {
+                    n -= 1;
+                }
+            }
+        }
+        n as usize
+    }
+
+    /// Push `arcs` onto the path, try the cycle they close with `first`, pop them.
+    fn close(
+        &mut self,
+        b: &mut Balances,
+        first: u32,
+        arcs: &[u32],
+        budget: &mut usize,
+        st: &mut StepStats,
+    ) -> Next {
+        let n = self.path.len();
+        self.path.extend_from_slice(arcs);
+        let r = self.try_cycle(b, first, budget, st);
+        self.path.truncate(n);
+        r
     }
 
     /// The last two levels below `x` in the same order: for each child y of x (adjacency
@@ -819,7 +940,6 @@ impl<'s> Engine<'s> {
         budget: &mut usize,
         st: &mut StepStats,
     ) -> Next {
-        let g = &self.s.graph;
         let floor = self.p.floor_msat as i64;
         if !self.forward_only && self.path.iter().any(|&a| self.liq[a as usize] < floor) {
             // Every cycle below is a no-op: only their number matters (for the budget).
@@ -828,10 +948,24 @@ impl<'s> Engine<'s> {
             }
             let mut n = self.cnt2[x as usize] as usize;
             // Less those through a node already on the path (v and the path's inner nodes).
-            let v = g.head(first);
-            let inner = self.path.len().saturating_sub(1);
-            for p in std::iter::once(v).chain(self.path[..inner].iter().map(|&a| g.head(a))) {
-                if self.into_u[p as usize] != u32::MAX
+            // The node just before x needs no search: x→it is the last arc's reverse.
+            let last = *self.path.last().expect("x is below v");
+            let prev = self.tail_of(last);
+            if self.into_u[prev as usize] != u32::MAX && self.in_flow[(last ^ 1) as usize] {
+                n -= 1;
+            }
+            let v = self.head_of(first);
+            let inner = self.path.len() - 1;
+            // And v: `into_v` marks the flow arcs into v (set when v→u is a flow arc).
+            if v != prev
+                && self.into_u[v as usize] != u32::MAX
+                && self.into_v[x as usize] == self.chan_stamp
+            {
+                n -= 1;
+            }
+            for p in self.path[..inner].iter().map(|&a| self.head_of(a)) {
+                if p != prev
+                    && self.into_u[p as usize] != u32::MAX
                     && self
                         .arc_between(x, p)
                         .is_some_and(|a| self.in_flow[a as usize])
@@ -845,8 +979,7 @@ impl<'s> Engine<'s> {
         self.cand.clear();
         if self.forward_only || out.len() <= self.into_list.len() {
             for k in out {
-                let a = self.flow[k];
-                let y = g.head(a);
+                let (a, y) = (self.flow[k], self.flow_head[k]);
                 if y == u || (self.into_u[y as usize] != u32::MAX && !self.on_path[y as usize]) {
                     self.cand.push((0, a, y));
                 }
@@ -854,7 +987,7 @@ impl<'s> Engine<'s> {
         } else {
             for i in 0..self.into_list.len() {
                 let into = self.into_list[i];
-                let y = g.tail(into);
+                let y = self.tail_of(into);
                 let a = if y == x {
                     into
                 } else if self.on_path[y as usize] {
@@ -881,16 +1014,12 @@ impl<'s> Engine<'s> {
                 }
                 continue;
             }
-            self.path.push(a);
             let next = if y == u {
-                self.try_cycle(b, first, budget, st)
+                self.close(b, first, &[a], budget, st)
             } else {
-                self.path.push(self.into_u[y as usize]);
-                let r = self.try_cycle(b, first, budget, st);
-                self.path.pop();
-                r
+                let into = self.into_u[y as usize];
+                self.close(b, first, &[a, into], budget, st)
             };
-            self.path.pop();
             if let Next::StopChannel = next {
                 return Next::StopChannel;
             }
