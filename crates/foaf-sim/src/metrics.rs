@@ -175,12 +175,12 @@ impl Routes {
 
     /// Fill `bn` with the bottleneck (largest payable amount, msat) of the cheapest path from
     /// source i to every node; `u64::MAX` at the source, 0 where unreachable.
-    fn bottlenecks(&self, g: &Graph, b: &Balances, i: usize, bn: &mut [u64]) {
+    fn bottlenecks(&self, view: &ArcView, i: usize, bn: &mut [u64]) {
         bn.fill(0);
         bn[self.sources[i] as usize] = u64::MAX;
         for &arc in self.tree(i) {
-            let (t, h) = (g.tail(arc), g.head(arc));
-            bn[h as usize] = bn[t as usize].min(b.arc_balance(g, arc));
+            let (t, h) = (view.tail(arc), view.head(arc));
+            bn[h as usize] = bn[t as usize].min(view.balance[arc as usize]);
         }
     }
 
@@ -193,12 +193,13 @@ impl Routes {
         per_source: impl for<'a> Fn(Targets<'a>) -> T + Sync,
     ) -> Vec<T> {
         let n = g.node_count();
+        let view = ArcView::new(g, b);
         (0..self.sources.len())
             .into_par_iter()
             .map_init(
                 || vec![0u64; n],
                 |bn, i| {
-                    self.bottlenecks(g, b, i, bn);
+                    self.bottlenecks(&view, i, bn);
                     let (before, rest) = bn.split_at(self.sources[i] as usize);
                     per_source(before.iter().chain(&rest[1..]).copied())
                 },
@@ -268,8 +269,7 @@ impl Routes {
         let median_msat = if pairs == 0 {
             0
         } else {
-            let lo = self.kth(g, b, &hist, (pairs - 1) / 2);
-            let hi = self.kth(g, b, &hist, pairs / 2);
+            let (lo, hi) = self.kth_pair(g, b, &hist, (pairs - 1) / 2, pairs / 2);
             ((lo as u128 + hi as u128) / 2) as u64
         };
         RoutingStats {
@@ -299,17 +299,18 @@ impl Routes {
     /// cheapest paths are longer succeeds less at the same imbalance: this splits the rate.
     pub fn success_by_hops(&self, g: &Graph, b: &Balances, amount_msat: u64) -> Vec<(u64, u64)> {
         let n = g.node_count();
+        let view = ArcView::new(g, b);
         let per_source: Vec<Vec<(u64, u64)>> = (0..self.sources.len())
             .into_par_iter()
             .map_init(
                 || (vec![0u64; n], vec![0u32; n]),
                 |(bn, depth), i| {
-                    self.bottlenecks(g, b, i, bn);
+                    self.bottlenecks(&view, i, bn);
                     depth[self.sources[i] as usize] = 0;
                     let mut h: Vec<(u64, u64)> = Vec::new();
                     for &arc in self.tree(i) {
-                        let head = g.head(arc) as usize;
-                        let d = depth[g.tail(arc) as usize] + 1;
+                        let head = view.head(arc) as usize;
+                        let d = depth[view.tail(arc) as usize] + 1;
                         depth[head] = d;
                         if h.len() <= d as usize {
                             h.resize(d as usize + 1, (0, 0));
@@ -345,23 +346,56 @@ impl Routes {
             .collect()
     }
 
-    /// The k-th smallest payable amount (0-based) over all pairs.
-    fn kth(&self, g: &Graph, b: &Balances, hist: &Hist, k: u64) -> u64 {
-        let (bucket, rank_in_bucket) = hist.locate(k);
-        if bucket == 0 {
-            return 0;
+    /// The k-th and the j-th smallest payable amounts (0-based, k ≤ j) over all pairs, in one
+    /// scan collecting only the values of the buckets from k's to j's.
+    fn kth_pair(&self, g: &Graph, b: &Balances, hist: &Hist, k: u64, j: u64) -> (u64, u64) {
+        let (bk, _) = hist.locate(k);
+        let (bj, _) = hist.locate(j);
+        if bj == 0 {
+            return (0, 0);
         }
+        let from = bk.max(1);
         let mut vals: Vec<u64> = self
             .scan(g, b, |targets| {
                 targets
-                    .filter(|&v| Hist::bucket(v) == bucket)
+                    .filter(|&v| (from..=bj).contains(&Hist::bucket(v)))
                     .collect::<Vec<u64>>()
             })
             .into_iter()
             .flatten()
             .collect();
-        let r = rank_in_bucket as usize;
-        *vals.select_nth_unstable(r).1
+        vals.sort_unstable();
+        // Ranks inside the collected values: the buckets before `from` hold the ranks below.
+        let below: u64 = hist.0[..from].iter().sum();
+        let at = |rank: u64| vals[(rank - below) as usize];
+        let lo = if bk == 0 { 0 } else { at(k) };
+        (lo, at(j))
+    }
+}
+
+/// Per arc, what a bottleneck scan reads: its head and the balance its tail holds, in two
+/// flat arrays (the graph's 64-byte channel records cost a cache miss per arc otherwise).
+struct ArcView {
+    head: Vec<u32>,
+    balance: Vec<u64>,
+}
+
+impl ArcView {
+    fn new(g: &Graph, b: &Balances) -> Self {
+        let arcs = 0..2 * g.channel_count() as u32;
+        ArcView {
+            head: arcs.clone().map(|a| g.head(a)).collect(),
+            balance: arcs.map(|a| b.arc_balance(g, a)).collect(),
+        }
+    }
+
+    fn head(&self, arc: u32) -> u32 {
+        self.head[arc as usize]
+    }
+
+    /// The tail of an arc is the head of its reverse.
+    fn tail(&self, arc: u32) -> u32 {
+        self.head[(arc ^ 1) as usize]
     }
 }
 
@@ -531,8 +565,9 @@ mod tests {
         // Brute force: collect every pair's bottleneck and take numpy's median.
         let mut all = Vec::new();
         let mut bn = vec![0u64; g.node_count()];
+        let view = ArcView::new(&g, &b);
         for i in 0..r.sources.len() {
-            r.bottlenecks(&g, &b, i, &mut bn);
+            r.bottlenecks(&view, i, &mut bn);
             for (t, &v) in bn.iter().enumerate() {
                 if t != r.sources[i] as usize {
                     all.push(v);

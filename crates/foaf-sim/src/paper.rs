@@ -445,13 +445,18 @@ pub fn run_table(
     let jobs: Vec<(usize, usize)> = (0..starts.len())
         .flat_map(|si| (0..params.len()).map(move |pi| (si, pi)))
         .collect();
+    // Every run from a start compares with the same payable amounts before: sort them once.
+    let before: Vec<Vec<u64>> = starts
+        .iter()
+        .map(|st| st.routes.payable_amounts(&st.graph, &st.balances))
+        .collect();
     let (runs, ends): (Vec<PaperRun>, Vec<RunEnd>) = jobs
         .par_iter()
         .with_max_len(1)
         .map(|&(si, pi)| {
             let st = &starts[si];
             let run = run(st, &params[pi], |r| on_round(st.seed, &params[pi], r));
-            let end = run_end(st, &run);
+            let end = run_end_from(st, &run, &before[si]);
             (run, end)
         })
         .unzip();
@@ -466,15 +471,20 @@ pub fn run_table(
 
 /// What a run changed in the Gini and payable-amount distributions.
 pub fn run_end(start: &PaperStart, run: &PaperRun) -> RunEnd {
+    let before = start.routes.payable_amounts(&start.graph, &start.balances);
+    run_end_from(start, run, &before)
+}
+
+/// [`run_end`] with the start's payable amounts (sorted) already at hand.
+pub fn run_end_from(start: &PaperStart, run: &PaperRun, before: &[u64]) -> RunEnd {
     let g = &start.graph;
-    let before = start.routes.payable_amounts(g, &start.balances);
     let after = start.routes.payable_amounts(g, &run.final_balances);
     let by_hops = start
         .routes
         .success_by_hops(g, &run.final_balances, SUCCESS_AMOUNT_MSAT);
     RunEnd {
         ks_gini: ks_gini(start, run),
-        ks_payable: crate::metrics::ks_distance(&before, &after),
+        ks_payable: crate::metrics::ks_distance(before, &after),
         payable_quantiles: quantiles(&after),
         success_at_paper_hops: at_paper_hops(&by_hops),
         success_by_hops: by_hops,
@@ -1199,6 +1209,10 @@ pub struct StrategySummary {
     pub operations_to_paper_g: Interval,
     /// How many seeds got there.
     pub seeds_reaching_paper_g: usize,
+    /// Success when G first fell into the 0.01 bin of the paper's end point (where the paper's
+    /// curve ends: its replay evaluates at each new two-decimal G), over the seeds that got
+    /// there: the like-for-like point, whatever the run did afterwards.
+    pub success_at_paper_g: Interval,
     /// Wall seconds per run.
     pub seconds: Interval,
 }
@@ -1254,6 +1268,13 @@ pub fn summarize(runs: &[PaperRun], ends: &[RunEnd]) -> Vec<StrategySummary> {
                     .iter()
                     .filter(|r| r.params == p && operations_to_paper_g(r).is_some())
                     .count(),
+                success_at_paper_g: Interval::of(
+                    &runs
+                        .iter()
+                        .filter(|r| r.params == p)
+                        .filter_map(success_at_paper_g)
+                        .collect::<Vec<_>>(),
+                ),
                 seconds: of(&|_, r| r.seconds),
             }
         })
@@ -1271,6 +1292,20 @@ pub fn operations_to_paper_g(run: &PaperRun) -> Option<u64> {
         .iter()
         .find(|r| r.imbalance <= target)
         .map(|r| r.cumulative_operations)
+}
+
+/// The success rate at the first step whose G rounds to the paper's end point or below (that
+/// step is evaluated: it is a new 0.01 low), `None` if the run never got there.
+pub fn success_at_paper_g(run: &PaperRun) -> Option<f64> {
+    let target = PAPER_FIGURES
+        .iter()
+        .find(|f| f.strategy == run.params.strategy)?
+        .imbalance;
+    let bin = |g: f64| (g * 100.0).round() as i64;
+    run.rounds
+        .iter()
+        .find(|r| bin(r.imbalance) <= bin(target))
+        .and_then(|r| r.success_rate)
 }
 
 /// The KS distance between the node-Gini distributions of a start and of a run's end.

@@ -910,12 +910,18 @@ pub fn paper_table(t: &PaperTable) -> String {
                 s.seeds
             )
         };
+        let at_g = if s.seeds_reaching_paper_g == 0 {
+            String::new()
+        } else {
+            format!(", success then {}", interval_pct(&s.success_at_paper_g))
+        };
         let _ = writeln!(
             out,
-            "{:<9} success reweighted to Fig. 1's hop mix: {}; G down to the paper's end point after {}",
+            "{:<9} success reweighted to Fig. 1's hop mix: {}; G down to the paper's end point after {}{}",
             s.params.strategy.name(),
             interval_pct(&s.success_at_paper_hops),
-            reach
+            reach,
+            at_g
         );
     }
     let hops = hops_cumulative(t);
@@ -987,11 +993,16 @@ pub fn paper_csv(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportError
         |w| {
             for s in &t.summaries {
                 let f = paper_figure(s.params.strategy);
-                let rows: [(&str, Option<f64>, &Interval); 11] = [
+                let rows: [(&str, Option<f64>, &Interval); 12] = [
                     (
                         "success_at_paper_hops",
                         f.map(|f| f.success_rate),
                         &s.success_at_paper_hops,
+                    ),
+                    (
+                        "success_at_paper_g",
+                        f.map(|f| f.success_rate),
+                        &s.success_at_paper_g,
                     ),
                     (
                         "operations_to_paper_g",
