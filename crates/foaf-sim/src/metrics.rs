@@ -556,6 +556,44 @@ mod tests {
         assert_eq!(s.median_payable_msat, 5_000_000);
     }
 
+    // The two middle ranks are found in one scan: a state whose middle values differ must
+    // give their mean, not either one.
+    #[test]
+    fn median_of_an_even_count_is_the_mean_of_two_different_middles() {
+        let mut differing = 0;
+        for seed in 1..=60 {
+            let g = Graph::barabasi_albert(8, 2, seed);
+            let b = Balances::initial(&g, crate::balances::InitialBalance::Uniform, seed);
+            let r = Routes::compute(&g, None);
+            let view = ArcView::new(&g, &b);
+            let mut all = Vec::new();
+            let mut bn = vec![0u64; g.node_count()];
+            for i in 0..r.sources.len() {
+                r.bottlenecks(&view, i, &mut bn);
+                all.extend(
+                    bn.iter()
+                        .enumerate()
+                        .filter(|&(t, _)| t != r.sources[i] as usize)
+                        .map(|(_, &v)| v),
+                );
+            }
+            all.sort_unstable();
+            let n = all.len();
+            assert_eq!(n % 2, 0);
+            differing += usize::from(all[(n - 1) / 2] != all[n / 2]);
+            let want = ((all[(n - 1) / 2] as u128 + all[n / 2] as u128) / 2) as u64;
+            assert_eq!(
+                r.evaluate(&g, &b, 1).median_payable_msat,
+                want,
+                "seed {seed}"
+            );
+        }
+        assert!(
+            differing > 0,
+            "no state exercised two different middle values"
+        );
+    }
+
     #[test]
     fn median_is_exact_on_a_larger_graph() {
         let g = Graph::barabasi_albert(120, 2, 3);
