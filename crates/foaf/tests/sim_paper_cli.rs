@@ -49,8 +49,10 @@ fn paper_code_writes_its_table_csvs_and_plots() {
         assert!(table.contains(s), "{s}: {table}");
     }
     let summary = std::fs::read_to_string(format!("{dir}/paper_summary.csv")).unwrap();
-    // 4 strategies x 11 figures, each with its parameters and the seed count.
-    assert_eq!(summary.lines().count(), 1 + 4 * 11, "{summary}");
+    // 4 strategies x 12 figures, each with its parameters and the seed count.
+    assert_eq!(summary.lines().count(), 1 + 4 * 12, "{summary}");
+    // Where the paper's curves end: success when G first reached the paper's end bin.
+    assert!(summary.contains(",success_at_paper_g,"), "{summary}");
     assert!(summary
         .lines()
         .any(|l| l
