@@ -148,6 +148,14 @@ where
             .map(|e| e.iter().filter(|x| f(x)).count())
             .unwrap_or(0)
     }
+
+    /// The first routing event so far for which `f` gives a value, and that value.
+    pub fn find_routing<T>(&self, f: impl FnMut(&RoutingEvent) -> Option<T>) -> Option<T> {
+        self.routing_events
+            .lock()
+            .ok()
+            .and_then(|e| e.iter().find_map(f))
+    }
 }
 
 /// One channel to open: `a` funds `capacity_sat` and pushes `push_msat` to `b`.

@@ -127,11 +127,7 @@ fn jit_refills_and_forwards(next: NextHop) {
     );
     // The refill is ⌈1.25 × shortfall⌉-sized and fee-free (R-JIT-2): A paid no fee for it.
     let refill = net.nodes[A]
-        .routing_events
-        .lock()
-        .unwrap()
-        .iter()
-        .find_map(|e| match e {
+        .find_routing(|e| match e {
             RoutingEvent::RebalanceSent {
                 rebalance,
                 fees_msat,

@@ -316,11 +316,7 @@ fn a_four_cycle_pays_only_the_middle_hop_its_fee() {
         .unwrap()
         .expect("a 4-cycle was planned");
     let (rebalance, fees) = net.nodes[0]
-        .routing_events
-        .lock()
-        .unwrap()
-        .iter()
-        .find_map(|e| match e {
+        .find_routing(|e| match e {
             RoutingEvent::RebalanceSent {
                 payment_id,
                 rebalance,
