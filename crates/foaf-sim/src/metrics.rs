@@ -116,13 +116,32 @@ type Targets<'a> =
 pub struct Routes {
     /// The sources (all nodes, or a seeded sample).
     pub sources: Vec<u32>,
-    /// For source i: `arcs[offsets[i]..offsets[i+1]]`, the parent arc of each reached node in
-    /// settling order (parents come before children).
-    offsets: Vec<usize>,
+    /// Where each source's tree is held ([`Tree`]).
+    trees: Vec<Tree>,
+    /// The own trees, one after another: the parent arc of each reached node, parents before
+    /// children.
     arcs: Vec<u32>,
     /// True when `sources` is every node (the success rate is then exact).
     pub all_pairs: bool,
 }
+
+/// One source's cheapest-path tree, as the parent arc of every reached node.
+#[derive(Debug, Clone, Copy)]
+enum Tree {
+    /// Its own: `arcs[start..end]`.
+    Own { start: usize, end: usize },
+    /// A pendant source `l` (every channel of it goes to one neighbour `w`, a source whose
+    /// tree is `of`): every cheapest path from `l` is the arc `first` to `w`, then `w`'s
+    /// cheapest path, so its tree is `first` followed by `w`'s tree without `skip`, the arc
+    /// by which `w` reaches `l`. Exact, ties included: every cost from `l` is `w`'s plus the
+    /// same fee and one hop, which keeps the (cost, hops, node) order of Dijkstra's queue
+    /// (no sum saturates: checked in [`Routes::compute`]). Half the nodes of the 2021
+    /// mainnet graph are pendant: this halves the Dijkstra runs and the memory.
+    Shared { first: u32, of: usize, skip: u32 },
+}
+
+/// Sources whose trees are computed together: bounds the per-tree vectors alive at once.
+const TREE_CHUNK: usize = 256;
 
 impl Routes {
     /// Dijkstra from every source in `sources` (all nodes when `None`), in parallel. Cost of an
@@ -130,25 +149,63 @@ impl Routes {
     /// with fewer hops, then the lower node index, so results do not depend on thread timing.
     pub fn compute(g: &Graph, sources: Option<Vec<u32>>) -> Self {
         let all_pairs = sources.is_none();
-        let sources = sources.unwrap_or_else(|| (0..g.node_count() as u32).collect());
-        let trees: Vec<Vec<u32>> = sources
-            .par_iter()
-            .map_init(
-                || DijkstraScratch::new(g.node_count()),
-                |s, &src| s.tree(g, src),
-            )
+        let n = g.node_count();
+        let sources = sources.unwrap_or_else(|| (0..n as u32).collect());
+        let neighbour = pendant_neighbours(g);
+        // Sharing a neighbour's tree is exact only while no path cost saturates: a simple
+        // path has fewer than n arcs, so n · (largest fee) bounds every cost and candidate.
+        let max_fee = (0..2 * g.channel_count() as u32)
+            .map(|a| g.base_fee(a))
+            .max()
+            .unwrap_or(0);
+        let exact_shift = (n as u128 + 1) * u128::from(max_fee) < u128::from(u64::MAX);
+        let mut index = vec![u32::MAX; n];
+        for (i, &s) in sources.iter().enumerate() {
+            index[s as usize] = i as u32;
+        }
+        // The neighbour whose tree a pendant source shares: itself a source, not pendant.
+        let share = |s: u32| -> Option<(u32, usize)> {
+            let w = neighbour[s as usize];
+            (exact_shift && w != u32::MAX && neighbour[w as usize] == u32::MAX)
+                .then(|| index[w as usize])
+                .filter(|&j| j != u32::MAX)
+                .map(|j| (w, j as usize))
+        };
+        let own: Vec<usize> = (0..sources.len())
+            .filter(|&i| share(sources[i]).is_none())
             .collect();
-        let mut offsets = Vec::with_capacity(trees.len() + 1);
-        offsets.push(0);
-        let total: usize = trees.iter().map(Vec::len).sum();
-        let mut arcs = Vec::with_capacity(total);
-        for t in trees {
-            arcs.extend_from_slice(&t);
-            offsets.push(arcs.len());
+        let mut trees = vec![Tree::Own { start: 0, end: 0 }; sources.len()];
+        // A tree reaches at most n − 1 nodes (exactly that in a connected graph).
+        let mut arcs = Vec::with_capacity(own.len() * n.saturating_sub(1));
+        for chunk in own.chunks(TREE_CHUNK) {
+            let computed: Vec<Vec<u32>> = chunk
+                .par_iter()
+                .map_init(
+                    || DijkstraScratch::new(n),
+                    |s, &i| s.tree(g, sources[i], &neighbour),
+                )
+                .collect();
+            for (&i, t) in chunk.iter().zip(computed) {
+                let start = arcs.len();
+                arcs.extend_from_slice(&t);
+                trees[i] = Tree::Own {
+                    start,
+                    end: arcs.len(),
+                };
+            }
+        }
+        for (i, &l) in sources.iter().enumerate() {
+            if let Some((w, of)) = share(l) {
+                trees[i] = Tree::Shared {
+                    first: cheapest_arc(g, l, w),
+                    of,
+                    skip: cheapest_arc(g, w, l),
+                };
+            }
         }
         Routes {
             sources,
-            offsets,
+            trees,
             arcs,
             all_pairs,
         }
@@ -166,11 +223,20 @@ impl Routes {
 
     /// Bytes held by the trees (for the memory report).
     pub fn heap_bytes(&self) -> usize {
-        self.arcs.capacity() * 4 + self.offsets.capacity() * 8
+        self.arcs.capacity() * 4 + self.trees.capacity() * std::mem::size_of::<Tree>()
     }
 
-    fn tree(&self, i: usize) -> &[u32] {
-        &self.arcs[self.offsets[i]..self.offsets[i + 1]]
+    /// Source i's tree as (a first arc, arcs, an arc of them to leave out; `u32::MAX`: none),
+    /// parents before children ([`Tree`]).
+    fn tree(&self, i: usize) -> (Option<u32>, &[u32], u32) {
+        let own = |t: Tree| match t {
+            Tree::Own { start, end } => &self.arcs[start..end],
+            Tree::Shared { .. } => unreachable!("a shared tree refers to an own one"),
+        };
+        match self.trees[i] {
+            t @ Tree::Own { .. } => (None, own(t), u32::MAX),
+            Tree::Shared { first, of, skip } => (Some(first), own(self.trees[of]), skip),
+        }
     }
 
     /// Fill `bn` with the bottleneck (largest payable amount, msat) of the cheapest path from
@@ -178,7 +244,11 @@ impl Routes {
     fn bottlenecks(&self, view: &ArcView, i: usize, bn: &mut [u64]) {
         bn.fill(0);
         bn[self.sources[i] as usize] = u64::MAX;
-        for &arc in self.tree(i) {
+        let (first, arcs, skip) = self.tree(i);
+        for arc in first.into_iter().chain(arcs.iter().copied()) {
+            if arc == skip {
+                continue;
+            }
             let (t, h) = (view.tail(arc), view.head(arc));
             bn[h as usize] = bn[t as usize].min(view.balance[arc as usize]);
         }
@@ -308,7 +378,11 @@ impl Routes {
                     self.bottlenecks(&view, i, bn);
                     depth[self.sources[i] as usize] = 0;
                     let mut h: Vec<(u64, u64)> = Vec::new();
-                    for &arc in self.tree(i) {
+                    let (first, arcs, skip) = self.tree(i);
+                    for arc in first.into_iter().chain(arcs.iter().copied()) {
+                        if arc == skip {
+                            continue;
+                        }
                         let head = view.head(arc) as usize;
                         let d = depth[view.tail(arc) as usize] + 1;
                         depth[head] = d;
@@ -458,11 +532,46 @@ pub struct RoutingStats {
     pub median_payable_msat: u64,
 }
 
+/// Per node, the one neighbour all its channels go to (a pendant node), `u32::MAX` for any
+/// other node (several neighbours, or none).
+fn pendant_neighbours(g: &Graph) -> Vec<u32> {
+    (0..g.node_count() as u32)
+        .map(|u| match g.arcs(u) {
+            [first, rest @ ..] if rest.iter().all(|a| a.head == first.head) => first.head,
+            _ => u32::MAX,
+        })
+        .collect()
+}
+
+/// The arc from `u` to its neighbour `v` that Dijkstra's relaxation keeps: the first of the
+/// cheapest (a later arc replaces only at a strictly lower cost).
+fn cheapest_arc(g: &Graph, u: u32, v: u32) -> u32 {
+    g.arcs(u)
+        .iter()
+        .filter(|a| a.head == v)
+        .fold(None, |best: Option<(u64, u32)>, a| {
+            let fee = g.base_fee(a.id);
+            match best {
+                Some((f, _)) if f <= fee => best,
+                _ => Some((fee, a.id)),
+            }
+        })
+        .expect("v is a neighbour of u")
+        .1
+}
+
+/// Dijkstra's queue key: (cost, hops, node) packed so that the integer order is the tuple's.
+fn key(d: u64, h: u32, u: u32) -> u128 {
+    (u128::from(d) << 64) | (u128::from(h) << 32) | u128::from(u)
+}
+
 struct DijkstraScratch {
     dist: Vec<(u64, u32)>,
     done: Vec<bool>,
     parent: Vec<u32>,
-    heap: BinaryHeap<Reverse<(u64, u32, u32)>>,
+    heap: BinaryHeap<Reverse<u128>>,
+    /// Pendant nodes reached, in the order first reached.
+    pendants: Vec<u32>,
 }
 
 impl DijkstraScratch {
@@ -472,17 +581,26 @@ impl DijkstraScratch {
             done: vec![false; n],
             parent: vec![u32::MAX; n],
             heap: BinaryHeap::new(),
+            pendants: Vec::new(),
         }
     }
 
-    fn tree(&mut self, g: &Graph, src: u32) -> Vec<u32> {
+    /// The parent arc of every node reached from `src`, parents before children. A pendant
+    /// node (`neighbour`, [`pendant_neighbours`]) other than `src` is reached only from its
+    /// one neighbour and relaxes nothing when settled (that neighbour is already done), so it
+    /// never enters the queue: its parent is final once its neighbour is settled, and it is
+    /// listed after every other node. The queue pops in (cost, hops, node) order whatever it
+    /// holds, so every other node's parent is the one a plain Dijkstra would give.
+    fn tree(&mut self, g: &Graph, src: u32, neighbour: &[u32]) -> Vec<u32> {
         self.dist.fill((u64::MAX, u32::MAX));
         self.done.fill(false);
         self.heap.clear();
+        self.pendants.clear();
         let mut out = Vec::with_capacity(g.node_count().saturating_sub(1));
         self.dist[src as usize] = (0, 0);
-        self.heap.push(Reverse((0, 0, src)));
-        while let Some(Reverse((d, h, u))) = self.heap.pop() {
+        self.heap.push(Reverse(key(0, 0, src)));
+        while let Some(Reverse(k)) = self.heap.pop() {
+            let (d, h, u) = ((k >> 64) as u64, (k >> 32) as u32, k as u32);
             if self.done[u as usize] || (d, h) != self.dist[u as usize] {
                 continue;
             }
@@ -497,12 +615,20 @@ impl DijkstraScratch {
                 }
                 let cand = (d.saturating_add(g.base_fee(a.id)), h + 1);
                 if cand < self.dist[v] {
+                    let first_reached = self.dist[v] == (u64::MAX, u32::MAX);
                     self.dist[v] = cand;
                     self.parent[v] = a.id;
-                    self.heap.push(Reverse((cand.0, cand.1, a.head)));
+                    if neighbour[v] == u {
+                        if first_reached {
+                            self.pendants.push(a.head);
+                        }
+                    } else {
+                        self.heap.push(Reverse(key(cand.0, cand.1, a.head)));
+                    }
                 }
             }
         }
+        out.extend(self.pendants.iter().map(|&v| self.parent[v as usize]));
         out
     }
 }
@@ -512,6 +638,7 @@ mod tests {
     use super::*;
     use crate::graph::GraphChannel;
     use foaf_wire::ShortChannelId;
+    use rand::Rng;
 
     /// A path x - y - z with a cheap route, plus a direct x - z channel with a high fee.
     fn line() -> Graph {
@@ -528,6 +655,113 @@ mod tests {
             vec!["x".into(), "y".into(), "z".into()],
             vec![ch(0, 1, 1, 1), ch(1, 2, 2, 1), ch(0, 2, 3, 5)],
         )
+    }
+
+    /// The plain Dijkstra [`Routes::compute`] must agree with: every node queued, one run per
+    /// source; the parent arc of every node reached (`u32::MAX`: the source, or unreached).
+    fn reference_parents(g: &Graph, src: u32) -> Vec<u32> {
+        let n = g.node_count();
+        let mut dist = vec![(u64::MAX, u32::MAX); n];
+        let mut done = vec![false; n];
+        let mut parent = vec![u32::MAX; n];
+        let mut heap = BinaryHeap::new();
+        dist[src as usize] = (0, 0);
+        heap.push(Reverse((0u64, 0u32, src)));
+        while let Some(Reverse((d, h, u))) = heap.pop() {
+            if done[u as usize] || (d, h) != dist[u as usize] {
+                continue;
+            }
+            done[u as usize] = true;
+            for a in g.arcs(u) {
+                let v = a.head as usize;
+                let cand = (d.saturating_add(g.base_fee(a.id)), h + 1);
+                if !done[v] && cand < dist[v] {
+                    dist[v] = cand;
+                    parent[v] = a.id;
+                    heap.push(Reverse((cand.0, cand.1, a.head)));
+                }
+            }
+        }
+        parent
+    }
+
+    /// A graph full of ties: fees 0–2, pendant nodes with up to three parallel channels to
+    /// their neighbour (as with `--no-merge`), a pendant pair, and optionally one huge fee.
+    fn tie_graph(seed: u64, huge_fee: bool) -> Graph {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let base = Graph::barabasi_albert(60, 2, seed);
+        let mut channels = base.channels.clone();
+        let mut ids = base.node_ids.clone();
+        let add = |channels: &mut Vec<GraphChannel>, a: u32, b: u32, rng: &mut ChaCha20Rng| {
+            let i = channels.len() as u64;
+            channels.push(GraphChannel {
+                a,
+                b,
+                scid: ShortChannelId::from_u64((2u64 << 40) | i),
+                capacity_msat: 1_000_000,
+                base_fee_msat: [rng.gen_range(0..=2), rng.gen_range(0..=2)],
+                fee_ppm: [0, 0],
+                parts: 1,
+            });
+        };
+        for _ in 0..40 {
+            let leaf = ids.len() as u32;
+            ids.push(format!("leaf{leaf}"));
+            let w = rng.gen_range(0..60);
+            for _ in 0..rng.gen_range(1..=3) {
+                add(&mut channels, w, leaf, &mut rng);
+            }
+        }
+        // Two nodes that only know each other: each is the other's pendant neighbour.
+        let (x, y) = (ids.len() as u32, ids.len() as u32 + 1);
+        ids.extend(["pair-x".to_string(), "pair-y".to_string()]);
+        add(&mut channels, x, y, &mut rng);
+        for c in &mut channels {
+            c.base_fee_msat = [rng.gen_range(0..=2), rng.gen_range(0..=2)];
+        }
+        if huge_fee {
+            channels[0].base_fee_msat[0] = u64::MAX / 3;
+        }
+        Graph::from_channels(ids, channels)
+    }
+
+    // The pendant shortcuts (not queueing pendant nodes, sharing a pendant source's neighbour
+    // tree) give exactly the plain Dijkstra's trees, tie-breaks included, and list parents
+    // before children (what the bottleneck pass needs).
+    #[test]
+    fn routes_equal_a_plain_dijkstra_with_every_tie() {
+        let mut shared = 0;
+        for seed in 1..=12 {
+            for huge_fee in [false, true] {
+                let g = tie_graph(seed, huge_fee);
+                let all: Vec<u32> = (0..g.node_count() as u32).collect();
+                let sample = Routes::sample_sources(&g, 50, seed);
+                for r in [Routes::compute(&g, None), Routes::compute(&g, Some(sample))] {
+                    assert_eq!(
+                        r.sources.len() == all.len(),
+                        r.all_pairs || r.sources == all
+                    );
+                    for (i, &src) in r.sources.iter().enumerate() {
+                        shared += usize::from(matches!(r.trees[i], Tree::Shared { .. }));
+                        let (first, arcs, skip) = r.tree(i);
+                        let mut got = vec![u32::MAX; g.node_count()];
+                        let mut reached = vec![false; g.node_count()];
+                        reached[src as usize] = true;
+                        for arc in first.into_iter().chain(arcs.iter().copied()) {
+                            if arc == skip {
+                                continue;
+                            }
+                            assert!(reached[g.tail(arc) as usize], "parent after child");
+                            assert_eq!(got[g.head(arc) as usize], u32::MAX, "listed twice");
+                            reached[g.head(arc) as usize] = true;
+                            got[g.head(arc) as usize] = arc;
+                        }
+                        assert_eq!(got, reference_parents(&g, src), "seed {seed} src {src}");
+                    }
+                }
+            }
+        }
+        assert!(shared > 0, "no pendant source shared a tree");
     }
 
     #[test]
