@@ -123,6 +123,25 @@ struct DumpDirection {
     fee_per_millionth: u64,
 }
 
+/// One channel direction as the dump lists it, in the dump's order: the input of preparations
+/// that need what merging forgets (which record came first, each direction's own capacity),
+/// such as the paper's (`crate::paper_input`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpRecord {
+    /// The sending node's id.
+    pub source: String,
+    /// The receiving node's id.
+    pub destination: String,
+    /// The channel's id.
+    pub scid: ShortChannelId,
+    /// The channel's capacity, sat.
+    pub satoshis: u64,
+    /// Base fee of this direction, msat.
+    pub base_fee_msat: u64,
+    /// Proportional fee of this direction, millionths.
+    pub fee_ppm: u64,
+}
+
 impl Graph {
     /// Build from channels over `n` nodes (endpoints are normalised so `a < b`; self-loops are
     /// dropped).
@@ -232,7 +251,11 @@ impl Graph {
 
     /// Load a `listchannels` dump from bytes (plain JSON or gzip).
     pub fn load_bytes(bytes: &[u8], opts: LoadOptions) -> Result<Self, GraphError> {
-        let dump: Dump = if bytes.starts_with(&[0x1f, 0x8b]) {
+        Self::from_records(Self::dump_records(bytes)?, opts)
+    }
+
+    fn parse_dump(bytes: &[u8]) -> Result<Dump, GraphError> {
+        Ok(if bytes.starts_with(&[0x1f, 0x8b]) {
             let mut s = Vec::new();
             // Every member of a concatenated gzip file, as `zcat` reads it.
             flate2::read::MultiGzDecoder::new(bytes)
@@ -241,33 +264,56 @@ impl Graph {
             serde_json::from_slice(&s).map_err(|e| GraphError::Json(e.to_string()))?
         } else {
             serde_json::from_slice(bytes).map_err(|e| GraphError::Json(e.to_string()))?
-        };
-        Self::from_dump(dump, opts)
+        })
     }
 
-    fn from_dump(dump: Dump, opts: LoadOptions) -> Result<Self, GraphError> {
+    /// The channel directions of a `listchannels` dump (plain JSON or gzip), in the dump's
+    /// order.
+    pub fn dump_records(bytes: &[u8]) -> Result<Vec<DumpRecord>, GraphError> {
+        Self::records_of(Self::parse_dump(bytes)?)
+    }
+
+    fn records_of(dump: Dump) -> Result<Vec<DumpRecord>, GraphError> {
+        dump.channels
+            .into_iter()
+            .map(|d| {
+                let scid: ShortChannelId = d.short_channel_id.parse().map_err(|_| {
+                    GraphError::Field(format!("short_channel_id {:?}", d.short_channel_id))
+                })?;
+                Ok(DumpRecord {
+                    source: d.source,
+                    destination: d.destination,
+                    scid,
+                    satoshis: d.satoshis,
+                    base_fee_msat: d.base_fee_millisatoshi,
+                    fee_ppm: d.fee_per_millionth,
+                })
+            })
+            .collect()
+    }
+
+    /// Build from dump records as [`Self::load_bytes`] builds from a dump (so a caller can
+    /// filter the records first, e.g. by the block that funded each channel).
+    pub fn from_records(records: Vec<DumpRecord>, opts: LoadOptions) -> Result<Self, GraphError> {
         // scid -> (endpoints, capacity, per-direction fee policy when seen)
         type Policy = Option<(u64, u64)>;
         let mut by_scid: BTreeMap<u64, (String, String, u64, [Policy; 2])> = BTreeMap::new();
-        for d in dump.channels {
-            let scid: ShortChannelId = d.short_channel_id.parse().map_err(|_| {
-                GraphError::Field(format!("short_channel_id {:?}", d.short_channel_id))
-            })?;
+        for d in records {
             let (lo, hi, dir) = if d.source <= d.destination {
                 (d.source, d.destination, 0)
             } else {
                 (d.destination, d.source, 1)
             };
             let e = by_scid
-                .entry(scid.to_u64())
+                .entry(d.scid.to_u64())
                 .or_insert_with(|| (lo.clone(), hi.clone(), d.satoshis, [None, None]));
             if e.0 != lo || e.1 != hi {
                 return Err(GraphError::Field(format!(
                     "short_channel_id {} appears with two different node pairs",
-                    d.short_channel_id
+                    d.scid
                 )));
             }
-            e.3[dir] = Some((d.base_fee_millisatoshi, d.fee_per_millionth));
+            e.3[dir] = Some((d.base_fee_msat, d.fee_ppm));
         }
         let mut names: BTreeMap<String, u32> = BTreeMap::new();
         let mut kept = Vec::new();

@@ -26,6 +26,7 @@ pub mod graph;
 pub mod imbalance;
 pub mod metrics;
 pub mod paper;
+pub mod paper_input;
 pub mod payments;
 pub mod privacy;
 pub mod progress;

@@ -191,6 +191,10 @@ pub struct PaperStart {
     pub nu: Vec<f64>,
     /// Cheapest paths by base fee.
     pub routes: Routes,
+    /// Per arc, the capacity its ζ is taken against, when the two directions of a channel
+    /// have their own (the paper's preparation of parallel channels:
+    /// [`crate::paper_input`]); `None`: the channel's capacity both ways.
+    arc_capacity: Option<Vec<u64>>,
     /// The order nodes act in, and for each node the order of its arcs (seeded: the paper's
     /// order came from a Python set, i.e. arbitrary).
     node_order: Vec<u32>,
@@ -279,7 +283,55 @@ impl PaperStart {
     /// A start from any graph and balances (the paper's is [`prepare`]); `seed` orders the
     /// nodes and their arcs.
     pub fn new(g: Graph, b: Balances, seed: u64, sample_sources: Option<usize>) -> Self {
-        let nu = target_ratios(&g, &b);
+        Self::build(g, b, None, seed, sample_sources)
+    }
+
+    /// A start whose channel directions each have their own capacity (`arc_capacity[arc]`,
+    /// msat, arc = channel · 2 + direction): ζ, ν and the liquidities use it, while the funds
+    /// in a channel stay its `capacity_msat` (the paper's preparation of parallel channels).
+    ///
+    /// # Panics
+    /// If `arc_capacity` has not two entries per channel or one is zero.
+    pub fn with_arc_capacities(
+        g: Graph,
+        b: Balances,
+        arc_capacity: Vec<u64>,
+        seed: u64,
+        sample_sources: Option<usize>,
+    ) -> Self {
+        assert_eq!(arc_capacity.len(), 2 * g.channel_count());
+        assert!(
+            arc_capacity.iter().all(|&c| c > 0),
+            "a direction without capacity"
+        );
+        Self::build(g, b, Some(arc_capacity), seed, sample_sources)
+    }
+
+    fn build(
+        g: Graph,
+        b: Balances,
+        arc_capacity: Option<Vec<u64>>,
+        seed: u64,
+        sample_sources: Option<usize>,
+    ) -> Self {
+        let nu = match &arc_capacity {
+            None => target_ratios(&g, &b),
+            Some(caps) => (0..g.node_count() as u32)
+                .map(|u| {
+                    let (funds, cap) = g.arcs(u).iter().fold((0u128, 0u128), |(f, k), a| {
+                        (
+                            f + u128::from(b.arc_balance(&g, a.id)),
+                            k + u128::from(caps[a.id as usize]),
+                        )
+                    });
+                    if cap > 0 {
+                        funds as f64 / cap as f64
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
+        };
         let sources = sample_sources
             .filter(|&k| k < g.node_count())
             .map(|k| Routes::sample_sources(&g, k, seed_for(seed, 4, 0)));
@@ -289,23 +341,65 @@ impl PaperStart {
         node_order.shuffle(&mut rng);
         let mut arc_rank: Vec<u32> = (0..2 * g.channel_count() as u32).collect();
         arc_rank.shuffle(&mut rng);
-        let before = measure(&g, &b, &routes);
+        let before = metrics_of(&g, &b, &routes, arc_capacity.as_deref());
         PaperStart {
             seed,
             graph: g,
             balances: b,
             nu,
             routes,
+            arc_capacity,
             node_order,
             arc_rank,
             before,
         }
     }
+
+    /// The capacity `arc`'s ζ is taken against, msat.
+    pub fn arc_capacity_msat(&self, arc: u32) -> u64 {
+        match &self.arc_capacity {
+            Some(c) => c[arc as usize],
+            None => self.graph.channels[(arc / 2) as usize].capacity_msat,
+        }
+    }
+
+    /// Every node's Gini coefficient under `b` (M01): [`node_ginis`], or with per-direction
+    /// capacities the Gini of ζ = balance / that direction's capacity over the node's arcs,
+    /// unclamped, as `simulation.py` computes it.
+    pub fn node_ginis(&self, b: &Balances) -> Vec<f64> {
+        ginis_of(&self.graph, b, self.arc_capacity.as_deref())
+    }
+
+    /// Measure a balance state of this start's graph.
+    pub fn measure(&self, b: &Balances) -> PaperMetrics {
+        metrics_of(&self.graph, b, &self.routes, self.arc_capacity.as_deref())
+    }
 }
 
-/// Measure a balance state.
-pub fn measure(g: &Graph, b: &Balances, routes: &Routes) -> PaperMetrics {
-    let ginis = node_ginis(g, b);
+fn ginis_of(g: &Graph, b: &Balances, arc_capacity: Option<&[u64]>) -> Vec<f64> {
+    match arc_capacity {
+        None => node_ginis(g, b),
+        Some(caps) => (0..g.node_count() as u32)
+            .into_par_iter()
+            .map(|u| {
+                let zetas: Vec<f64> = g
+                    .arcs(u)
+                    .iter()
+                    .map(|a| b.arc_balance(g, a.id) as f64 / caps[a.id as usize] as f64)
+                    .collect();
+                foaf_policy::gini(&zetas)
+            })
+            .collect(),
+    }
+}
+
+fn metrics_of(
+    g: &Graph,
+    b: &Balances,
+    routes: &Routes,
+    arc_capacity: Option<&[u64]>,
+) -> PaperMetrics {
+    let ginis = ginis_of(g, b, arc_capacity);
     PaperMetrics {
         imbalance: mean(&ginis),
         median_gini: median_f64(&ginis),
@@ -349,7 +443,7 @@ fn run_engine(
     for round in 1..=p.rounds {
         let st = engine.step(&mut b);
         cumulative += st.operations;
-        let ginis = node_ginis(g, &b);
+        let ginis = start.node_ginis(&b);
         let imbalance = mean(&ginis);
         let idle = p.stop_when_idle && st.operations == st.trivial;
         let evaluate =
@@ -379,7 +473,7 @@ fn run_engine(
         params: *p,
         seed: start.seed,
         rounds,
-        final_ginis: node_ginis(g, &b),
+        final_ginis: start.node_ginis(&b),
         final_balances: b,
         seconds: t0.elapsed().as_secs_f64(),
     }
@@ -442,6 +536,16 @@ pub fn run_table(
         .par_iter()
         .map(|&s| prepare(graph, s, sample_sources))
         .collect();
+    run_table_from(starts, params, on_round)
+}
+
+/// [`run_table`] from starts already drawn (e.g. by the paper's own preparation,
+/// [`crate::paper_input::PaperPairs::prepare`]).
+pub fn run_table_from(
+    starts: Vec<PaperStart>,
+    params: &[PaperParams],
+    on_round: impl Fn(u64, &PaperParams, &PaperRound) + Sync,
+) -> PaperTable {
     let jobs: Vec<(usize, usize)> = (0..starts.len())
         .flat_map(|si| (0..params.len()).map(move |pi| (si, pi)))
         .collect();
@@ -531,6 +635,8 @@ struct Engine<'s> {
     p: PaperParams,
     /// Liquidity of every arc in the current step, msat (meaningful for flow arcs).
     liq: Vec<i64>,
+    /// The capacity every arc's ζ is taken against, msat.
+    cap: Vec<f64>,
     /// Whether each arc is in the current step's flow graph.
     in_flow: Vec<bool>,
     flow_start: Vec<u32>,
@@ -604,6 +710,9 @@ impl<'s> Engine<'s> {
                 .map(|a| g.head(a))
                 .collect(),
             liq: vec![0; 2 * g.channel_count()],
+            cap: (0..2 * g.channel_count() as u32)
+                .map(|a| s.arc_capacity_msat(a) as f64)
+                .collect(),
             in_flow: vec![false; 2 * g.channel_count()],
             flow_start: vec![0; n + 1],
             flow: Vec::new(),
@@ -648,7 +757,7 @@ impl<'s> Engine<'s> {
     /// as the code's `int(capacity*(zeta-nu))`.
     fn arc_liquidity(&self, b: &Balances, arc: u32) -> Option<i64> {
         let g = &self.s.graph;
-        let cap = g.channels[(arc / 2) as usize].capacity_msat as f64;
+        let cap = self.cap[arc as usize];
         let zeta = b.arc_balance(g, arc) as f64 / cap;
         let nu = self.s.nu[g.tail(arc) as usize];
         if zeta <= nu {
@@ -657,12 +766,13 @@ impl<'s> Engine<'s> {
         let sat = |x: f64| ((cap / 1000.0) * x) as i64 * 1000;
         let mut l = sat(zeta - nu);
         if self.p.hop_rule == HopRule::SenderAndReceiver {
-            let zr = b.arc_balance(g, arc ^ 1) as f64 / cap;
+            let cap_r = self.cap[(arc ^ 1) as usize];
+            let zr = b.arc_balance(g, arc ^ 1) as f64 / cap_r;
             let nr = self.s.nu[g.head(arc) as usize];
             if zr >= nr {
                 return None;
             }
-            l = l.min(sat(nr - zr));
+            l = l.min(((cap_r / 1000.0) * (nr - zr)) as i64 * 1000);
         }
         Some(l)
     }
@@ -1310,7 +1420,7 @@ pub fn success_at_paper_g(run: &PaperRun) -> Option<f64> {
 
 /// The KS distance between the node-Gini distributions of a start and of a run's end.
 pub fn ks_gini(start: &PaperStart, run: &PaperRun) -> f64 {
-    let before = crate::metrics::sorted_f64(&node_ginis(&start.graph, &start.balances));
+    let before = crate::metrics::sorted_f64(&start.node_ginis(&start.balances));
     crate::metrics::ks_distance(&before, &crate::metrics::sorted_f64(&run.final_ginis))
 }
 
@@ -1502,6 +1612,43 @@ mod tests {
         let many = run(&st, &p(5001), |_| {}).rounds[0];
         assert!(one.cycles_tried <= one.flow_arcs, "{one:?}");
         assert!(many.cycles_tried > 2 * one.cycles_tried, "{one:?} {many:?}");
+    }
+
+    // simulation.py: ζ = balance / the direction's own capacity, the flow arc's liquidity
+    // `int(capacity·(ζ − ν))` with that capacity (the paper's preparation of parallel
+    // channels gives a channel's two directions different capacities).
+    #[test]
+    fn per_direction_capacities_set_the_flow_liquidity() {
+        // x–y: 1,000 sat of funds, all x's; x→y counts 1,000 sat, y→x only 100 (parallel
+        // channels, the paper's way). y–z: 1,000 sat, y holds 600. z–x: 1,000, z holds 1,000.
+        let (g, b) = state(3, &[(0, 1, 1000, 1000), (1, 2, 1000, 600), (0, 2, 1000, 0)]);
+        let caps = vec![
+            1_000_000, 100_000, 1_000_000, 1_000_000, 1_000_000, 1_000_000,
+        ];
+        let st = PaperStart::with_arc_capacities(g.clone(), b.clone(), caps, 1, None);
+        // ν_y = (0 + 600) / (100 + 1,000); with a shared capacity it would be 600 / 2,000.
+        assert!((st.nu[1] - 600.0 / 1100.0).abs() < 1e-12);
+        let mut e = Engine::new(&st, &PaperStrategy::Cycles4.params());
+        e.build_flow(&b);
+        // y→z (arc 2): ζ = 0.6 > ν_y: liquidity int(1,000 · (0.6 − 6/11)) = 54 sat.
+        assert!(e.in_flow[2]);
+        assert_eq!(e.liq[2], ((1000.0 * (0.6 - 600.0 / 1100.0)) as i64) * 1000);
+        // x→y (arc 0): ζ = 1 against its own 1,000 sat; ν_x = 1,000 / 2,000.
+        assert_eq!(e.liq[0], 500_000);
+        // Once y holds 500 sat on x–y, its side's ζ is 5 (above 1): a flow arc of
+        // int(100 · (5 − ν_y)) sat, measured against its 100 sat.
+        let b2 = Balances {
+            local_a: vec![500_000, 600_000, 0],
+        };
+        e.build_flow(&b2);
+        assert!(e.in_flow[1]);
+        assert_eq!(e.liq[1], ((100.0 * (5.0 - 600.0 / 1100.0)) as i64) * 1000);
+        // And the Ginis take the same ζ: y's are 5 and 0.6.
+        let ginis = st.node_ginis(&b2);
+        assert!((ginis[1] - foaf_policy::gini(&[5.0, 0.6])).abs() < 1e-12);
+        // Without per-direction capacities the channel's own is used both ways.
+        let shared = PaperStart::new(g, b, 1, None);
+        assert!((shared.nu[1] - 600.0 / 2000.0).abs() < 1e-12);
     }
 
     #[test]

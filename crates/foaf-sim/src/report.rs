@@ -11,7 +11,6 @@ use plotters::prelude::*;
 
 use crate::cycles::RoundStats;
 use crate::imbalance::{CurvePoint, DistributionRun, ImbalanceResult, Snapshot, StrategyRun};
-use crate::metrics::node_ginis;
 use crate::paper::{
     Interval, PaperFigure, PaperParams, PaperStrategy, PaperTable, PAPER_FIGURES,
     PAPER_HOPS_CUMULATIVE, PAPER_IMBALANCE_BEFORE, PAPER_KS_GINI, PAPER_MEDIAN_GINI_AFTER,
@@ -1071,7 +1070,7 @@ pub fn paper_csv(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportError
     )?;
     let ginis = write_csv(dir, "paper_ginis.csv", "seed,state,node,gini", |w| {
         for st in &t.starts {
-            for (i, g) in node_ginis(&st.graph, &st.balances).iter().enumerate() {
+            for (i, g) in st.node_ginis(&st.balances).iter().enumerate() {
                 writeln!(w, "{},before,{},{}", st.seed, i, g)?;
             }
         }
@@ -1261,7 +1260,7 @@ pub fn paper_plots(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
         0.0..max_y * 1.1,
     )
     .plot(dir, &series, &mut files)?;
-    let before = node_ginis(&first.graph, &first.balances);
+    let before = first.node_ginis(&first.balances);
     let mut series = vec![Series::line(
         format!("before (median {:.2})", first.before.median_gini),
         cdf(&before),

@@ -5,7 +5,8 @@ use std::sync::Mutex;
 
 use clap::ValueEnum;
 use foaf_sim::paper::{self, HopRule, PaperStrategy};
-use foaf_sim::report;
+use foaf_sim::paper_input::{funded_by_block, PaperPairs};
+use foaf_sim::{report, Graph, LoadOptions};
 
 use super::{load, out_dir, written, GraphArgs};
 use crate::CliError;
@@ -41,6 +42,31 @@ pub(super) struct PaperCodeArgs {
     /// of the paper's 2019 graph still had), so cheapest paths become fewest-hop paths.
     #[arg(long)]
     equal_base_fees: bool,
+    /// How parallel channels between two nodes enter: `merge` sums them into one channel
+    /// (M02); `paper` keeps them as the paper's prepareLightningNetwork.py does: one capacity
+    /// per direction, the funded side's from one of the pair's channels (drawn by the seed),
+    /// the other side's from the dump's first record in its direction.
+    #[arg(long, value_enum, default_value_t = ParallelArg::Merge, conflicts_with_all = ["no_merge", "synthetic"])]
+    parallel_channels: ParallelArg,
+    /// Keep only channels funded at or before block BLOCK (the block height in the short
+    /// channel id), e.g. 600000 (mined 2019-10-19) for the channels of the paper's October
+    /// 2019 snapshot that are still in the dump. Needs real short channel ids (the shipped
+    /// 2021 graph has them; the 2024 snapshot's are synthetic).
+    #[arg(long, value_name = "BLOCK", conflicts_with = "synthetic")]
+    funded_by_block: Option<u32>,
+    /// Run cycles5 with foaf's amount (the initiator's chosen channel not capped at its
+    /// surplus) instead of capping every arc: the paper's `fees_4_5000` run was made after
+    /// its code had turned non-strict, and its name lacks the `_strict` of cycles4's run.
+    #[arg(long)]
+    cycles5_loose: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ParallelArg {
+    /// Merge parallel channels into one, capacities summed (M02)
+    Merge,
+    /// One capacity per direction, as the paper's preparation keeps them
+    Paper,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -92,12 +118,7 @@ pub(super) fn run(mut a: PaperCodeArgs) -> Result<(), CliError> {
     out_dir(&a.graph.out)?;
     // The paper's preparation keeps channels seen in both directions.
     a.graph.both_directions = true;
-    let mut g = load(&a.graph)?;
-    if a.equal_base_fees {
-        for c in &mut g.channels {
-            c.base_fee_msat = [1000, 1000];
-        }
-    }
+    let input = load_input(&a)?;
     let mut strategies = a.strategies.clone();
     strategies.dedup();
     let params: Vec<paper::PaperParams> = strategies
@@ -117,24 +138,27 @@ pub(super) fn run(mut a: PaperCodeArgs) -> Result<(), CliError> {
                     HopRuleArg::SenderOnly => HopRule::SenderOnly,
                     HopRuleArg::SenderAndReceiver => HopRule::SenderAndReceiver,
                 },
+                strict: st.params().strict && !(a.cycles5_loose && st == PaperStrategy::Cycles5),
                 ..st.params()
             }
         })
         .collect();
     let seeds: Vec<u64> = (0..a.seeds).map(|i| a.graph.seed.wrapping_add(i)).collect();
     let quiet = a.graph.quiet;
+    let mut described = input.describe(a.funded_by_block);
+    if a.cycles5_loose {
+        described.push_str("; cycles5 with foaf's amount (the chosen channel not capped)");
+    }
     if !quiet {
         eprintln!(
-            "graph: {} nodes, {} channels (both directions announced); {} runs of up to {} steps",
-            g.node_count(),
-            g.channel_count(),
+            "{described}; {} runs of up to {} steps",
             seeds.len() * params.len(),
             a.rounds
         );
     }
     let done = Mutex::new(0usize);
     let total = seeds.len() * params.len() * a.rounds;
-    let t = paper::run_table(&g, &seeds, &params, a.sample_sources, |seed, p, r| {
+    let on_round = |seed: u64, p: &paper::PaperParams, r: &paper::PaperRound| {
         if quiet {
             return;
         }
@@ -152,11 +176,24 @@ pub(super) fn run(mut a: PaperCodeArgs) -> Result<(), CliError> {
             r.imbalance,
             r.cumulative_operations
         );
-    });
-    let text = report::paper_table(&t);
+    };
+    let t = match &input {
+        Input::Merged(g) => paper::run_table(g, &seeds, &params, a.sample_sources, on_round),
+        Input::Pairs(pp) => paper::run_table_from(
+            pp.prepare_seeds(&seeds, a.sample_sources),
+            &params,
+            on_round,
+        ),
+    };
+    let text = format!("input: {described}\n{}", report::paper_table(&t));
     crate::output::to_stdout(|w| w.write_all(text.as_bytes()))?;
     let fail = |e: report::ReportError| CliError::Failed(e.to_string());
     let mut files = report::paper_csv(&t, &a.graph.out).map_err(fail)?;
+    // The CSVs carry the run parameters; what the input was goes beside them.
+    let note = a.graph.out.join("paper_input.txt");
+    std::fs::write(&note, format!("{described}\n"))
+        .map_err(|e| CliError::Failed(format!("{}: {e}", note.display())))?;
+    files.push(note);
     if !a.graph.no_plots {
         files.extend(report::paper_plots(&t, &a.graph.out).map_err(fail)?);
     }
@@ -164,4 +201,89 @@ pub(super) fn run(mut a: PaperCodeArgs) -> Result<(), CliError> {
         written(&files);
     }
     Ok(())
+}
+
+/// What the runs start from: a merged graph, or the paper's pairs (drawn per seed).
+enum Input {
+    Merged(Graph),
+    Pairs(PaperPairs),
+}
+
+impl Input {
+    fn describe(&self, block: Option<u32>) -> String {
+        let by_block = block
+            .map(|b| format!(", channels funded by block {b}"))
+            .unwrap_or_default();
+        match self {
+            Input::Merged(g) => format!(
+                "graph: {} nodes, {} channels (both directions announced, parallel channels \
+                 merged{by_block})",
+                g.node_count(),
+                g.channel_count()
+            ),
+            Input::Pairs(pp) => format!(
+                "graph: {} nodes, {} node pairs, {} of them with parallel channels (both \
+                 directions announced, parallel channels as the paper's preparation keeps them: \
+                 one capacity per direction{by_block})",
+                pp.node_count(),
+                pp.pair_count(),
+                pp.parallel_pair_count()
+            ),
+        }
+    }
+}
+
+/// Load the input the flags ask for. Filters and the paper's preparation work on the dump's
+/// records (in its order); a synthetic graph or no such option takes the shared loader.
+fn load_input(a: &PaperCodeArgs) -> Result<Input, CliError> {
+    let paper_pairs = a.parallel_channels == ParallelArg::Paper;
+    if a.graph.synthetic.is_some() || (!paper_pairs && a.funded_by_block.is_none()) {
+        let mut g = load(&a.graph)?;
+        if a.equal_base_fees {
+            for c in &mut g.channels {
+                c.base_fee_msat = [1000, 1000];
+            }
+        }
+        return Ok(Input::Merged(g));
+    }
+    let bytes = match &a.graph.graph {
+        Some(path) => std::fs::read(path)
+            .map_err(|e| CliError::BadInput(format!("--graph {}: {e}", path.display())))?,
+        None => foaf_sim::graph::DEFAULT_GRAPH_GZ.to_vec(),
+    };
+    let bad = |e: foaf_sim::GraphError| CliError::BadInput(e.to_string());
+    let mut records = Graph::dump_records(&bytes).map_err(bad)?;
+    if let Some(b) = a.funded_by_block {
+        records = funded_by_block(records, b);
+    }
+    if a.equal_base_fees {
+        for r in &mut records {
+            r.base_fee_msat = 1000;
+        }
+    }
+    let input = if paper_pairs {
+        Input::Pairs(PaperPairs::from_records(&records).map_err(bad)?)
+    } else {
+        Input::Merged(
+            Graph::from_records(
+                records,
+                LoadOptions {
+                    merge_parallel: !a.graph.no_merge,
+                    require_both_directions: true,
+                    ..LoadOptions::default()
+                },
+            )
+            .map_err(bad)?,
+        )
+    };
+    let nodes = match &input {
+        Input::Merged(g) => g.node_count(),
+        Input::Pairs(pp) => pp.node_count(),
+    };
+    if nodes < 2 {
+        return Err(CliError::BadInput(
+            "the graph has fewer than 2 nodes".into(),
+        ));
+    }
+    Ok(input)
 }
