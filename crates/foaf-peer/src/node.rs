@@ -914,10 +914,12 @@ impl<P: PeerKey> Node<P> {
             Ok(bytes) => {
                 // R-REB-6: remember what we offered, as sent.
                 if let Message::Reply(r) = &msg {
-                    let channels = &self.channels;
+                    // Our announced channels (a hash set, a subset of `channels`) first:
+                    // they are what a reply lists.
+                    let (own, channels) = (&self.own_announced, &self.channels);
                     self.offers_made
                         .record(p.flow, amt, timestamp, &r.short_channel_ids, |s| {
-                            channels.contains_key(&s)
+                            own.contains(&s.to_u64()) || channels.contains_key(&s)
                         });
                 }
                 vec![Effect::Send {

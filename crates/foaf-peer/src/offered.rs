@@ -12,9 +12,8 @@
 //! holds at most 2 × our channels entries, whatever peers send or ask; entries of a channel we
 //! no longer have are dropped when the channel list changes ([`OffersMade::retain_channels`]).
 
-use std::collections::BTreeMap;
-
 use foaf_wire::{Flow, ShortChannelId};
+use rustc_hash::FxHashMap;
 
 /// One offer we made for one of our channels in one direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,9 +34,12 @@ impl OfferMade {
 }
 
 /// The newest offer we made per (own channel, flow). Bounded: module docs.
+///
+/// A hash map: every reply we send records each channel it lists (a hub's reply lists
+/// hundreds), and nothing here depends on the entries' order.
 #[derive(Debug, Clone, Default)]
 pub struct OffersMade {
-    entries: BTreeMap<(u64, u8), OfferMade>,
+    entries: FxHashMap<(u64, u8), OfferMade>,
 }
 
 /// Which of our offers covers a move: Push on the channel it leaves on, or Receive on the one
