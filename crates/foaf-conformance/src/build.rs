@@ -820,14 +820,16 @@ pub struct CollectQuery {
     pub flow: u8,
     /// Its surplus `L − ⌈ν·K⌉` or deficit `⌊ν·K⌋ − L`.
     pub deviation: u64,
-    /// A tenth of it, rounded down (the project's pinned amount).
+    /// A tenth of it, rounded down, at least 1 msat (the project's pinned amount).
     pub amt: u64,
 }
 
-/// Reference of R-CM-4 (docs/bolt14.md §3.2), written independently of `foaf-peer`: for each
-/// peer of `node` with non-closing channels (merged, M02) that is a source or a sink against
-/// ν over the same channels, the query a collection sends, in peer order; none for a peer at
-/// ν or whose tenth is 0. Exact integer arithmetic (u128 is enough for scenario sizes).
+/// Reference of R-CM-4 (docs/bolt14.md §3.2), written independently of `foaf-peer`: for the
+/// 8 sources with the largest surplus and the 8 sinks with the largest deficit among the
+/// peers of `node` with non-closing channels (merged, M02), against ν over the same channels
+/// (ties in peer order), the query a collection sends, in peer order; none for a peer at ν.
+/// The amount is a tenth, raised to 1 msat. Exact integer arithmetic (u128 is enough for
+/// scenario sizes).
 pub fn reference_collect(node: &Node) -> Vec<CollectQuery> {
     let mut peers: BTreeMap<&str, (u128, u128)> = BTreeMap::new();
     for c in node
@@ -851,15 +853,31 @@ pub fn reference_collect(node: &Node) -> Vec<CollectQuery> {
             std::cmp::Ordering::Less => (0, target_floor - l),
         };
         let deviation = u64::try_from(deviation).expect("scenario sizes");
-        if deviation / 10 > 0 {
+        // A tenth, raised to the node's floor (1 msat by default) when the deviation allows.
+        let amt = (deviation / 10).max(1);
+        if deviation >= amt {
             out.push(CollectQuery {
                 peer: peer.to_string(),
                 flow,
                 deviation,
-                amt: deviation / 10,
+                amt,
             });
         }
     }
+    // At most 8 per flow, the largest deviations first (a stable sort keeps peer order).
+    let mut ranked: Vec<&CollectQuery> = out.iter().collect();
+    ranked.sort_by_key(|q| std::cmp::Reverse(q.deviation));
+    let mut kept: Vec<String> = Vec::new();
+    for flow in [0u8, 1] {
+        kept.extend(
+            ranked
+                .iter()
+                .filter(|q| q.flow == flow)
+                .take(8)
+                .map(|q| q.peer.clone()),
+        );
+    }
+    out.retain(|q| kept.contains(&q.peer));
     out
 }
 

@@ -52,8 +52,8 @@ pub struct Config {
     pub max_deferred_replies: usize,
     /// Send a BOLT #1 `warning` before failing a connection for a malformed message (V08).
     pub warn_before_disconnect: bool,
-    /// How [`crate::Node::collect_offers`] queries (R-CM-4): a tenth of each deviation, not
-    /// again within 600 s unless our channels changed.
+    /// How [`crate::Node::collect_offers`] queries (R-CM-4): the 8 largest sources and sinks,
+    /// a tenth of each deviation, not again within 30 s unless our channels changed.
     pub collect: Collect,
     /// A deliberately broken rule, for testing conformance suites. `None` in production.
     pub fault: Option<Fault>,

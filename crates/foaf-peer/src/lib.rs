@@ -28,7 +28,7 @@
 //!   scid), [`Node::connect`], [`Node::disconnect`];
 //! - inputs: [`Node::receive`] (a whole BOLT #1 message), [`Node::tick`] (the clock moved);
 //! - requests: [`Node::query`], [`Node::offer`] (unsolicited reply, A09),
-//!   [`Node::collect_offers`] (query every source and sink, R-CM-4);
+//!   [`Node::collect_offers`] (query the largest sources and sinks, R-CM-4);
 //! - rebalancing (R-REB-*, R-JIT-*): [`Node::plan_rebalances`], [`Node::rebalance_failed`]
 //!   (R-REB-8), [`Node::jit_decide`];
 //! - reads: [`Node::offers`] (sorted), [`Node::channels`], [`Node::footprint`];

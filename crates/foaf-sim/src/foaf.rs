@@ -7,20 +7,27 @@
 //!
 //! One proactive round, for each node in a seeded order (the *initiator* u):
 //! 1. u's channels in its `Node` are brought up to date with the simulated balances;
-//! 2. u picks its peers with the largest deviation from its target ν: up to
-//!    `max_queries_per_round / 2` where it holds too much (it queries them with flow Push: "I
-//!    intend to push to you") and as many where it holds too little (flow Receive); the
-//!    amount is `query_fraction` of the deviation;
+//! 2. u's node decides whom to query: [`Node::collect_offers`], the schedule docs/bolt14.md
+//!    R-CM-4 pins (the 8 sources with the largest surplus with flow Push and the 8 sinks with
+//!    the largest deficit with flow Receive, for a tenth of the deviation raised to the
+//!    planner's floor, not again within 30 s unless u's channels changed; rounds are 60 s
+//!    apart, so every round asks again). The simulation does not choose for it;
 //! 3. the bytes go through the peers' `Node::receive`; the replies (the peers' pinned default
 //!    reply policy, A01) come back through u's `Node::receive`, which stores them as offers
 //!    (V04/V05) — every rule a real node enforces applies, including the S05/V07 rate limits
 //!    on the simulated clock;
-//! 4. u plans ([`Node::plan_rebalances`]) and executes each cycle hop by hop; a hop that
-//!    refuses, or lacks the balance, fails the whole cycle (nothing moves).
+//! 4. offers arrived, so u plans ([`Node::plan_rebalances`], R-CM-4's "plan after offers
+//!    arrive") and executes each cycle hop by hop; a hop that refuses, or lacks the balance,
+//!    fails the whole cycle (nothing moves). A node that sent no query (nothing due) has no
+//!    new offers and its channels did not change: it does not plan.
 //!
-//! A node only learns the public scids it needs (V05): before its queries go out it is given
-//! the channels of the peers it queries, and forgets them after planning, which keeps memory
-//! at one node's neighbourhood instead of the whole graph per node.
+//! A node only learns the public scids it needs (V05): once its node has chosen whom to
+//! query, it is given the channels of those peers (all a reply may name, A10), and forgets
+//! them, and the offers with them, after planning. That keeps memory at one node's
+//! neighbourhood instead of every node's (on the 2021 graph Σ deg² is 13 M scids). Forgetting
+//! the offers changes nothing a node would do under R-CM-4: it asks its peers again at its
+//! next collection, whose replies replace the offers it forgot, and plans only when offers
+//! arrive.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -39,18 +46,19 @@ use crate::cycles::RoundStats;
 use crate::graph::Graph;
 use crate::seed::seed_for;
 
-/// FOAF settings.
+/// FOAF settings. Whom a node queries in a proactive round, and for how much, is its node's
+/// (`peer.collect`, R-CM-4); these are the simulation's own knobs and JIT's.
 #[derive(Debug, Clone)]
 pub struct FoafConfig {
-    /// Queries a node sends per round (half Push, half Receive), largest deviations first.
-    pub max_queries_per_round: usize,
-    /// The query amount as a share of the channel's deviation from target (the reply policy
-    /// only lists channels that can move the whole amount, so asking for everything finds
-    /// fewer partners). 0.1, as docs/bolt14.md R-CM-4 pins (measured there: 86 % success on
-    /// `--paper` against 77 % with 0.5 and 24 % with 1).
-    pub query_fraction: f64,
-    /// Smallest deviation worth a query, msat.
+    /// Peers a JIT refill also asks for offers (flow Push), besides the next peer: those it
+    /// holds most too much with. 4.
+    pub jit_sources: usize,
+    /// Smallest surplus worth a JIT query to a source peer, msat.
     pub min_amount_msat: u64,
+    /// Collections and plans per turn of an initiator: after a plan moved its balances, the
+    /// node collects again (its changed channels make every source and sink due, R-CM-4) and
+    /// plans on the new offers, up to this many times in all. 1: one collection per turn.
+    pub plans_per_turn: usize,
     /// Simulated seconds between two proactive rounds.
     pub round_secs: u64,
     /// Simulated clock at the start (unix seconds).
@@ -97,12 +105,19 @@ pub enum ReplyPolicyChoice {
 impl Default for FoafConfig {
     fn default() -> Self {
         FoafConfig {
-            max_queries_per_round: 8,
-            query_fraction: 0.1,
+            jit_sources: 4,
             min_amount_msat: 1_000_000,
+            plans_per_turn: 1,
             round_secs: 60,
             start_time: 1_618_531_200, // 2021-04-16, the snapshot's day
-            peer: PeerConfig::default(),
+            // A collection asks at least the planner's floor (R-CM-4).
+            peer: PeerConfig {
+                collect: foaf_peer::Collect {
+                    min_amount_msat: 1_000_000,
+                    ..foaf_peer::Collect::default()
+                },
+                ..PeerConfig::default()
+            },
             planner: PlannerConfig {
                 min_amount_msat: 1_000_000,
                 ..PlannerConfig::default()
@@ -359,15 +374,17 @@ impl<'g> FoafNetwork<'g> {
         Ok(amt)
     }
 
-    /// The peers `u` would query, with flow and amount: the largest deviations from target.
-    fn pick_queries(&self, b: &Balances, u: u32, max: usize) -> Vec<(u32, Flow, u64)> {
+    /// The source peers a JIT refill at `u` asks (flow Push): up to `max` of those `u` holds
+    /// most too much with, by at least `min_amount_msat`; none unless `u` also holds too
+    /// little with some peer by that much (as the simulation always chose them).
+    fn jit_sources(&self, b: &Balances, u: u32, max: usize) -> Vec<u32> {
         let g = self.g;
         let chans = b.node_channels(g, u);
         let Some(nu) = foaf_policy::target_ratio(&chans) else {
             return Vec::new();
         };
         let mut push = Vec::new();
-        let mut recv = Vec::new();
+        let mut sink = false;
         for a in g.arcs(u) {
             let cap = g.channels[(a.id / 2) as usize].capacity_msat;
             let bal = b.arc_balance(g, a.id);
@@ -375,27 +392,14 @@ impl<'g> FoafNetwork<'g> {
             if bal > target && bal - target >= self.cfg.min_amount_msat {
                 push.push((bal - target, a.head));
             } else if target > bal && target - bal >= self.cfg.min_amount_msat {
-                recv.push((target - bal, a.head));
+                sink = true;
             }
         }
-        if push.is_empty() || recv.is_empty() {
+        if !sink {
             return Vec::new();
         }
         push.sort_unstable_by(|x, y| y.cmp(x));
-        recv.sort_unstable_by(|x, y| y.cmp(x));
-        let half = (max / 2).max(1);
-        let amt = |dev: u64| {
-            ((dev as f64 * self.cfg.query_fraction) as u64).max(self.cfg.min_amount_msat)
-        };
-        push.iter()
-            .take(half)
-            .map(|&(d, p)| (p, Flow::Push, amt(d)))
-            .chain(
-                recv.iter()
-                    .take(half)
-                    .map(|&(d, p)| (p, Flow::Receive, amt(d))),
-            )
-            .collect()
+        push.into_iter().take(max).map(|(_, p)| p).collect()
     }
 
     /// Send `u`'s queries and deliver everything until quiet.
@@ -415,6 +419,31 @@ impl<'g> FoafNetwork<'g> {
         }
     }
 
+    /// `u`'s node collects offers (R-CM-4: it decides whom to query); `u` learns the public
+    /// channels of the peers it queries (V05) and the messages are delivered until quiet.
+    /// Returns whether any query went out (offers may have arrived).
+    fn collect(&mut self, b: &Balances, u: u32, stats: &mut RoundStats) -> bool {
+        let now = self.at();
+        let effects = self.nodes[u as usize].collect_offers(now);
+        let peers: Vec<u32> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send { peer, .. } => Some(*peer),
+                _ => None,
+            })
+            .collect();
+        self.counters.refused += effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Log(_)))
+            .count() as u64;
+        if peers.is_empty() {
+            return false;
+        }
+        self.learn_neighbourhood(u, &peers);
+        self.pump(b, u, effects, stats);
+        true
+    }
+
     /// One proactive round (see the module docs).
     pub fn round(&mut self, b: &mut Balances) -> RoundStats {
         self.round += 1;
@@ -428,25 +457,30 @@ impl<'g> FoafNetwork<'g> {
         )));
         let mut stats = RoundStats::default();
         for u in order {
-            self.sync(b, u);
-            let queries = self.pick_queries(b, u, self.cfg.max_queries_per_round);
-            if queries.is_empty() {
-                continue;
+            for _ in 0..self.cfg.plans_per_turn.max(1) {
+                self.sync(b, u);
+                if !self.collect(b, u, &mut stats) {
+                    break;
+                }
+                let plan = self.nodes[u as usize].plan_rebalances(
+                    &u,
+                    &self.graph,
+                    self.at(),
+                    &self.cfg.planner,
+                );
+                let mut moved = false;
+                for r in &plan {
+                    let outcome = self.execute(b, r);
+                    moved |= outcome.is_ok();
+                    stats.count(outcome);
+                }
+                // Forget the neighbourhood (and the offers with it): memory stays bounded.
+                self.nodes[u as usize].set_graph([]);
+                if !moved {
+                    break;
+                }
             }
-            self.exchange(b, u, &queries, &mut stats);
-            let plan = self.nodes[u as usize].plan_rebalances(
-                &u,
-                &self.graph,
-                self.at(),
-                &self.cfg.planner,
-            );
-            for r in &plan {
-                let outcome = self.execute(b, r);
-                stats.count(outcome);
-            }
             self.sync(b, u);
-            // Forget the neighbourhood (and the offers with it): memory stays bounded.
-            self.nodes[u as usize].set_graph([]);
         }
         stats
     }
@@ -467,10 +501,10 @@ impl<'g> FoafNetwork<'g> {
         let ask = shortfall.saturating_mul(self.cfg.jit.overshoot_percent) / 100;
         let mut queries = vec![(y, Flow::Receive, ask)];
         queries.extend(
-            self.pick_queries(b, x, self.cfg.max_queries_per_round)
+            self.jit_sources(b, x, self.cfg.jit_sources)
                 .into_iter()
-                .filter(|q| q.1 == Flow::Push && q.0 != y)
-                .map(|(p, f, _)| (p, f, ask)),
+                .filter(|&p| p != y)
+                .map(|p| (p, Flow::Push, ask)),
         );
         self.exchange(b, x, &queries, &mut stats);
         let htlc = HtlcToForward {
@@ -493,7 +527,21 @@ impl<'g> FoafNetwork<'g> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::graph::GraphChannel;
     use crate::metrics::{mean, node_ginis};
+
+    /// A channel of 10,000,000 msat between nodes `a` and `b`, scid `i`, no fees.
+    fn ch(a: u32, b: u32, i: u64) -> GraphChannel {
+        GraphChannel {
+            a,
+            b,
+            scid: ShortChannelId::from_u64(i),
+            capacity_msat: 10_000_000,
+            base_fee_msat: [0, 0],
+            fee_ppm: [0, 0],
+            parts: 1,
+        }
+    }
 
     #[test]
     fn a_triangle_rebalances_through_real_messages() {
@@ -507,10 +555,9 @@ mod tests {
             local_a: vec![10_000_000, 10_000_000, 0],
         };
         let funds = b.node_funds(&g);
-        let cfg = FoafConfig {
-            query_fraction: 1.0,
-            ..FoafConfig::default()
-        };
+        let mut cfg = FoafConfig::default();
+        // Ask for the whole deviation: one round must balance the triangle.
+        cfg.peer.collect.divisor = 1;
         let mut net = FoafNetwork::new(&g, &b, cfg, 1);
         let st = net.round(&mut b);
         assert!(st.operations >= 1, "{st:?} {:?}", net.counters);
@@ -528,17 +575,7 @@ mod tests {
     // R: R-REB-5, R-REB-2
     #[test]
     fn a_paid_middle_hop_forwards_what_it_would_refuse_for_free() {
-        use crate::graph::GraphChannel;
         use foaf_policy::Hop;
-        let ch = |a, b, i| GraphChannel {
-            a,
-            b,
-            scid: ShortChannelId::from_u64(i),
-            capacity_msat: 10_000_000,
-            base_fee_msat: [0, 0],
-            fee_ppm: [0, 0],
-            parts: 1,
-        };
         let g = Graph::from_channels(
             ["u", "a", "x", "b"].map(String::from).to_vec(),
             vec![ch(0, 1, 1), ch(1, 2, 2), ch(2, 3, 3), ch(0, 3, 4)],
@@ -578,6 +615,48 @@ mod tests {
             }
             assert_eq!(b.node_funds(&g), b0.node_funds(&g));
         }
+    }
+
+    /// Whom a node queries is its node's choice (`Node::collect_offers`): on a path a–b–c no
+    /// cycle exists, so nothing moves. With the pinned schedule b asks its source and its sink
+    /// again every round (60 s apart, more than the 30 s it waits); a node configured to wait
+    /// 600 s asks in round 1, then nobody until round 12 (more than 600 s later); with the
+    /// node's `RCm4RequeryFresh` fault it asks again in round 2: the simulation does not
+    /// decide this itself.
+    // R: R-CM-4
+    #[test]
+    fn rounds_query_as_the_node_collects() {
+        let g = Graph::from_channels(
+            ["a", "b", "c"].map(String::from).to_vec(),
+            vec![ch(0, 1, 1), ch(1, 2, 2)],
+        );
+        // a holds 1M of a–b (so b 9M), b holds 1M of b–c.
+        let b0 = Balances {
+            local_a: vec![1_000_000, 1_000_000],
+        };
+        let messages = |requery_after_secs, fault| {
+            let mut b = b0.clone();
+            let mut cfg = FoafConfig::default();
+            cfg.peer.collect.requery_after_secs = requery_after_secs;
+            cfg.peer.fault = fault;
+            let mut net = FoafNetwork::new(&g, &b, cfg, 1);
+            let per_round: Vec<u64> = (0..12).map(|_| net.round(&mut b).messages).collect();
+            assert_eq!(b, b0, "no cycle: nothing moves");
+            per_round
+        };
+        // b is a source toward a (ζ .9 > ν .5) and a sink toward c (ζ .1): two queries, two
+        // replies; a and c have one channel each (at ν): nothing to ask.
+        let pinned = messages(30, None);
+        assert!(pinned.iter().all(|&n| n == 4), "{pinned:?}");
+        let m = messages(600, None);
+        assert_eq!(m[0], 4, "{m:?}");
+        assert!(
+            m[1..11].iter().all(|&n| n == 0),
+            "asked within 600 s: {m:?}"
+        );
+        assert_eq!(m[11], 4, "more than 600 s later: {m:?}");
+        let faulty = messages(600, Some(foaf_peer::Fault::RCm4RequeryFresh));
+        assert_eq!(faulty[1], 4, "{faulty:?}");
     }
 
     #[test]

@@ -353,8 +353,9 @@ pub fn config_for(run: &Run, setting: &Setting) -> ImbalanceConfig {
     c.paid_middle_hop = cfg.foaf.paid_middle_hop;
     let f = &mut cfg.foaf;
     f.set_rule(p.rule, p.gini_test);
-    f.query_fraction = p.amount;
+    f.peer.collect.divisor = (1.0 / p.amount).round().max(1.0) as u64;
     f.min_amount_msat = floor;
+    f.peer.collect.min_amount_msat = floor;
     f.planner.min_amount_msat = floor;
     cfg
 }

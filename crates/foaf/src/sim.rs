@@ -186,15 +186,32 @@ struct FoafArgs {
     /// or `gini-only` (experiment: only the G test; foaf only).
     #[arg(long, value_enum)]
     hop_rule: Option<HopRuleArg>,
-    /// The query amount as a share of the channel's deviation from target, in (0, 1]
-    /// (docs/bolt14.md R-CM-4). Default: the FOAF configuration's.
+    /// The query amount as a share of the peer's deviation from target, in (0, 1]: the node
+    /// asks for ⌊deviation × F⌋ rounded to a divisor, ⌊deviation / round(1/F)⌋
+    /// (docs/bolt14.md R-CM-4 pins a tenth).
     #[arg(long, value_name = "F")]
     query_fraction: Option<f64>,
-    /// Queries a node sends per round, half to the peers it holds most too much with (flow
-    /// Push), half to those it holds most too little with (flow Receive). Default: the FOAF
-    /// configuration's.
+    /// Collections and plans per initiator's turn: after a plan moved its balances the node
+    /// queries its sources and sinks again and plans on the new offers, up to N times.
+    #[arg(long, value_name = "N")]
+    plans_per_turn: Option<usize>,
+    /// Most rebalances in one plan (R-REB-4; default 32).
+    #[arg(long, value_name = "N")]
+    max_rebalances: Option<usize>,
+    /// Queries a collection sends at most (R-CM-4): half to the sources with the largest
+    /// surplus (flow Push), half to the sinks with the largest deficit (flow Receive).
+    /// Default: the node's.
     #[arg(long, value_name = "N")]
     max_queries: Option<usize>,
+    /// The smallest query a collection sends, in satoshis (R-CM-4): a tenth below it is
+    /// raised to it, a peer deviating by less is not asked. Default: the planner's floor
+    /// (1,000 sat).
+    #[arg(long, value_name = "SAT")]
+    min_query_sat: Option<u64>,
+    /// Seconds before a collection queries a peer again when nothing changed (R-CM-4;
+    /// default 600).
+    #[arg(long, value_name = "SECS")]
+    requery_after: Option<u64>,
     /// What the initiator may send on its own first channel (R-REB-1): `surplus` (never below
     /// its target) or `balance` (the peer must start above target; any amount that lowers G).
     /// The cycle strategies follow it for their first channel too.
@@ -264,7 +281,15 @@ impl FoafArgs {
                     "--query-fraction wants a share in (0, 1], got {f}"
                 )));
             }
-            cfg.query_fraction = f;
+            cfg.peer.collect.divisor = (1.0 / f).round().max(1.0) as u64;
+        }
+        if let Some(n) = self.plans_per_turn {
+            if n == 0 {
+                return Err(CliError::BadInput(
+                    "--plans-per-turn needs at least 1".into(),
+                ));
+            }
+            cfg.plans_per_turn = n;
         }
         if let Some(n) = self.max_queries {
             if n < 2 {
@@ -272,7 +297,21 @@ impl FoafArgs {
                     "--max-queries needs at least 2 (one Push, one Receive)".into(),
                 ));
             }
-            cfg.max_queries_per_round = n;
+            cfg.peer.collect.max_per_flow = n / 2;
+        }
+        if let Some(sat) = self.min_query_sat {
+            cfg.peer.collect.min_amount_msat = sat.saturating_mul(1000);
+        }
+        if let Some(secs) = self.requery_after {
+            cfg.peer.collect.requery_after_secs = secs;
+        }
+        if let Some(n) = self.max_rebalances {
+            if n == 0 {
+                return Err(CliError::BadInput(
+                    "--max-rebalances needs at least 1".into(),
+                ));
+            }
+            cfg.planner.max_rebalances = n;
         }
         if let Some(c) = self.initiator_out_cap {
             cfg.planner.out_cap = c.into();

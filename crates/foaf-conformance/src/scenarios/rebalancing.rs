@@ -53,9 +53,9 @@ fn r_cm_4_collect_offers_from_sources_and_sinks() -> Vector {
         &["R-CM-4"],
         "Asked to collect offers, a node queries each source peer (zeta > nu) with flow_value 1 \
          and each sink (zeta < nu) with flow_value 0, for a part of the deviation (pinned: a \
-         tenth, rounded down), and no peer at nu; it does not query again while nothing changed \
-         and the offers are fresh (600 s); it does after its balances changed and once the \
-         offers are stale, within the S05 limit of 4 queries per peer per 10 s.",
+         tenth, rounded down; the 8 largest deviations per flow), and no peer at nu; it does not \
+         query a peer again within 30 s while nothing changed; it does after its balances \
+         changed and once 30 s passed, within the S05 limit of 4 queries per peer per 10 s.",
     );
     s.optional_op("collect_offers").start(&node, STD_PEERS);
     let mut sent = std::collections::BTreeMap::new();
@@ -69,7 +69,7 @@ fn r_cm_4_collect_offers_from_sources_and_sinks() -> Vector {
     s.step_note(
         collect_offers_op(),
         vec![],
-        "nothing changed and the offers asked for are fresh: no query again",
+        "nothing changed and the peers were asked less than 30 s ago: no query again",
     );
     // carol .9 -> .8: nu = .475, so alice and bob (.5) become sources too.
     node.channels[2].local = CAP / 10 * 8;
@@ -89,7 +89,7 @@ fn r_cm_4_collect_offers_from_sources_and_sinks() -> Vector {
         &node,
         &mut sent,
         Some(Pinned),
-        "601 s later the offers are stale: asked again",
+        "601 s later (more than 30 s): asked again",
     );
     // Four more changes within the same second: the 5th query to a peer within 10 s is S05's.
     for (i, local) in [7, 8, 7, 8].into_iter().enumerate() {
