@@ -40,6 +40,7 @@
 use std::collections::BTreeMap;
 
 use foaf_wire::{Flow, ShortChannelId};
+use rustc_hash::FxHashMap;
 
 use crate::graph::ChannelGraph;
 use crate::hop_check::HopRule;
@@ -174,8 +175,6 @@ pub(crate) struct ForeignEdge<P> {
 /// A path of one or two foreign edges, borrowed from the [`State`].
 pub(crate) struct PathRef<'a, P> {
     pub(crate) end: &'a P,
-    /// `end`'s [`ForeignEdge::to_peer`].
-    pub(crate) end_peer: u32,
     pub(crate) edges: [Option<&'a ForeignEdge<P>>; 2],
     pub(crate) cap: u64,
 }
@@ -498,7 +497,6 @@ impl<P: PeerKey> State<P> {
         let last = e2.unwrap_or(e1);
         (cap > 0).then_some(PathRef {
             end: &last.to,
-            end_peer: last.to_peer,
             edges: [Some(e1), e2],
             cap,
         })
@@ -550,34 +548,31 @@ impl<P: PeerKey> State<P> {
 }
 
 /// Fast G-after evaluation for one planning step ([`Spread`]: O(log n) per candidate instead
-/// of a sort). The chosen step is re-checked with the exact [`gini`].
-struct GiniEval<'a, P> {
-    st: &'a State<P>,
-    index: BTreeMap<&'a P, usize>,
+/// of a sort). The chosen step is re-checked with the exact [`gini`]. Peers are addressed by
+/// their position in [`State::totals`] (the order of [`ForeignEdge::to_peer`]).
+struct GiniEval {
+    /// Per peer position: (Σ local, Σ capacity), as in [`State::totals`].
+    totals: Vec<(u64, u64)>,
     zeta: Vec<f64>,
     spread: Spread,
 }
 
-impl<'a, P: PeerKey> GiniEval<'a, P> {
-    fn new(st: &'a State<P>) -> Self {
-        let zeta: Vec<f64> = st
-            .totals
-            .values()
-            .map(|&(l, c)| l as f64 / c as f64)
-            .collect();
+impl GiniEval {
+    fn new<P: PeerKey>(st: &State<P>) -> Self {
+        let totals: Vec<(u64, u64)> = st.totals.values().copied().collect();
+        let zeta: Vec<f64> = totals.iter().map(|&(l, c)| l as f64 / c as f64).collect();
         Self {
-            st,
-            index: st.totals.keys().enumerate().map(|(i, p)| (p, i)).collect(),
+            totals,
             spread: Spread::new(&zeta),
             zeta,
         }
     }
 
-    /// G if `amt` moves out to `out` and back in from `inp` (two different peers of ours).
-    fn after(&self, out: &P, inp: &P, amt: u64) -> f64 {
-        let (a, b) = (self.index[out], self.index[inp]);
-        let (la, ca) = self.st.totals[out];
-        let (lb, cb) = self.st.totals[inp];
+    /// G if `amt` moves out to the peer at position `a` and back in from the one at `b` (two
+    /// different peers of ours).
+    fn after(&self, a: usize, b: usize, amt: u64) -> f64 {
+        let (la, ca) = self.totals[a];
+        let (lb, cb) = self.totals[b];
         let za2 = la.saturating_sub(amt) as f64 / ca as f64;
         let zb2 = lb.saturating_add(amt) as f64 / cb as f64;
         self.spread
@@ -585,10 +580,30 @@ impl<'a, P: PeerKey> GiniEval<'a, P> {
     }
 }
 
+/// The path shapes of one peer we leave to ([`State::path_ids_from`]) that end at a peer of
+/// ours, each with that peer's position ([`ForeignEdge::to_peer`]): a path ending elsewhere
+/// never comes back to us, and knowing the end first lets a step skip a path whose end has no
+/// room without reading its edges.
+type Shapes = Vec<([u32; 2], u32)>;
+
+fn shapes_back<P: PeerKey>(st: &State<P>, out: &P) -> Shapes {
+    st.path_ids_from(out)
+        .into_iter()
+        .filter_map(|ids| {
+            let last = st
+                .edge_list
+                .get(ids[1] as usize)
+                .or(st.edge_list.get(ids[0] as usize));
+            let end = last.map_or(u32::MAX, |e| e.to_peer);
+            (end != u32::MAX).then_some((ids, end))
+        })
+        .collect()
+}
+
 /// The best rebalance for the current state, with the edges it uses, if any lowers G.
 fn best_step<P: PeerKey>(
     st: &State<P>,
-    paths: &mut BTreeMap<P, Vec<[u32; 2]>>,
+    paths: &mut BTreeMap<P, Shapes>,
     cfg: &PlannerConfig,
 ) -> Option<(CircularRebalance<P>, Vec<ForeignEdge<P>>)> {
     let g0 = st.gini();
@@ -612,7 +627,13 @@ fn best_step<P: PeerKey>(
         (HopRule::Sender, _) if !cfg.sink_cap => u64::MAX,
         (HopRule::Sender, d) => d,
     };
-    let outs: Vec<&P> = st.totals.keys().filter(|p| out_room(p) > 0).collect();
+    // With their positions in `totals` (GiniEval's and the memo's key).
+    let outs: Vec<(usize, &P)> = st
+        .totals
+        .keys()
+        .enumerate()
+        .filter(|(_, p)| out_room(p) > 0)
+        .collect();
     // What each peer can take back, by peer index (ForeignEdge::to_peer): computed once per
     // step, not once per path.
     type Back<'a, P> = (&'a P, u64, Option<(ShortChannelId, u64)>);
@@ -630,9 +651,9 @@ fn best_step<P: PeerKey>(
         Vec<ForeignEdge<P>>,
     );
     let mut best: Option<Cand<P>> = None;
-    type Memo<'a, P> = BTreeMap<(&'a P, &'a P, u64), Option<(f64, u64)>>;
-    let mut memo: Memo<'_, P> = BTreeMap::new();
-    for out in &outs {
+    // Keyed by (out position, in position, cap); a lookup table only, its order unused.
+    let mut memo: FxHashMap<(usize, u32, u64), Option<(f64, u64)>> = FxHashMap::default();
+    for &(oi, out) in &outs {
         let Some((out_scid, out_liq)) = st.best_out_channel(out) else {
             continue;
         };
@@ -645,17 +666,20 @@ fn best_step<P: PeerKey>(
         };
         // Path shapes are computed once per plan, and only for peers we could send to.
         let shapes = paths
-            .entry((*out).clone())
-            .or_insert_with(|| st.path_ids_from(out));
-        for path in shapes.iter().filter_map(|ids| st.path(ids)) {
-            // A path ending at a node that is not our peer cannot come back to us.
-            let Some(&(inp, in_cap, in_chan)) = ins.get(path.end_peer as usize) else {
+            .entry(out.clone())
+            .or_insert_with(|| shapes_back(st, out));
+        for &(ids, end_peer) in shapes.iter() {
+            // The end's room first (no edge read), then what the offers still allow.
+            let Some(&(inp, in_cap, in_chan)) = ins.get(end_peer as usize) else {
                 continue;
             };
-            if inp == *out || in_cap == 0 {
+            if inp == out || in_cap == 0 {
                 continue;
             }
             let Some((in_scid, in_liq)) = in_chan else {
+                continue;
+            };
+            let Some(path) = st.path(&ids) else {
                 continue;
             };
             let cap = out_cap.min(in_cap).min(in_liq).min(path.cap);
@@ -665,7 +689,7 @@ fn best_step<P: PeerKey>(
             // The paper's amount (the full cap), or a fraction of it when that lowers G more.
             // G depends only on (out, in, cap), which many paths share: memoised per step.
             let capped = cap.min(out_surplus);
-            let pick = *memo.entry((*out, inp, cap)).or_insert_with(|| {
+            let pick = *memo.entry((oi, end_peer, cap)).or_insert_with(|| {
                 let mut pick: Option<(f64, u64)> = None;
                 let tops = if capped < cap {
                     [cap, capped]
@@ -678,7 +702,7 @@ fn best_step<P: PeerKey>(
                         if amt < cfg.min_amount_msat {
                             break;
                         }
-                        let g = ev.after(out, inp, amt);
+                        let g = ev.after(oi, end_peer as usize, amt);
                         if g < g0 && pick.is_none_or(|(bg, _)| g < bg) {
                             pick = Some((g, amt));
                         }
@@ -1111,17 +1135,17 @@ mod tests {
             let graph = ChannelGraph::new();
             let st = State::new((&me(), &chans, &[], &graph, 0), &Default::default()).unwrap();
             let ev = GiniEval::new(&st);
-            let (a, b) = (
-                format!("p{}", rng.gen_range(0..n)),
-                format!("p{}", rng.gen_range(0..n)),
-            );
+            let (ia, ib) = (rng.gen_range(0..n), rng.gen_range(0..n));
+            let (a, b) = (format!("p{ia}"), format!("p{ib}"));
             if a == b {
                 continue;
             }
+            // Positions in `totals`: the keys' order.
+            let pos = |p: &String| st.totals.keys().position(|k| k == p).unwrap();
             let (la, _) = st.totals[&a];
             let (lb, cb) = st.totals[&b];
             let amt = rng.gen_range(0..=la.min(cb - lb));
-            let (fast, exact) = (ev.after(&a, &b, amt), st.gini_after(&a, &b, amt));
+            let (fast, exact) = (ev.after(pos(&a), pos(&b), amt), st.gini_after(&a, &b, amt));
             assert!((fast - exact).abs() < 1e-12, "{fast} vs {exact}");
         }
     }

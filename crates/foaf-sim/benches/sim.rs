@@ -1,6 +1,9 @@
 //! The simulator's core loops on a seeded 1,000-node scale-free graph:
 //! - evaluating the all-pairs success rate from precomputed cheapest-path trees, against the
 //!   peer approach of recomputing the cheapest paths (one Dijkstra per source) each time;
+//! - building the cheapest-path trees of a graph where half the nodes are pendant (one
+//!   neighbour, as in the 2021 mainnet graph), against a plain Dijkstra per source that
+//!   queues every node (the former implementation, kept here; the same trees);
 //! - one round of the cycles ≤ 5 strategy from coin-flip balances;
 //! - one FOAF round (every node queries, answers, plans and executes through real
 //!   `foaf_peer::Node`s) from coin-flip balances;
@@ -9,11 +12,88 @@
 //!
 //! `cargo bench -p foaf-sim --bench sim`
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use foaf_sim::cycles::{CycleConfig, CycleSearch};
 use foaf_sim::foaf::{FoafConfig, FoafNetwork};
+use foaf_sim::graph::GraphChannel;
 use foaf_sim::metrics::{target_ratios, Routes};
 use foaf_sim::{Balances, Graph, InitialBalance};
+use foaf_wire::ShortChannelId;
+use rayon::prelude::*;
+
+/// A 1,000-node scale-free core with 1,000 pendant nodes hung on it (one channel each).
+fn with_pendants() -> Graph {
+    let core = Graph::barabasi_albert(1000, 4, 1);
+    let mut ids = core.node_ids.clone();
+    let mut channels = core.channels.clone();
+    for i in 0..1000u32 {
+        let leaf = ids.len() as u32;
+        ids.push(format!("pendant-{i}"));
+        channels.push(GraphChannel {
+            a: (i * 7919) % 1000,
+            b: leaf,
+            scid: ShortChannelId::from_u64((3u64 << 40) | u64::from(i)),
+            capacity_msat: 1_000_000_000,
+            base_fee_msat: [u64::from(i % 3) * 500, 1000],
+            fee_ppm: [1, 1],
+            parts: 1,
+        });
+    }
+    Graph::from_channels(ids, channels)
+}
+
+/// The former tree builder: Dijkstra from every source (in parallel, as `Routes::compute`),
+/// every node queued; returns the parent arcs in settling order.
+fn plain_trees(g: &Graph) -> Vec<Vec<u32>> {
+    let n = g.node_count();
+    (0..n as u32)
+        .into_par_iter()
+        .map(|src| {
+            let mut dist = vec![(u64::MAX, u32::MAX); n];
+            let mut done = vec![false; n];
+            let mut parent = vec![u32::MAX; n];
+            let mut heap = BinaryHeap::new();
+            let mut out = Vec::with_capacity(n - 1);
+            dist[src as usize] = (0, 0);
+            heap.push(Reverse((0u64, 0u32, src)));
+            while let Some(Reverse((d, h, u))) = heap.pop() {
+                if done[u as usize] || (d, h) != dist[u as usize] {
+                    continue;
+                }
+                done[u as usize] = true;
+                if u != src {
+                    out.push(parent[u as usize]);
+                }
+                for a in g.arcs(u) {
+                    let v = a.head as usize;
+                    let cand = (d.saturating_add(g.base_fee(a.id)), h + 1);
+                    if !done[v] && cand < dist[v] {
+                        dist[v] = cand;
+                        parent[v] = a.id;
+                        heap.push(Reverse((cand.0, cand.1, a.head)));
+                    }
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+fn trees(c: &mut Criterion) {
+    let g = with_pendants();
+    let mut group = c.benchmark_group("cheapest_path_trees_2000_nodes_half_pendant");
+    group.sample_size(10);
+    group.bench_function("Routes::compute", |bench| {
+        bench.iter(|| Routes::compute(black_box(&g), None))
+    });
+    group.bench_function("plain Dijkstra per source (former, peer)", |bench| {
+        bench.iter(|| plain_trees(black_box(&g)))
+    });
+    group.finish();
+}
 
 fn paper_code(c: &mut Criterion) {
     let g = Graph::barabasi_albert(1000, 4, 1);
@@ -75,5 +155,5 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, paper_code);
+criterion_group!(benches, bench, paper_code, trees);
 criterion_main!(benches);

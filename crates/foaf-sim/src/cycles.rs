@@ -152,8 +152,11 @@ pub fn deficit(g: &Graph, b: &Balances, nu: &[f64], arc: u32) -> u64 {
 /// The cycle-search engine; holds scratch space sized to the graph.
 pub struct CycleSearch<'g> {
     g: &'g Graph,
-    nu: Vec<f64>,
     cfg: CycleConfig,
+    /// Per arc, its tail's target balance on the channel, ⌊ν_tail · capacity⌋ (what
+    /// [`excess`] computes; ν is constant, so it is computed once: the search asks it for
+    /// every arc it looks at).
+    target: Vec<u64>,
     closer: Vec<u32>,
     path: Vec<u32>,
     nodes: Vec<u32>,
@@ -166,10 +169,16 @@ impl<'g> CycleSearch<'g> {
     /// A search over `g` with targets `nu` (constant: circular payments keep every node's
     /// funds, so ν never changes).
     pub fn new(g: &'g Graph, nu: Vec<f64>, cfg: CycleConfig) -> Self {
+        let target = (0..2 * g.channel_count() as u32)
+            .map(|arc| {
+                let cap = g.channels[(arc / 2) as usize].capacity_msat;
+                (nu[g.tail(arc) as usize] * cap as f64) as u64
+            })
+            .collect();
         CycleSearch {
             g,
-            nu,
             cfg,
+            target,
             closer: vec![u32::MAX; g.node_count()],
             path: Vec::new(),
             nodes: Vec::new(),
@@ -215,9 +224,13 @@ impl<'g> CycleSearch<'g> {
     /// How much `arc` can carry in a cycle now (0 when it is not willing).
     #[inline]
     fn room(&self, b: &Balances, arc: u32) -> u64 {
-        let e = excess(self.g, b, &self.nu, arc);
+        // [`excess`] and [`deficit`] with the targets read from `target` (the head's target
+        // on the channel is the tail's of the reverse arc).
+        let e = b
+            .arc_balance(self.g, arc)
+            .saturating_sub(self.target[arc as usize]);
         if self.cfg.strict && e > 0 {
-            e.min(deficit(self.g, b, &self.nu, arc))
+            e.min(self.target[(arc ^ 1) as usize].saturating_sub(b.arc_balance(self.g, arc ^ 1)))
         } else {
             e
         }

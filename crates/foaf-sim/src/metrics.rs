@@ -256,6 +256,11 @@ impl Routes {
 
     /// One pass over the sources in parallel: `per_source` gets the payable amounts from one
     /// source to every other node (the source itself left out); results in source order.
+    ///
+    /// A pendant source sharing its neighbour's tree ([`Tree::Shared`]) reaches every node
+    /// through the arc `first`, so what it can pay anyone is the neighbour's bottleneck
+    /// capped by that arc's balance: one sequential pass over the neighbour's bottlenecks
+    /// instead of a walk of the tree.
     fn scan<T: Send>(
         &self,
         g: &Graph,
@@ -264,16 +269,45 @@ impl Routes {
     ) -> Vec<T> {
         let n = g.node_count();
         let view = ArcView::new(g, b);
-        (0..self.sources.len())
-            .into_par_iter()
+        let mut sharing: Vec<Vec<(usize, u32)>> = vec![Vec::new(); self.sources.len()];
+        for (i, t) in self.trees.iter().enumerate() {
+            if let Tree::Shared { first, of, .. } = *t {
+                sharing[of].push((i, first));
+            }
+        }
+        let own: Vec<usize> = (0..self.sources.len())
+            .filter(|&i| matches!(self.trees[i], Tree::Own { .. }))
+            .collect();
+        let targets = |i: usize, bn: &[u64]| {
+            let (before, rest) = bn.split_at(self.sources[i] as usize);
+            per_source(before.iter().chain(&rest[1..]).copied())
+        };
+        let done: Vec<Vec<(usize, T)>> = own
+            .par_iter()
             .map_init(
-                || vec![0u64; n],
-                |bn, i| {
+                || (vec![0u64; n], vec![0u64; n]),
+                |(bn, capped), &i| {
                     self.bottlenecks(&view, i, bn);
-                    let (before, rest) = bn.split_at(self.sources[i] as usize);
-                    per_source(before.iter().chain(&rest[1..]).copied())
+                    let mut out = Vec::with_capacity(1 + sharing[i].len());
+                    out.push((i, targets(i, bn)));
+                    for &(l, first) in &sharing[i] {
+                        let cap = view.balance[first as usize];
+                        for (c, &x) in capped.iter_mut().zip(bn.iter()) {
+                            *c = x.min(cap);
+                        }
+                        out.push((l, targets(l, capped)));
+                    }
+                    out
                 },
             )
+            .collect();
+        let mut by_source: Vec<Option<T>> = (0..self.sources.len()).map(|_| None).collect();
+        for (i, t) in done.into_iter().flatten() {
+            by_source[i] = Some(t);
+        }
+        by_source
+            .into_iter()
+            .map(|t| t.expect("every source is scanned"))
             .collect()
     }
 
@@ -762,6 +796,35 @@ mod tests {
             }
         }
         assert!(shared > 0, "no pendant source shared a tree");
+    }
+
+    // A pendant source's payable amounts come from its neighbour's bottlenecks capped by the
+    // pendant's own channel (Routes::scan): the same as walking its tree.
+    #[test]
+    fn scanned_amounts_equal_each_sources_tree_walk() {
+        for seed in 1..=6 {
+            let g = tie_graph(seed, false);
+            let b = Balances::initial(&g, crate::balances::InitialBalance::Uniform, seed);
+            let r = Routes::compute(&g, None);
+            assert!(r.trees.iter().any(|t| matches!(t, Tree::Shared { .. })));
+            let view = ArcView::new(&g, &b);
+            let mut bn = vec![0u64; g.node_count()];
+            let mut want = Vec::new();
+            for i in 0..r.sources.len() {
+                r.bottlenecks(&view, i, &mut bn);
+                want.extend(
+                    (0..g.node_count())
+                        .filter(|&t| t != r.sources[i] as usize)
+                        .map(|t| bn[t]),
+                );
+            }
+            let got: Vec<u64> = r
+                .scan(&g, &b, |t| t.collect::<Vec<u64>>())
+                .into_iter()
+                .flatten()
+                .collect();
+            assert_eq!(got, want, "seed {seed}");
+        }
     }
 
     #[test]

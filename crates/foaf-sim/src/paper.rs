@@ -48,7 +48,9 @@ use crate::seed::seed_for;
 pub enum PaperStrategy {
     /// `fees_3_5000_strict`: cycles of ≤ 4 channels, every arc capped, full amounts.
     Cycles4,
-    /// `fees_4_5000`: cycles of ≤ 5 channels, every arc capped, full amounts.
+    /// `fees_4_5000`: cycles of ≤ 5 channels, every arc capped, full amounts, as the paper's
+    /// text describes it (its run most likely had `Foaf`'s amount: `strict: false`, measured in
+    /// docs/simulation.md, "Where it differs").
     Cycles5,
     /// `fees_3_5000`: cycles of ≤ 4 channels, the chosen channel not capped, full amounts.
     Foaf,

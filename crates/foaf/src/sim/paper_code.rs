@@ -73,7 +73,7 @@ enum ParallelArg {
 enum PaperStrategyArg {
     /// Cycles of <= 4 channels, every arc capped at its surplus
     Cycles4,
-    /// Cycles of <= 5 channels, every arc capped
+    /// Cycles of <= 5 channels, every arc capped (see --cycles5-loose)
     Cycles5,
     /// Cycles of <= 4 channels, the initiator's chosen channel not capped
     Foaf,
