@@ -12,14 +12,11 @@
 //!
 //! `cargo bench -p foaf-sim --bench sim`
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use foaf_sim::cycles::{CycleConfig, CycleSearch};
 use foaf_sim::foaf::{FoafConfig, FoafNetwork};
 use foaf_sim::graph::GraphChannel;
-use foaf_sim::metrics::{target_ratios, Routes};
+use foaf_sim::metrics::{plain_dijkstra, target_ratios, Routes};
 use foaf_sim::{Balances, Graph, InitialBalance};
 use foaf_wire::ShortChannelId;
 use rayon::prelude::*;
@@ -46,39 +43,11 @@ fn with_pendants() -> Graph {
 }
 
 /// The former tree builder: Dijkstra from every source (in parallel, as `Routes::compute`),
-/// every node queued; returns the parent arcs in settling order.
+/// every node queued; the parent arcs in settling order.
 fn plain_trees(g: &Graph) -> Vec<Vec<u32>> {
-    let n = g.node_count();
-    (0..n as u32)
+    (0..g.node_count() as u32)
         .into_par_iter()
-        .map(|src| {
-            let mut dist = vec![(u64::MAX, u32::MAX); n];
-            let mut done = vec![false; n];
-            let mut parent = vec![u32::MAX; n];
-            let mut heap = BinaryHeap::new();
-            let mut out = Vec::with_capacity(n - 1);
-            dist[src as usize] = (0, 0);
-            heap.push(Reverse((0u64, 0u32, src)));
-            while let Some(Reverse((d, h, u))) = heap.pop() {
-                if done[u as usize] || (d, h) != dist[u as usize] {
-                    continue;
-                }
-                done[u as usize] = true;
-                if u != src {
-                    out.push(parent[u as usize]);
-                }
-                for a in g.arcs(u) {
-                    let v = a.head as usize;
-                    let cand = (d.saturating_add(g.base_fee(a.id)), h + 1);
-                    if !done[v] && cand < dist[v] {
-                        dist[v] = cand;
-                        parent[v] = a.id;
-                        heap.push(Reverse((cand.0, cand.1, a.head)));
-                    }
-                }
-            }
-            out
-        })
+        .map(|src| plain_dijkstra(g, src).1)
         .collect()
 }
 

@@ -667,6 +667,41 @@ impl DijkstraScratch {
     }
 }
 
+/// The plain Dijkstra [`Routes::compute`] must agree with (its test oracle, and the peer its
+/// benchmark is measured against): every node queued, one run from `src`, by (base fee, hops,
+/// node). Returns the parent arc of every node (`u32::MAX`: the source, or unreached) and the
+/// parent arcs in settling order. Not used by the simulator.
+#[doc(hidden)]
+pub fn plain_dijkstra(g: &Graph, src: u32) -> (Vec<u32>, Vec<u32>) {
+    let n = g.node_count();
+    let mut dist = vec![(u64::MAX, u32::MAX); n];
+    let mut done = vec![false; n];
+    let mut parent = vec![u32::MAX; n];
+    let mut settled = Vec::with_capacity(n.saturating_sub(1));
+    let mut heap = BinaryHeap::new();
+    dist[src as usize] = (0, 0);
+    heap.push(Reverse((0u64, 0u32, src)));
+    while let Some(Reverse((d, h, u))) = heap.pop() {
+        if done[u as usize] || (d, h) != dist[u as usize] {
+            continue;
+        }
+        done[u as usize] = true;
+        if u != src {
+            settled.push(parent[u as usize]);
+        }
+        for a in g.arcs(u) {
+            let v = a.head as usize;
+            let cand = (d.saturating_add(g.base_fee(a.id)), h + 1);
+            if !done[v] && cand < dist[v] {
+                dist[v] = cand;
+                parent[v] = a.id;
+                heap.push(Reverse((cand.0, cand.1, a.head)));
+            }
+        }
+    }
+    (parent, settled)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -689,34 +724,6 @@ mod tests {
             vec!["x".into(), "y".into(), "z".into()],
             vec![ch(0, 1, 1, 1), ch(1, 2, 2, 1), ch(0, 2, 3, 5)],
         )
-    }
-
-    /// The plain Dijkstra [`Routes::compute`] must agree with: every node queued, one run per
-    /// source; the parent arc of every node reached (`u32::MAX`: the source, or unreached).
-    fn reference_parents(g: &Graph, src: u32) -> Vec<u32> {
-        let n = g.node_count();
-        let mut dist = vec![(u64::MAX, u32::MAX); n];
-        let mut done = vec![false; n];
-        let mut parent = vec![u32::MAX; n];
-        let mut heap = BinaryHeap::new();
-        dist[src as usize] = (0, 0);
-        heap.push(Reverse((0u64, 0u32, src)));
-        while let Some(Reverse((d, h, u))) = heap.pop() {
-            if done[u as usize] || (d, h) != dist[u as usize] {
-                continue;
-            }
-            done[u as usize] = true;
-            for a in g.arcs(u) {
-                let v = a.head as usize;
-                let cand = (d.saturating_add(g.base_fee(a.id)), h + 1);
-                if !done[v] && cand < dist[v] {
-                    dist[v] = cand;
-                    parent[v] = a.id;
-                    heap.push(Reverse((cand.0, cand.1, a.head)));
-                }
-            }
-        }
-        parent
     }
 
     /// A graph full of ties: fees 0–2, pendant nodes with up to three parallel channels to
@@ -790,7 +797,7 @@ mod tests {
                             reached[g.head(arc) as usize] = true;
                             got[g.head(arc) as usize] = arc;
                         }
-                        assert_eq!(got, reference_parents(&g, src), "seed {seed} src {src}");
+                        assert_eq!(got, plain_dijkstra(&g, src).0, "seed {seed} src {src}");
                     }
                 }
             }
