@@ -432,6 +432,12 @@ impl<'g> FoafNetwork<'g> {
                 _ => None,
             })
             .collect();
+        // `collect_offers` documents its effects as a `Send` per query sent and a `Log` per
+        // query its S01–S05 checks refused (docs/state-machine.md), so a `Log` here is a
+        // refusal; the assertion catches a future effect kind that would break this count.
+        debug_assert!(effects
+            .iter()
+            .all(|e| matches!(e, Effect::Send { .. } | Effect::Log(_))));
         self.counters.refused += effects
             .iter()
             .filter(|e| matches!(e, Effect::Log(_)))
