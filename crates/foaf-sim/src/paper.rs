@@ -1325,6 +1325,17 @@ pub struct StrategySummary {
     /// curve ends: its replay evaluates at each new two-decimal G), over the seeds that got
     /// there: the like-for-like point, whatever the run did afterwards.
     pub success_at_paper_g: Interval,
+    /// Operations until G first came within [`SETTLED_G`] of its value after the last step:
+    /// where the run's curve flattens, to compare with the paper's count (its curves end
+    /// where its logs end, after an unknown number of steps).
+    pub operations_to_settle: Interval,
+    /// G at the last evaluated step within the paper's operation count (see
+    /// [`at_paper_operations`]), over the seeds that evaluated one.
+    pub imbalance_at_paper_operations: Interval,
+    /// Success at that step.
+    pub success_at_paper_operations: Interval,
+    /// How many seeds evaluated a step within the paper's operation count.
+    pub seeds_at_paper_operations: usize,
     /// Wall seconds per run.
     pub seconds: Interval,
 }
@@ -1387,10 +1398,63 @@ pub fn summarize(runs: &[PaperRun], ends: &[RunEnd]) -> Vec<StrategySummary> {
                         .filter_map(success_at_paper_g)
                         .collect::<Vec<_>>(),
                 ),
+                operations_to_settle: Interval::of(
+                    &runs
+                        .iter()
+                        .filter(|r| r.params == p)
+                        .filter_map(|r| operations_to_settle(r).map(|x| x as f64))
+                        .collect::<Vec<_>>(),
+                ),
+                imbalance_at_paper_operations: Interval::of(
+                    &runs
+                        .iter()
+                        .filter(|r| r.params == p)
+                        .filter_map(|r| at_paper_operations(r).map(|x| x.imbalance))
+                        .collect::<Vec<_>>(),
+                ),
+                success_at_paper_operations: Interval::of(
+                    &runs
+                        .iter()
+                        .filter(|r| r.params == p)
+                        .filter_map(|r| at_paper_operations(r).and_then(|x| x.success_rate))
+                        .collect::<Vec<_>>(),
+                ),
+                seeds_at_paper_operations: runs
+                    .iter()
+                    .filter(|r| r.params == p && at_paper_operations(r).is_some())
+                    .count(),
                 seconds: of(&|_, r| r.seconds),
             }
         })
         .collect()
+}
+
+/// How close to its final G a run must be to count as settled ([`operations_to_settle`]):
+/// half the 0.01 bin the paper's replay evaluates at.
+pub const SETTLED_G: f64 = 0.005;
+
+/// Cumulative operations at the first step whose G is within [`SETTLED_G`] of the last
+/// step's (`None` for a run without steps).
+pub fn operations_to_settle(run: &PaperRun) -> Option<u64> {
+    let end = run.rounds.last()?.imbalance;
+    run.rounds
+        .iter()
+        .find(|r| r.imbalance <= end + SETTLED_G)
+        .map(|r| r.cumulative_operations)
+}
+
+/// The last evaluated step (one with a success rate) whose cumulative operations do not
+/// exceed the paper's count for the run's strategy: the run's state after as many operations
+/// as the paper's curve shows (`None` without a paper figure or such a step).
+pub fn at_paper_operations(run: &PaperRun) -> Option<&PaperRound> {
+    let ops = PAPER_FIGURES
+        .iter()
+        .find(|f| f.strategy == run.params.strategy)?
+        .operations;
+    run.rounds
+        .iter()
+        .rev()
+        .find(|r| r.success_rate.is_some() && r.cumulative_operations as f64 <= ops)
 }
 
 /// Cumulative operations at the first step where G is at or below the paper's end point for
@@ -1496,6 +1560,57 @@ mod tests {
             (1, 0),
         ]);
         assert!((r - PAPER_HOPS_CUMULATIVE[1]).abs() < 1e-12, "{r}");
+    }
+
+    /// A `cycles4` run (the paper's curve: 126k operations) of steps given as (cumulative
+    /// operations, G, evaluated success).
+    fn run_of(steps: &[(u64, f64, Option<f64>)]) -> PaperRun {
+        let (_, b) = state(2, &[(0, 1, 100, 50)]);
+        PaperRun {
+            params: PaperStrategy::Cycles4.params(),
+            seed: 1,
+            rounds: steps
+                .iter()
+                .enumerate()
+                .map(|(i, &(ops, imbalance, success_rate))| PaperRound {
+                    round: i + 1,
+                    flow_arcs: 0,
+                    cycles_tried: 0,
+                    operations: 0,
+                    trivial_operations: 0,
+                    cumulative_operations: ops,
+                    volume_msat: 0,
+                    imbalance,
+                    median_gini: 0.0,
+                    success_rate,
+                    median_payable_msat: success_rate.map(|_| 0),
+                })
+                .collect(),
+            final_ginis: Vec::new(),
+            final_balances: b,
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_run_settles_where_g_comes_within_half_a_bin_of_its_end() {
+        let r = run_of(&[
+            (50_000, 0.30, Some(0.6)),
+            (100_000, 0.254, Some(0.8)),
+            (125_000, 0.2545, None),
+            (140_000, 0.251, None),
+            (900_000, 0.249, Some(0.82)),
+        ]);
+        // 0.254 <= 0.249 + 0.005: settled at the second step, not at the first below 0.25.
+        assert_eq!(operations_to_settle(&r), Some(100_000));
+        assert_eq!(operations_to_settle(&run_of(&[])), None);
+        // Within the paper's 126k operations the last evaluated step is the second (the third
+        // is within but not evaluated, the fourth is past the count).
+        let at = at_paper_operations(&r).expect("an evaluated step");
+        assert_eq!(at.cumulative_operations, 100_000);
+        assert_eq!(at.success_rate, Some(0.8));
+        // Nothing evaluated by then: no point to compare.
+        assert!(at_paper_operations(&run_of(&[(200_000, 0.2, Some(0.9))])).is_none());
     }
 
     #[test]

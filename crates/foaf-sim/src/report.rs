@@ -923,6 +923,32 @@ pub fn paper_table(t: &PaperTable) -> String {
             at_g
         );
     }
+    for s in &t.summaries {
+        let Some(f) = paper_figure(s.params.strategy) else {
+            continue;
+        };
+        let at = if s.seeds_at_paper_operations == 0 {
+            "no step evaluated by then".to_string()
+        } else {
+            format!(
+                "G {}, success {} ({} of {} seeds)",
+                interval_num(&s.imbalance_at_paper_operations, 3),
+                interval_pct(&s.success_at_paper_operations),
+                s.seeds_at_paper_operations,
+                s.seeds
+            )
+        };
+        let _ = writeln!(
+            out,
+            "{:<9} after the paper's {:.0} operations: {}; G within {} of its end after {} ops ({:.2}x the paper's)",
+            s.params.strategy.name(),
+            f.operations,
+            at,
+            crate::paper::SETTLED_G,
+            interval_num(&s.operations_to_settle, 0),
+            s.operations_to_settle.mean / f.operations
+        );
+    }
     let hops = hops_cumulative(t);
     let _ = write!(out, "cheapest paths with <= h hops (h = 1..7): ours");
     for h in hops.iter().take(7) {
@@ -992,7 +1018,7 @@ pub fn paper_csv(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportError
         |w| {
             for s in &t.summaries {
                 let f = paper_figure(s.params.strategy);
-                let rows: [(&str, Option<f64>, &Interval); 12] = [
+                let rows: [(&str, Option<f64>, &Interval); 15] = [
                     (
                         "success_at_paper_hops",
                         f.map(|f| f.success_rate),
@@ -1007,6 +1033,21 @@ pub fn paper_csv(t: &PaperTable, dir: &Path) -> Result<Vec<PathBuf>, ReportError
                         "operations_to_paper_g",
                         f.map(|f| f.operations),
                         &s.operations_to_paper_g,
+                    ),
+                    (
+                        "operations_to_settle",
+                        f.map(|f| f.operations),
+                        &s.operations_to_settle,
+                    ),
+                    (
+                        "network_imbalance_at_paper_operations",
+                        f.map(|f| f.imbalance),
+                        &s.imbalance_at_paper_operations,
+                    ),
+                    (
+                        "success_at_paper_operations",
+                        f.map(|f| f.success_rate),
+                        &s.success_at_paper_operations,
                     ),
                     ("success_rate", f.map(|f| f.success_rate), &s.success_rate),
                     ("network_imbalance", f.map(|f| f.imbalance), &s.imbalance),

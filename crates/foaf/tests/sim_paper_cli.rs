@@ -45,14 +45,29 @@ fn paper_code_writes_its_table_csvs_and_plots() {
         String::from_utf8_lossy(&out.stderr)
     );
     let table = String::from_utf8(out.stdout).unwrap();
-    for s in ["before", "cycles4", "cycles5", "foaf", "mpp", "Fig. 1"] {
+    for s in [
+        "before",
+        "cycles4",
+        "cycles5",
+        "foaf",
+        "mpp",
+        "Fig. 1",
+        "after the paper's 126000 operations",
+    ] {
         assert!(table.contains(s), "{s}: {table}");
     }
     let summary = std::fs::read_to_string(format!("{dir}/paper_summary.csv")).unwrap();
-    // 4 strategies x 12 figures, each with its parameters and the seed count.
-    assert_eq!(summary.lines().count(), 1 + 4 * 12, "{summary}");
-    // Where the paper's curves end: success when G first reached the paper's end bin.
-    assert!(summary.contains(",success_at_paper_g,"), "{summary}");
+    // 4 strategies x 15 figures, each with its parameters and the seed count.
+    assert_eq!(summary.lines().count(), 1 + 4 * 15, "{summary}");
+    // Where the paper's curves end: success when G first reached the paper's end bin; where
+    // ours settle; our state after the paper's operation count.
+    for figure in [
+        ",success_at_paper_g,",
+        ",operations_to_settle,",
+        ",success_at_paper_operations,",
+    ] {
+        assert!(summary.contains(figure), "{figure}: {summary}");
+    }
     assert!(summary
         .lines()
         .any(|l| l
