@@ -1359,6 +1359,18 @@ pub fn summarize(runs: &[PaperRun], ends: &[RunEnd]) -> Vec<StrategySummary> {
                     .collect();
                 Interval::of(&xs)
             };
+            // Over the seeds where `f` has a value (a point some runs never reach).
+            let where_some = |f: &dyn Fn(&PaperRun) -> Option<f64>| {
+                let xs: Vec<f64> = runs
+                    .iter()
+                    .filter(|r| r.params == p)
+                    .filter_map(f)
+                    .collect();
+                Interval::of(&xs)
+            };
+            let count = |f: &dyn Fn(&PaperRun) -> bool| {
+                runs.iter().filter(|r| r.params == p && f(r)).count()
+            };
             let last = |r: &PaperRun| r.rounds.last().copied();
             StrategySummary {
                 params: p,
@@ -1380,49 +1392,17 @@ pub fn summarize(runs: &[PaperRun], ends: &[RunEnd]) -> Vec<StrategySummary> {
                 success_at_paper_hops: of(&|i, _| {
                     ends.get(i).map_or(0.0, |e| e.success_at_paper_hops)
                 }),
-                operations_to_paper_g: Interval::of(
-                    &runs
-                        .iter()
-                        .filter(|r| r.params == p)
-                        .filter_map(|r| operations_to_paper_g(r).map(|x| x as f64))
-                        .collect::<Vec<_>>(),
-                ),
-                seeds_reaching_paper_g: runs
-                    .iter()
-                    .filter(|r| r.params == p && operations_to_paper_g(r).is_some())
-                    .count(),
-                success_at_paper_g: Interval::of(
-                    &runs
-                        .iter()
-                        .filter(|r| r.params == p)
-                        .filter_map(success_at_paper_g)
-                        .collect::<Vec<_>>(),
-                ),
-                operations_to_settle: Interval::of(
-                    &runs
-                        .iter()
-                        .filter(|r| r.params == p)
-                        .filter_map(|r| operations_to_settle(r).map(|x| x as f64))
-                        .collect::<Vec<_>>(),
-                ),
-                imbalance_at_paper_operations: Interval::of(
-                    &runs
-                        .iter()
-                        .filter(|r| r.params == p)
-                        .filter_map(|r| at_paper_operations(r).map(|x| x.imbalance))
-                        .collect::<Vec<_>>(),
-                ),
-                success_at_paper_operations: Interval::of(
-                    &runs
-                        .iter()
-                        .filter(|r| r.params == p)
-                        .filter_map(|r| at_paper_operations(r).and_then(|x| x.success_rate))
-                        .collect::<Vec<_>>(),
-                ),
-                seeds_at_paper_operations: runs
-                    .iter()
-                    .filter(|r| r.params == p && at_paper_operations(r).is_some())
-                    .count(),
+                operations_to_paper_g: where_some(&|r| operations_to_paper_g(r).map(|x| x as f64)),
+                seeds_reaching_paper_g: count(&|r| operations_to_paper_g(r).is_some()),
+                success_at_paper_g: where_some(&success_at_paper_g),
+                operations_to_settle: where_some(&|r| operations_to_settle(r).map(|x| x as f64)),
+                imbalance_at_paper_operations: where_some(&|r| {
+                    at_paper_operations(r).map(|x| x.imbalance)
+                }),
+                success_at_paper_operations: where_some(&|r| {
+                    at_paper_operations(r).and_then(|x| x.success_rate)
+                }),
+                seeds_at_paper_operations: count(&|r| at_paper_operations(r).is_some()),
                 seconds: of(&|_, r| r.seconds),
             }
         })
@@ -1443,14 +1423,16 @@ pub fn operations_to_settle(run: &PaperRun) -> Option<u64> {
         .map(|r| r.cumulative_operations)
 }
 
+/// The paper's figures for `s` (`None` for a strategy the paper did not run).
+pub fn paper_figure(s: PaperStrategy) -> Option<&'static PaperFigure> {
+    PAPER_FIGURES.iter().find(|f| f.strategy == s)
+}
+
 /// The last evaluated step (one with a success rate) whose cumulative operations do not
 /// exceed the paper's count for the run's strategy: the run's state after as many operations
 /// as the paper's curve shows (`None` without a paper figure or such a step).
 pub fn at_paper_operations(run: &PaperRun) -> Option<&PaperRound> {
-    let ops = PAPER_FIGURES
-        .iter()
-        .find(|f| f.strategy == run.params.strategy)?
-        .operations;
+    let ops = paper_figure(run.params.strategy)?.operations;
     run.rounds
         .iter()
         .rev()
@@ -1460,10 +1442,7 @@ pub fn at_paper_operations(run: &PaperRun) -> Option<&PaperRound> {
 /// Cumulative operations at the first step where G is at or below the paper's end point for
 /// the run's strategy (`None` if it never got there).
 pub fn operations_to_paper_g(run: &PaperRun) -> Option<u64> {
-    let target = PAPER_FIGURES
-        .iter()
-        .find(|f| f.strategy == run.params.strategy)?
-        .imbalance;
+    let target = paper_figure(run.params.strategy)?.imbalance;
     run.rounds
         .iter()
         .find(|r| r.imbalance <= target)
@@ -1473,10 +1452,7 @@ pub fn operations_to_paper_g(run: &PaperRun) -> Option<u64> {
 /// The success rate at the first step whose G rounds to the paper's end point or below (that
 /// step is evaluated: it is a new 0.01 low), `None` if the run never got there.
 pub fn success_at_paper_g(run: &PaperRun) -> Option<f64> {
-    let target = PAPER_FIGURES
-        .iter()
-        .find(|f| f.strategy == run.params.strategy)?
-        .imbalance;
+    let target = paper_figure(run.params.strategy)?.imbalance;
     let bin = |g: f64| (g * 100.0).round() as i64;
     run.rounds
         .iter()

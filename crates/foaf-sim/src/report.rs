@@ -12,7 +12,7 @@ use plotters::prelude::*;
 use crate::cycles::RoundStats;
 use crate::imbalance::{CurvePoint, DistributionRun, ImbalanceResult, Snapshot, StrategyRun};
 use crate::paper::{
-    Interval, PaperFigure, PaperParams, PaperStrategy, PaperTable, PAPER_FIGURES,
+    paper_figure, Interval, PaperFigure, PaperParams, PaperTable, PAPER_FIGURES,
     PAPER_HOPS_CUMULATIVE, PAPER_IMBALANCE_BEFORE, PAPER_KS_GINI, PAPER_MEDIAN_GINI_AFTER,
     PAPER_NODES_CHANNELS, PAPER_SUCCESS_BEFORE, QUANTILES,
 };
@@ -754,10 +754,6 @@ fn interval_num(i: &Interval, digits: usize) -> String {
             digits, i.mean, digits, i.low, digits, i.high
         )
     }
-}
-
-fn paper_figure(s: PaperStrategy) -> Option<&'static PaperFigure> {
-    PAPER_FIGURES.iter().find(|f| f.strategy == s)
 }
 
 /// The shares of pairs whose cheapest path has at most h hops, h = 1..=len, summed over the
