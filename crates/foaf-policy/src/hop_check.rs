@@ -139,80 +139,188 @@ impl Default for HopConfig {
 /// (in on `in_scid`, out on `out_scid`) must bring both peers' merged ζ toward our ν without
 /// passing it, strictly lower our G, fit in the upstream peer's budget, and, if `cfg` asks,
 /// be one we offered recently. `Ok(())` means forward with fee 0.
+///
+/// One call prepares `channels` ([`HopChannels::new`]) and checks once; a caller that checks
+/// many forwards against unchanged balances keeps the [`HopChannels`] instead.
 pub fn check_fee_free_forward<P: PeerKey>(
     channels: &[Channel<P>],
     fwd: &FeeFreeForward,
     now: u64,
     cfg: &HopConfig,
 ) -> Result<(), FeeFreeRefusal> {
-    let find = |s: ShortChannelId| {
-        channels
+    HopChannels::new(channels).check(fwd, now, cfg)
+}
+
+/// Our channels as the hop check reads them, prepared once: the usable ones (active, with
+/// capacity), merged per peer (M02), and our sorted ζ with G before any move. Preparing sorts
+/// (O(n log n)); each [`HopChannels::check`] after that is O(n) without a sort. It exists for
+/// callers that check many forwards between two balance changes (the simulator tries many
+/// cycles through one hub): it is a snapshot, so it must be rebuilt whenever one of the
+/// channels it was made from changes. [`check_fee_free_forward`] is `new` then `check`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HopChannels<P> {
+    /// The usable channels, in the caller's order (the first one with a scid is the one used).
+    usable: Vec<Channel<P>>,
+    /// Per peer, sorted by peer: (peer, Σ local, Σ capacity) (`imbalance::merged_by_peer`).
+    totals: Vec<(P, u64, u64)>,
+    /// (Σ local, Σ capacity) over `totals`: our ν as a fraction.
+    sum: (u128, u128),
+    /// Every peer's merged ζ, sorted by `f64::total_cmp`, and their G.
+    zeta: Vec<f64>,
+    gini: f64,
+    /// No peer's Σ capacity reached `u64::MAX`, so no merged sum saturated and a move can be
+    /// applied to the totals by subtracting and adding ([`HopChannels::forwarded`]).
+    exact: bool,
+}
+
+impl<P: PeerKey> HopChannels<P> {
+    /// Prepares `channels` (see the type's docs).
+    pub fn new(channels: &[Channel<P>]) -> Self {
+        let usable: Vec<Channel<P>> = channels
             .iter()
-            .find(|c| c.scid == s && c.is_active() && c.capacity_msat > 0)
-    };
-    let (Some(cin), Some(cout)) = (find(fwd.in_scid), find(fwd.out_scid)) else {
-        return Err(FeeFreeRefusal::UnknownChannel);
-    };
-    if cin.peer == cout.peer {
-        return Err(FeeFreeRefusal::SamePeer);
-    }
-    // The HTLC needs our local balance on the way out and the peer's on the way in (an HTLC
-    // that arrived proves the latter; the check keeps the function total on any input).
-    let remote_in = cin.capacity_msat - cin.local_msat.min(cin.capacity_msat);
-    if cout.local_msat.min(cout.capacity_msat) < fwd.amount_msat || remote_in < fwd.amount_msat {
-        return Err(FeeFreeRefusal::Liquidity);
-    }
-    if cfg.require_offer
-        && !fwd
-            .offered_at
-            .is_some_and(|t| t <= now && now - t <= cfg.max_offer_age_secs)
-    {
-        return Err(FeeFreeRefusal::NoFreshOffer);
-    }
-    // Merged per peer (M02). A sorted vector rather than a map, and one sort for G before and
-    // after: every hop of every rebalance runs this check.
-    let totals = merged_by_peer(channels);
-    let (sl, sc) = totals.iter().fold((0u128, 0u128), |(l, k), t| {
-        (l + u128::from(t.1), k + u128::from(t.2))
-    });
-    let merged = |p: &P| {
-        totals
-            .binary_search_by(|t| t.0.cmp(p))
-            .map(|i| (totals[i].1, totals[i].2))
-            .unwrap_or((0, 0))
-    };
-    let (il, ic) = merged(&cin.peer);
-    let (ol, oc) = merged(&cout.peer);
-    let amt = fwd.amount_msat;
-    if !cfg.rule.allows((ol, oc), (il, ic), amt, (sl, sc)) {
-        return Err(FeeFreeRefusal::AwayFromTarget);
-    }
-    let in_after = il.saturating_add(amt);
-    let out_after = ol - amt; // the rule checked that the merged peer holds it
-    if cfg.require_gini_drop {
+            .filter(|c| c.is_active() && c.capacity_msat > 0)
+            .cloned()
+            .collect();
+        // A sorted vector rather than a map: every hop of every rebalance runs this check.
+        let totals: Vec<(P, u64, u64)> = merged_by_peer(&usable)
+            .into_iter()
+            .map(|(p, l, c)| (p.clone(), l, c))
+            .collect();
+        let sum = totals.iter().fold((0u128, 0u128), |(l, k), t| {
+            (l + u128::from(t.1), k + u128::from(t.2))
+        });
         let mut zeta: Vec<f64> = totals.iter().map(|t| t.1 as f64 / t.2 as f64).collect();
         zeta.sort_by(f64::total_cmp);
-        let before = gini_of_sorted(&zeta);
-        // Only two peers' ζ change: swap them in place, keeping the list sorted.
-        let mut replace = |old: f64, new: f64| {
-            if let Ok(i) = zeta.binary_search_by(|z| z.total_cmp(&old)) {
-                zeta.remove(i);
-            }
-            let j = zeta.partition_point(|z| z.total_cmp(&new).is_lt());
-            zeta.insert(j, new);
-        };
-        replace(il as f64 / ic as f64, in_after as f64 / ic as f64);
-        replace(ol as f64 / oc as f64, out_after as f64 / oc as f64);
-        let after = gini_of_sorted(&zeta);
-        if after >= before {
-            return Err(FeeFreeRefusal::NoImprovement);
+        let gini = gini_of_sorted(&zeta);
+        let exact = totals.iter().all(|t| t.2 < u64::MAX);
+        Self {
+            usable,
+            totals,
+            sum,
+            zeta,
+            gini,
+            exact,
         }
     }
-    let budget = (u128::from(ic) * u128::from(cfg.budget_percent_of_capacity) / 100) as u64;
-    if fwd.budget_used_msat.saturating_add(amt) > budget {
-        return Err(FeeFreeRefusal::BudgetExhausted);
+
+    /// Records a forward that completed: `amt` came in on `in_scid` (our local balance there
+    /// rose) and left on `out_scid` (it dropped). Afterwards `self` equals
+    /// [`HopChannels::new`] of the channels after the move, at O(n) instead of a sort: the
+    /// two channels, their peers' merged totals and ζ, and G are updated in place (integer
+    /// totals exactly, since no sum saturates; ζ recomputed from them as `new` computes it;
+    /// the sorted list of a set of values is unique, so moving two entries gives the list a
+    /// fresh sort gives, and G is computed from it the same way). A channel that is not held
+    /// (not active, or without capacity) changes nothing here, as it changes nothing in `new`.
+    pub fn forwarded(&mut self, in_scid: ShortChannelId, out_scid: ShortChannelId, amt: u64) {
+        self.moved(in_scid, |l| l.saturating_add(amt));
+        self.moved(out_scid, |l| l.saturating_sub(amt));
+        self.gini = gini_of_sorted(&self.zeta);
     }
-    Ok(())
+
+    /// Our local balance on `scid` becomes `f(local)`; the merged figures follow.
+    fn moved(&mut self, scid: ShortChannelId, f: impl Fn(u64) -> u64) {
+        let Some(c) = self.usable.iter_mut().find(|c| c.scid == scid) else {
+            return;
+        };
+        let old = c.local_msat.min(c.capacity_msat);
+        c.local_msat = f(c.local_msat);
+        let new = c.local_msat.min(c.capacity_msat);
+        if !self.exact {
+            *self = Self::new(&self.usable);
+            return;
+        }
+        let peer = &c.peer;
+        let Ok(i) = self.totals.binary_search_by(|t| t.0.cmp(peer)) else {
+            unreachable!("every usable channel's peer is merged");
+        };
+        let t = &mut self.totals[i];
+        let z_old = t.1 as f64 / t.2 as f64;
+        // The old contribution is part of the sum, and the new sum is at most Σ capacity.
+        t.1 = t.1 - old + new;
+        let z_new = t.1 as f64 / t.2 as f64;
+        self.sum.0 = self.sum.0 - u128::from(old) + u128::from(new);
+        replace_sorted(&mut self.zeta, z_old, z_new);
+    }
+
+    /// [`check_fee_free_forward`] against the prepared channels.
+    pub fn check(
+        &self,
+        fwd: &FeeFreeForward,
+        now: u64,
+        cfg: &HopConfig,
+    ) -> Result<(), FeeFreeRefusal> {
+        let find = |s: ShortChannelId| self.usable.iter().find(|c| c.scid == s);
+        let (Some(cin), Some(cout)) = (find(fwd.in_scid), find(fwd.out_scid)) else {
+            return Err(FeeFreeRefusal::UnknownChannel);
+        };
+        if cin.peer == cout.peer {
+            return Err(FeeFreeRefusal::SamePeer);
+        }
+        // The HTLC needs our local balance on the way out and the peer's on the way in (an
+        // HTLC that arrived proves the latter; the check keeps the function total on any
+        // input).
+        let remote_in = cin.capacity_msat - cin.local_msat.min(cin.capacity_msat);
+        if cout.local_msat.min(cout.capacity_msat) < fwd.amount_msat || remote_in < fwd.amount_msat
+        {
+            return Err(FeeFreeRefusal::Liquidity);
+        }
+        if cfg.require_offer
+            && !fwd
+                .offered_at
+                .is_some_and(|t| t <= now && now - t <= cfg.max_offer_age_secs)
+        {
+            return Err(FeeFreeRefusal::NoFreshOffer);
+        }
+        // Merged per peer (M02).
+        let totals = &self.totals;
+        let merged = |p: &P| {
+            totals
+                .binary_search_by(|t| t.0.cmp(p))
+                .map(|i| (totals[i].1, totals[i].2))
+                .unwrap_or((0, 0))
+        };
+        let (il, ic) = merged(&cin.peer);
+        let (ol, oc) = merged(&cout.peer);
+        let amt = fwd.amount_msat;
+        if !cfg.rule.allows((ol, oc), (il, ic), amt, self.sum) {
+            return Err(FeeFreeRefusal::AwayFromTarget);
+        }
+        let in_after = il.saturating_add(amt);
+        let out_after = ol - amt; // the rule checked that the merged peer holds it
+        if cfg.require_gini_drop {
+            // Only two peers' ζ change: swap them in a copy of the sorted list, keeping it
+            // sorted (no sort per check).
+            let mut zeta = self.zeta.clone();
+            replace_sorted(
+                &mut zeta,
+                il as f64 / ic as f64,
+                in_after as f64 / ic as f64,
+            );
+            replace_sorted(
+                &mut zeta,
+                ol as f64 / oc as f64,
+                out_after as f64 / oc as f64,
+            );
+            let after = gini_of_sorted(&zeta);
+            if after >= self.gini {
+                return Err(FeeFreeRefusal::NoImprovement);
+            }
+        }
+        let budget = (u128::from(ic) * u128::from(cfg.budget_percent_of_capacity) / 100) as u64;
+        if fwd.budget_used_msat.saturating_add(amt) > budget {
+            return Err(FeeFreeRefusal::BudgetExhausted);
+        }
+        Ok(())
+    }
+}
+
+/// In `zeta`, sorted by `f64::total_cmp`, one entry `old` becomes `new`; the list stays sorted.
+fn replace_sorted(zeta: &mut Vec<f64>, old: f64, new: f64) {
+    if let Ok(i) = zeta.binary_search_by(|z| z.total_cmp(&old)) {
+        zeta.remove(i);
+    }
+    let j = zeta.partition_point(|z| z.total_cmp(&new).is_lt());
+    zeta.insert(j, new);
 }
 
 #[cfg(test)]
@@ -352,6 +460,55 @@ mod tests {
             check_fee_free_forward(&three, &fwd(2, 3, 100), 0, &with(HopRule::Sender)),
             Err(FeeFreeRefusal::AwayFromTarget)
         );
+    }
+
+    /// Prepared channels that follow completed forwards ([`HopChannels::forwarded`]) equal
+    /// channels prepared afresh after each move, G to the bit, and so give the same verdicts:
+    /// parallel channels, a closing channel, and sums past 2⁶⁴ (rebuilt) included.
+    // R: R-REB-5, M02
+    #[test]
+    fn prepared_channels_follow_forwards_exactly() {
+        use crate::model::ChannelState;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let cfg = HopConfig::default();
+        for round in 0..300 {
+            let huge = round % 10 == 9;
+            let n = rng.gen_range(2..10u64);
+            let mut chans: Vec<Channel<String>> = (1..=n)
+                .map(|i| {
+                    let cap = if huge {
+                        u64::MAX - rng.gen_range(0..3)
+                    } else {
+                        rng.gen_range(1..1_000_000u64)
+                    };
+                    // Few peers: parallel channels are common.
+                    let peer = format!("p{}", rng.gen_range(0..4));
+                    ch(&peer, i, cap, rng.gen_range(0..=cap))
+                })
+                .collect();
+            if rng.gen_bool(0.3) {
+                chans[0].state = ChannelState::Closing;
+            }
+            let mut view = HopChannels::new(&chans);
+            for _ in 0..20 {
+                let (i, o) = (rng.gen_range(0..chans.len()), rng.gen_range(0..chans.len()));
+                if i == o {
+                    continue;
+                }
+                let room = (chans[i].capacity_msat - chans[i].local_msat).min(chans[o].local_msat);
+                let amt = rng.gen_range(0..=room);
+                let (si, so) = (chans[i].scid, chans[o].scid);
+                chans[i].local_msat += amt;
+                chans[o].local_msat -= amt;
+                view.forwarded(si, so, amt);
+                let fresh = HopChannels::new(&chans);
+                assert_eq!(view, fresh, "round {round}");
+                assert_eq!(view.gini.to_bits(), fresh.gini.to_bits());
+                let f = fwd(so.to_u64(), si.to_u64(), amt / 2);
+                assert_eq!(view.check(&f, 0, &cfg), fresh.check(&f, 0, &cfg));
+            }
+        }
     }
 
     /// Sums of balances can pass 2⁶⁴; the exact comparisons must neither overflow nor round.

@@ -221,10 +221,22 @@ impl Spread {
 
     /// G after two distinct entries change: `a` = (old value, new value), likewise `b`.
     pub fn gini_after(&self, a: (f64, f64), b: (f64, f64)) -> f64 {
+        self.gini_after_rows(a, b, (self.row(a.0), self.row(b.0)))
+    }
+
+    /// The row of value `x`, Σⱼ |x − xⱼ| (a binary search): what [`Spread::gini_after`]
+    /// computes for each old value. A caller trying many moves of the same two entries
+    /// computes the two rows once and passes them to [`Spread::gini_after_rows`].
+    pub fn row(&self, x: f64) -> f64 {
+        self.abs_sum(x)
+    }
+
+    /// [`Spread::gini_after`] given the old values' rows, `(self.row(a.0), self.row(b.0))`:
+    /// the same operations, so the same bits.
+    pub fn gini_after_rows(&self, a: (f64, f64), b: (f64, f64), old_rows: (f64, f64)) -> f64 {
         let ((a0, a1), (b0, b1)) = (a, b);
         // Rows of a and b: the old ones out, the new ones (against everyone else) in.
-        let old_a = self.abs_sum(a0);
-        let old_b = self.abs_sum(b0);
+        let (old_a, old_b) = old_rows;
         let new_a = self.abs_sum(a1) - (a1 - a0).abs() - (a1 - b0).abs();
         let new_b = self.abs_sum(b1) - (b1 - a0).abs() - (b1 - b0).abs();
         let pairs = self.pairs - 2.0 * (old_a + old_b - (a0 - b0).abs())

@@ -26,7 +26,9 @@ pub mod reply;
 pub use channel_set::{ChannelSet, Group};
 pub use forward_aware::ForwardAwarePolicy;
 pub use graph::ChannelGraph;
-pub use hop_check::{check_fee_free_forward, FeeFreeForward, FeeFreeRefusal, HopConfig, HopRule};
+pub use hop_check::{
+    check_fee_free_forward, FeeFreeForward, FeeFreeRefusal, HopChannels, HopConfig, HopRule,
+};
 pub use imbalance::{gini, imbalance, relative_balances, target_ratio, Spread};
 pub use jit::{jit_decide, HtlcToForward, JitConfig, JitDecision, JitFailure};
 pub use model::{Channel, ChannelState, Offer, PeerKey};

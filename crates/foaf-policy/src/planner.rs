@@ -459,30 +459,38 @@ impl<P: PeerKey> State<P> {
     /// first, then by scids. Shapes do not change while planning, so a plan computes them
     /// once per peer; [`State::path`] adds the current cap.
     pub(crate) fn path_ids_from(&self, out: &P) -> Vec<[u32; 2]> {
+        self.path_ids_ending(out, |_| true)
+    }
+
+    /// [`State::path_ids_from`] restricted to the paths whose last edge passes `keep`, in the
+    /// same order. Filtering before sorting keeps the survivors' order (the sort key is a
+    /// total order, ties broken by generation order as a stable sort would) and sorts far
+    /// fewer paths: most two-edge paths end at a node that is not our peer.
+    fn path_ids_ending(&self, out: &P, keep: impl Fn(&ForeignEdge<P>) -> bool) -> Vec<[u32; 2]> {
         let mut found = Vec::new();
         for i1 in self.edges_from(out) {
             let e1 = &self.edge_list[i1];
             if e1.to == self.me || e1.to == *out {
                 continue;
             }
-            found.push([i1 as u32, u32::MAX]);
+            if keep(e1) {
+                found.push([i1 as u32, u32::MAX]);
+            }
             for i2 in self.edges_from(&e1.to) {
                 let e2 = &self.edge_list[i2];
-                if e2.to == self.me || e2.to == *out || e2.scid == e1.scid {
+                if e2.to == self.me || e2.to == *out || e2.scid == e1.scid || !keep(e2) {
                     continue;
                 }
                 found.push([i1 as u32, i2 as u32]);
             }
         }
         let edge = |i: u32| self.edge_list.get(i as usize);
-        let end = |ids: &[u32; 2]| &edge(ids[1]).or(edge(ids[0])).expect("a first edge").to;
-        let len = |ids: &[u32; 2]| if ids[1] == u32::MAX { 1 } else { 2 };
-        let scids = |ids: &[u32; 2]| ids.map(|i| edge(i).map(|e| e.scid));
-        found.sort_by(|a, b| {
-            end(a)
-                .cmp(end(b))
-                .then(len(a).cmp(&len(b)))
-                .then_with(|| scids(a).cmp(&scids(b)))
+        // (end node, edge count, scids): read once per path rather than per comparison; the
+        // generation order (the cached-key sort is stable) settles any tie.
+        found.sort_by_cached_key(|ids| {
+            let end = &edge(ids[1]).or(edge(ids[0])).expect("a first edge").to;
+            let len = if ids[1] == u32::MAX { 1u8 } else { 2 };
+            (end, len, ids.map(|i| edge(i).map(|e| e.scid)))
         });
         found
     }
@@ -555,6 +563,10 @@ struct GiniEval {
     totals: Vec<(u64, u64)>,
     zeta: Vec<f64>,
     spread: Spread,
+    /// Per peer position, the row of its current ζ ([`Spread::row`]) once asked for: every
+    /// candidate of a step moves ζ away from these same values, so each row's binary search
+    /// is done once per step instead of once per candidate amount (same value, same G).
+    rows: Vec<Option<f64>>,
 }
 
 impl GiniEval {
@@ -562,21 +574,28 @@ impl GiniEval {
         let totals: Vec<(u64, u64)> = st.totals.values().copied().collect();
         let zeta: Vec<f64> = totals.iter().map(|&(l, c)| l as f64 / c as f64).collect();
         Self {
+            rows: vec![None; totals.len()],
             totals,
             spread: Spread::new(&zeta),
             zeta,
         }
     }
 
+    fn row(&mut self, i: usize) -> f64 {
+        let (spread, z) = (&self.spread, self.zeta[i]);
+        *self.rows[i].get_or_insert_with(|| spread.row(z))
+    }
+
     /// G if `amt` moves out to the peer at position `a` and back in from the one at `b` (two
     /// different peers of ours).
-    fn after(&self, a: usize, b: usize, amt: u64) -> f64 {
+    fn after(&mut self, a: usize, b: usize, amt: u64) -> f64 {
+        let rows = (self.row(a), self.row(b));
         let (la, ca) = self.totals[a];
         let (lb, cb) = self.totals[b];
         let za2 = la.saturating_sub(amt) as f64 / ca as f64;
         let zb2 = lb.saturating_add(amt) as f64 / cb as f64;
         self.spread
-            .gini_after((self.zeta[a], za2), (self.zeta[b], zb2))
+            .gini_after_rows((self.zeta[a], za2), (self.zeta[b], zb2), rows)
     }
 }
 
@@ -587,15 +606,14 @@ impl GiniEval {
 type Shapes = Vec<([u32; 2], u32)>;
 
 fn shapes_back<P: PeerKey>(st: &State<P>, out: &P) -> Shapes {
-    st.path_ids_from(out)
+    st.path_ids_ending(out, |e| e.to_peer != u32::MAX)
         .into_iter()
-        .filter_map(|ids| {
+        .map(|ids| {
             let last = st
                 .edge_list
                 .get(ids[1] as usize)
                 .or(st.edge_list.get(ids[0] as usize));
-            let end = last.map_or(u32::MAX, |e| e.to_peer);
-            (end != u32::MAX).then_some((ids, end))
+            (ids, last.map_or(u32::MAX, |e| e.to_peer))
         })
         .collect()
 }
@@ -607,7 +625,7 @@ fn best_step<P: PeerKey>(
     cfg: &PlannerConfig,
 ) -> Option<(CircularRebalance<P>, Vec<ForeignEdge<P>>)> {
     let g0 = st.gini();
-    let ev = GiniEval::new(st);
+    let mut ev = GiniEval::new(st);
     // The initiator's two legs follow the hop rule (R-REB-1, R-REB-5 (b)): the peer we leave
     // to is a source (not under GiniOnly). The peer we come back from: under BothSides a sink,
     // never taken past ν; under Sender any peer, but a sink is not taken past ν either (we
@@ -1134,7 +1152,7 @@ mod tests {
                 .collect();
             let graph = ChannelGraph::new();
             let st = State::new((&me(), &chans, &[], &graph, 0), &Default::default()).unwrap();
-            let ev = GiniEval::new(&st);
+            let mut ev = GiniEval::new(&st);
             let (ia, ib) = (rng.gen_range(0..n), rng.gen_range(0..n));
             let (a, b) = (format!("p{ia}"), format!("p{ib}"));
             if a == b {

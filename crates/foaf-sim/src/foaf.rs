@@ -33,8 +33,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use foaf_peer::{Config as PeerConfig, Effect, Node, Timestamp};
 use foaf_policy::{
-    check_fee_free_forward, ChannelGraph, CircularRebalance, FeeFreeForward, FeeFreeRefusal,
-    ForwardAwarePolicy, HopConfig, HopRule, HtlcToForward, JitConfig, JitDecision, PlannerConfig,
+    ChannelGraph, CircularRebalance, FeeFreeForward, FeeFreeRefusal, ForwardAwarePolicy,
+    HopChannels, HopConfig, HopRule, HtlcToForward, JitConfig, JitDecision, PlannerConfig,
 };
 use foaf_wire::{Flow, ShortChannelId};
 use rand::seq::SliceRandom;
@@ -185,6 +185,8 @@ pub struct FoafNetwork<'g> {
     seed: u64,
     /// Fee-free volume per (hop, upstream peer) in the current budget window.
     budget: BTreeMap<(u32, u32), (u64, u64)>,
+    /// The hop checks' prepared channels per node ([`HopViews`]).
+    hop_views: HopViews,
     /// Extra counters.
     pub counters: FoafCounters,
 }
@@ -235,6 +237,7 @@ impl<'g> FoafNetwork<'g> {
             round: 0,
             seed,
             budget: BTreeMap::new(),
+            hop_views: HopViews::new(g.node_count()),
             counters: FoafCounters::default(),
         }
     }
@@ -356,11 +359,19 @@ impl<'g> FoafNetwork<'g> {
                 offered_at: None,
                 budget_used_msat: used,
             };
-            check_fee_free_forward(&b.node_channels(g, x), &fwd, self.now, &self.cfg.hop)
+            self.hop_views
+                .get(g, b, x)
+                .check(&fwd, self.now, &self.cfg.hop)
                 .map_err(Failure::Refused)?;
         }
         if b.send_along(g, &arcs, amt).is_err() {
             return Err(Failure::Broken);
+        }
+        // Every node on the cycle forwarded: in on the hop before, out on its own (the
+        // initiator's "hop before" is the last one, back to it).
+        for (i, h) in r.hops.iter().enumerate() {
+            let before = &r.hops[(i + r.hops.len() - 1) % r.hops.len()];
+            self.hop_views.forwarded(h.from, before.scid, h.scid, amt);
         }
         for i in (1..r.hops.len()).filter(|&i| !paid(i)) {
             let key = (r.hops[i].from, r.hops[i - 1].from);
@@ -462,6 +473,8 @@ impl<'g> FoafNetwork<'g> {
             self.seed, 21, self.round,
         )));
         let mut stats = RoundStats::default();
+        // The balances may have changed since the last call.
+        self.hop_views.clear();
         for u in order {
             for _ in 0..self.cfg.plans_per_turn.max(1) {
                 self.sync(b, u);
@@ -498,6 +511,8 @@ impl<'g> FoafNetwork<'g> {
         let g = self.g;
         let (x, y) = (g.tail(arc), g.head(arc));
         let mut stats = RoundStats::default();
+        // The balances may have changed since the last call.
+        self.hop_views.clear();
         self.sync(b, x);
         let balance = b.arc_balance(g, arc);
         let shortfall = amt.saturating_sub(balance);
@@ -527,6 +542,55 @@ impl<'g> FoafNetwork<'g> {
         self.sync(b, x);
         self.nodes[x as usize].set_graph([]);
         stats
+    }
+}
+
+/// Per node, its channels as its zero-fee hop check reads them ([`HopChannels`]: merged per
+/// peer, ζ sorted), kept between checks. Planned cycles run through a few hubs again and
+/// again, while preparing a hub's channels sorts all of them. An entry must always equal what
+/// preparing the node's channels afresh from the balances gives: [`FoafNetwork::execute`],
+/// the only place the network moves funds, applies every completed cycle to the entries of
+/// its nodes ([`HopViews::forwarded`]), and every entry point that receives the balances (a
+/// round, a JIT refill) starts with [`HopViews::clear`], since the caller may have moved funds
+/// in between. The check is the same function on equal input, so the verdicts are those of
+/// preparing afresh for every check.
+struct HopViews {
+    views: Vec<Option<HopChannels<u32>>>,
+    /// The nodes with an entry (a node may be listed twice), so that clearing does not walk
+    /// every node.
+    filled: Vec<u32>,
+}
+
+impl HopViews {
+    fn new(nodes: usize) -> Self {
+        HopViews {
+            views: (0..nodes).map(|_| None).collect(),
+            filled: Vec::new(),
+        }
+    }
+
+    /// Node `u`'s prepared channels, made from `b` unless held.
+    fn get(&mut self, g: &Graph, b: &Balances, u: u32) -> &HopChannels<u32> {
+        let slot = &mut self.views[u as usize];
+        if slot.is_none() {
+            self.filled.push(u);
+        }
+        slot.get_or_insert_with(|| HopChannels::new(&b.node_channels(g, u)))
+    }
+
+    /// Node `u` forwarded `amt`, in on `in_scid` and out on `out_scid`: its entry, if any,
+    /// follows ([`HopChannels::forwarded`]: afterwards equal to one prepared afresh).
+    fn forwarded(&mut self, u: u32, in_scid: ShortChannelId, out_scid: ShortChannelId, amt: u64) {
+        if let Some(v) = &mut self.views[u as usize] {
+            v.forwarded(in_scid, out_scid, amt);
+        }
+    }
+
+    /// Any balance may have changed.
+    fn clear(&mut self) {
+        for u in self.filled.drain(..) {
+            self.views[u as usize] = None;
+        }
     }
 }
 
