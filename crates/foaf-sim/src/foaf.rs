@@ -180,6 +180,11 @@ pub struct FoafNetwork<'g> {
     scid_to_channel: BTreeMap<u64, u32>,
     /// Per arc, the balance its tail's `Node` last saw.
     seen: Vec<u64>,
+    /// Per node, whether one of its balances may differ from `seen`: a node's channels are
+    /// compared (O(degree)) only then, since every message a hub answers syncs it first. Set
+    /// for every node of a cycle [`FoafNetwork::execute`] ran and for all nodes when a round or
+    /// a JIT refill receives the balances; cleared by [`FoafNetwork::sync`].
+    stale: Vec<bool>,
     now: u64,
     round: u64,
     seed: u64,
@@ -233,6 +238,7 @@ impl<'g> FoafNetwork<'g> {
             graph,
             scid_to_channel,
             seen,
+            stale: vec![false; g.node_count()],
             now,
             round: 0,
             seed,
@@ -260,6 +266,9 @@ impl<'g> FoafNetwork<'g> {
 
     /// Bring node `u`'s channels up to date with the simulated balances (only what changed).
     fn sync(&mut self, b: &Balances, u: u32) {
+        if !std::mem::take(&mut self.stale[u as usize]) {
+            return; // nothing moved since the last sync
+        }
         let g = self.g;
         let mut changed = Vec::new();
         for a in g.arcs(u) {
@@ -372,6 +381,7 @@ impl<'g> FoafNetwork<'g> {
         for (i, h) in r.hops.iter().enumerate() {
             let before = &r.hops[(i + r.hops.len() - 1) % r.hops.len()];
             self.hop_views.forwarded(h.from, before.scid, h.scid, amt);
+            self.stale[h.from as usize] = true;
         }
         for i in (1..r.hops.len()).filter(|&i| !paid(i)) {
             let key = (r.hops[i].from, r.hops[i - 1].from);
@@ -475,6 +485,7 @@ impl<'g> FoafNetwork<'g> {
         let mut stats = RoundStats::default();
         // The balances may have changed since the last call.
         self.hop_views.clear();
+        self.stale.fill(true);
         for u in order {
             for _ in 0..self.cfg.plans_per_turn.max(1) {
                 self.sync(b, u);
@@ -513,6 +524,7 @@ impl<'g> FoafNetwork<'g> {
         let mut stats = RoundStats::default();
         // The balances may have changed since the last call.
         self.hop_views.clear();
+        self.stale.fill(true);
         self.sync(b, x);
         let balance = b.arc_balance(g, arc);
         let shortfall = amt.saturating_sub(balance);

@@ -269,15 +269,7 @@ impl Routes {
     ) -> Vec<T> {
         let n = g.node_count();
         let view = ArcView::new(g, b);
-        let mut sharing: Vec<Vec<(usize, u32)>> = vec![Vec::new(); self.sources.len()];
-        for (i, t) in self.trees.iter().enumerate() {
-            if let Tree::Shared { first, of, .. } = *t {
-                sharing[of].push((i, first));
-            }
-        }
-        let own: Vec<usize> = (0..self.sources.len())
-            .filter(|&i| matches!(self.trees[i], Tree::Own { .. }))
-            .collect();
+        let (own, sharing) = self.own_and_sharing();
         let targets = |i: usize, bn: &[u64]| {
             let (before, rest) = bn.split_at(self.sources[i] as usize);
             per_source(before.iter().chain(&rest[1..]).copied())
@@ -311,14 +303,60 @@ impl Routes {
             .collect()
     }
 
-    /// Only the success rate (one pass; used after every round).
+    /// The sources with their own tree, and per source the pendant sources sharing its tree
+    /// ([`Tree::Shared`]) with their first arc.
+    fn own_and_sharing(&self) -> (Vec<usize>, Vec<Vec<(usize, u32)>>) {
+        let mut sharing: Vec<Vec<(usize, u32)>> = vec![Vec::new(); self.sources.len()];
+        for (i, t) in self.trees.iter().enumerate() {
+            if let Tree::Shared { first, of, .. } = *t {
+                sharing[of].push((i, first));
+            }
+        }
+        let own: Vec<usize> = (0..self.sources.len())
+            .filter(|&i| matches!(self.trees[i], Tree::Own { .. }))
+            .collect();
+        (own, sharing)
+    }
+
+    /// Only the success rate (one pass; used after every round). It counts what
+    /// [`Routes::evaluate`] counts, the pairs whose bottleneck is at least `amount_msat`, but
+    /// needs no bottleneck: min(a, b) ≥ x exactly when a ≥ x and b ≥ x, so one flag per node
+    /// ("every arc so far carries the amount") walks the tree instead of a u64. A pendant
+    /// source sharing its neighbour's tree ([`Tree::Shared`]) reaches through its first arc
+    /// everything the neighbour reaches: its count follows from the neighbour's flags
+    /// without a pass of its own. The counts are integers: the rate is the same number.
     pub fn success_rate(&self, g: &Graph, b: &Balances, amount_msat: u64) -> f64 {
         let n = g.node_count();
-        let ok: u64 = self
-            .scan(g, b, |targets| {
-                targets.filter(|&v| v >= amount_msat).count() as u64
-            })
-            .into_iter()
+        let view = ArcView::new(g, b);
+        let carries: Vec<bool> = view.balance.iter().map(|&x| x >= amount_msat).collect();
+        let (own, sharing) = self.own_and_sharing();
+        let ok: u64 = own
+            .par_iter()
+            .map_init(
+                || vec![false; n],
+                |ok, &i| {
+                    // An unreached node can pay 0: enough only for an amount of 0.
+                    ok.fill(amount_msat == 0);
+                    ok[self.sources[i] as usize] = true;
+                    let (_, arcs, _) = self.tree(i);
+                    for &arc in arcs {
+                        ok[view.head(arc) as usize] =
+                            ok[view.tail(arc) as usize] && carries[arc as usize];
+                    }
+                    let reached = ok.iter().filter(|&&x| x).count() as u64;
+                    // Every target but the source itself.
+                    let mut count = reached - 1;
+                    for &(l, first) in &sharing[i] {
+                        // l pays anyone what the neighbour can, capped by the first arc; the
+                        // neighbour itself (flag set) through the first arc alone; l itself
+                        // is no target.
+                        if carries[first as usize] {
+                            count += reached - u64::from(ok[self.sources[l] as usize]);
+                        }
+                    }
+                    count
+                },
+            )
             .sum();
         let pairs = (self.sources.len() as u64) * (n as u64).saturating_sub(1);
         if pairs == 0 {
@@ -831,6 +869,25 @@ mod tests {
                 .flatten()
                 .collect();
             assert_eq!(got, want, "seed {seed}");
+        }
+    }
+
+    // The flag walk of success_rate counts what evaluate's bottleneck scan counts, pendant
+    // sources sharing a tree, sampled sources and an amount of 0 (unreached pairs) included.
+    #[test]
+    fn success_rate_equals_the_bottleneck_count() {
+        for seed in 1..=8 {
+            let g = tie_graph(seed, false);
+            let b = Balances::initial(&g, crate::balances::InitialBalance::CoinFlip, seed);
+            let sample = Routes::sample_sources(&g, 20, seed);
+            let all = Routes::compute(&g, None);
+            assert!(all.trees.iter().any(|t| matches!(t, Tree::Shared { .. })));
+            for r in [all, Routes::compute(&g, Some(sample))] {
+                for amount in [0, 1, 1000, 3_000_000, u64::MAX] {
+                    let want = r.evaluate(&g, &b, amount).success_rate;
+                    assert_eq!(r.success_rate(&g, &b, amount), want, "seed {seed} {amount}");
+                }
+            }
         }
     }
 
