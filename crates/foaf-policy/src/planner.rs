@@ -271,11 +271,21 @@ impl<P: PeerKey> State<P> {
         // our peers (offers only come from peers we have channels with, S02/V01).
         let mut uses: Vec<(P, P, ShortChannelId, u32)> = Vec::new();
         let mut remaining = Vec::new();
+        // The offers come sorted by peer: whether the last one's peer is ours is remembered.
+        let mut last_peer: Option<(&P, bool)> = None;
         for o in newest {
+            let ours = match last_peer {
+                Some((p, ours)) if *p == o.peer => ours,
+                _ => totals.contains_key(&o.peer),
+            };
+            last_peer = Some((&o.peer, ours));
+            if !ours {
+                continue;
+            }
             let Some((a, b)) = graph.endpoints(o.scid) else {
                 continue; // V05: unknown channel
             };
-            if a == me || b == me || !totals.contains_key(&o.peer) {
+            if a == me || b == me {
                 continue;
             }
             let other = if *a == o.peer {
@@ -618,10 +628,15 @@ fn shapes_back<P: PeerKey>(st: &State<P>, out: &P) -> Shapes {
         .collect()
 }
 
+/// A step's G evaluations, keyed by (out position, in position, cap): the chosen (G, amount),
+/// if any lowers G. A lookup table only, its order unused.
+type Memo = FxHashMap<(usize, u32, u64), Option<(f64, u64)>>;
+
 /// The best rebalance for the current state, with the edges it uses, if any lowers G.
 fn best_step<P: PeerKey>(
     st: &State<P>,
     paths: &mut BTreeMap<P, Shapes>,
+    memo: &mut Memo,
     cfg: &PlannerConfig,
 ) -> Option<(CircularRebalance<P>, Vec<ForeignEdge<P>>)> {
     let g0 = st.gini();
@@ -669,8 +684,8 @@ fn best_step<P: PeerKey>(
         Vec<ForeignEdge<P>>,
     );
     let mut best: Option<Cand<P>> = None;
-    // Keyed by (out position, in position, cap); a lookup table only, its order unused.
-    let mut memo: FxHashMap<(usize, u32, u64), Option<(f64, u64)>> = FxHashMap::default();
+    // Valid for this step's state only; the caller's map keeps its capacity between steps.
+    memo.clear();
     for &(oi, out) in &outs {
         let Some((out_scid, out_liq)) = st.best_out_channel(out) else {
             continue;
@@ -790,9 +805,10 @@ pub fn plan_rebalances<P: PeerKey>(
         return Vec::new();
     };
     let mut paths = BTreeMap::new();
+    let mut memo = Memo::default();
     let mut plan = Vec::new();
     while plan.len() < cfg.max_rebalances {
-        let Some((r, used)) = best_step(&st, &mut paths, cfg) else {
+        let Some((r, used)) = best_step(&st, &mut paths, &mut memo, cfg) else {
             break;
         };
         st.apply(&r, &used);

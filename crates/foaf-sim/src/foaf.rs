@@ -180,11 +180,14 @@ pub struct FoafNetwork<'g> {
     scid_to_channel: BTreeMap<u64, u32>,
     /// Per arc, the balance its tail's `Node` last saw.
     seen: Vec<u64>,
-    /// Per node, whether one of its balances may differ from `seen`: a node's channels are
-    /// compared (O(degree)) only then, since every message a hub answers syncs it first. Set
-    /// for every node of a cycle [`FoafNetwork::execute`] ran and for all nodes when a round or
-    /// a JIT refill receives the balances; cleared by [`FoafNetwork::sync`].
-    stale: Vec<bool>,
+    /// Which balances of a node may differ from `seen`, so that [`FoafNetwork::sync`] (run
+    /// for every message a hub answers) compares only those instead of all its channels:
+    /// per node, all of them (set for every node when a round or a JIT refill receives the
+    /// balances, which the caller may have moved), and the arcs leaving it that a cycle
+    /// [`FoafNetwork::execute`] ran used (the only funds the network moves itself). Both are
+    /// cleared by the node's sync.
+    stale_all: Vec<bool>,
+    moved: Vec<Vec<u32>>,
     now: u64,
     round: u64,
     seed: u64,
@@ -238,7 +241,8 @@ impl<'g> FoafNetwork<'g> {
             graph,
             scid_to_channel,
             seen,
-            stale: vec![false; g.node_count()],
+            stale_all: vec![false; g.node_count()],
+            moved: vec![Vec::new(); g.node_count()],
             now,
             round: 0,
             seed,
@@ -266,19 +270,25 @@ impl<'g> FoafNetwork<'g> {
 
     /// Bring node `u`'s channels up to date with the simulated balances (only what changed).
     fn sync(&mut self, b: &Balances, u: u32) {
-        if !std::mem::take(&mut self.stale[u as usize]) {
-            return; // nothing moved since the last sync
-        }
         let g = self.g;
+        let mut arcs = std::mem::take(&mut self.moved[u as usize]);
+        if std::mem::take(&mut self.stale_all[u as usize]) {
+            arcs.clear();
+            arcs.extend(g.arcs(u).iter().map(|a| a.id));
+        } else {
+            // The graph lists a node's arcs by id: sorted, these come in the same order.
+            arcs.sort_unstable();
+            arcs.dedup();
+        }
         let mut changed = Vec::new();
-        for a in g.arcs(u) {
-            let bal = b.arc_balance(g, a.id);
-            if self.seen[a.id as usize] != bal {
-                self.seen[a.id as usize] = bal;
-                let c = &g.channels[(a.id / 2) as usize];
+        for &arc in &arcs {
+            let bal = b.arc_balance(g, arc);
+            if self.seen[arc as usize] != bal {
+                self.seen[arc as usize] = bal;
+                let c = &g.channels[(arc / 2) as usize];
                 changed.push(foaf_policy::Channel {
                     scid: c.scid,
-                    peer: a.head,
+                    peer: g.head(arc),
                     capacity_msat: c.capacity_msat,
                     local_msat: bal,
                     announced: true,
@@ -286,6 +296,8 @@ impl<'g> FoafNetwork<'g> {
                 });
             }
         }
+        arcs.clear();
+        self.moved[u as usize] = arcs; // keeps its allocation
         if !changed.is_empty() {
             let now = self.at();
             self.nodes[u as usize].set_channels(changed, now);
@@ -381,7 +393,10 @@ impl<'g> FoafNetwork<'g> {
         for (i, h) in r.hops.iter().enumerate() {
             let before = &r.hops[(i + r.hops.len() - 1) % r.hops.len()];
             self.hop_views.forwarded(h.from, before.scid, h.scid, amt);
-            self.stale[h.from as usize] = true;
+        }
+        for &arc in &arcs {
+            self.moved[g.tail(arc) as usize].push(arc);
+            self.moved[g.head(arc) as usize].push(arc ^ 1);
         }
         for i in (1..r.hops.len()).filter(|&i| !paid(i)) {
             let key = (r.hops[i].from, r.hops[i - 1].from);
@@ -485,7 +500,7 @@ impl<'g> FoafNetwork<'g> {
         let mut stats = RoundStats::default();
         // The balances may have changed since the last call.
         self.hop_views.clear();
-        self.stale.fill(true);
+        self.stale_all.fill(true);
         for u in order {
             for _ in 0..self.cfg.plans_per_turn.max(1) {
                 self.sync(b, u);
@@ -524,7 +539,7 @@ impl<'g> FoafNetwork<'g> {
         let mut stats = RoundStats::default();
         // The balances may have changed since the last call.
         self.hop_views.clear();
-        self.stale.fill(true);
+        self.stale_all.fill(true);
         self.sync(b, x);
         let balance = b.arc_balance(g, arc);
         let shortfall = amt.saturating_sub(balance);
