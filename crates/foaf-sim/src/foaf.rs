@@ -583,8 +583,8 @@ impl<'g> FoafNetwork<'g> {
 /// preparing afresh for every check.
 struct HopViews {
     views: Vec<Option<HopChannels<u32>>>,
-    /// The nodes with an entry (a node may be listed twice), so that clearing does not walk
-    /// every node.
+    /// The nodes with an entry, so that clearing does not walk every node (an entry is only
+    /// ever emptied by clearing, so no node is listed twice).
     filled: Vec<u32>,
 }
 
