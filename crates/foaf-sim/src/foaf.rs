@@ -3,7 +3,8 @@
 //! `reply_foaf_balances` messages with their peers, and plan with the node's own glue to the
 //! `foaf-policy` planner ([`Node::plan_rebalances`], [`Node::jit_decide`]). Every hop of a
 //! planned cycle other than the initiator runs the policy's hop check
-//! ([`foaf_policy::check_fee_free_forward`]) before it forwards at zero fee.
+//! ([`foaf_policy::check_fee_free_forward`], as [`HopChannels::check`] on channels it keeps
+//! prepared between checks) before it forwards at zero fee.
 //!
 //! One proactive round, for each node in a seeded order (the *initiator* u):
 //! 1. u's channels in its `Node` are brought up to date with the simulated balances;

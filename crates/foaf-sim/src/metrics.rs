@@ -322,9 +322,9 @@ impl Routes {
     /// [`Routes::evaluate`] counts, the pairs whose bottleneck is at least `amount_msat`, but
     /// needs no bottleneck: min(a, b) ≥ x exactly when a ≥ x and b ≥ x, so one flag per node
     /// ("every arc so far carries the amount") walks the tree instead of a u64. A pendant
-    /// source sharing its neighbour's tree ([`Tree::Shared`]) reaches through its first arc
-    /// everything the neighbour reaches: its count follows from the neighbour's flags
-    /// without a pass of its own. The counts are integers: the rate is the same number.
+    /// source sharing its neighbour's tree reaches through its first arc everything the
+    /// neighbour reaches: its count follows from the neighbour's flags without a pass of its
+    /// own. The counts are integers: the rate is the same number.
     pub fn success_rate(&self, g: &Graph, b: &Balances, amount_msat: u64) -> f64 {
         let n = g.node_count();
         let view = ArcView::new(g, b);
