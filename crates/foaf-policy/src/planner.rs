@@ -273,16 +273,22 @@ impl<P: PeerKey> State<P> {
         let mut remaining = Vec::new();
         // The offers come sorted by peer: whether the last one's peer is ours is remembered.
         let mut last_peer: Option<(&P, bool)> = None;
-        for o in newest {
-            let ours = match last_peer {
-                Some((p, ours)) if *p == o.peer => ours,
-                _ => totals.contains_key(&o.peer),
-            };
-            last_peer = Some((&o.peer, ours));
-            if !ours {
-                continue;
-            }
-            let Some((a, b)) = graph.endpoints(o.scid) else {
+        let ours: Vec<&Offer<P>> = newest
+            .filter(|o| {
+                let ours = match last_peer {
+                    Some((p, ours)) if *p == o.peer => ours,
+                    _ => totals.contains_key(&o.peer),
+                };
+                last_peer = Some((&o.peer, ours));
+                ours
+            })
+            .copied()
+            .collect();
+        // The channels' endpoints in a loop of their own: in a large graph each lookup is a
+        // cache miss, and lookups that do not wait on each other's branches overlap.
+        let ends: Vec<Option<(&P, &P)>> = ours.iter().map(|o| graph.endpoints(o.scid)).collect();
+        for (o, ends) in ours.into_iter().zip(ends) {
+            let Some((a, b)) = ends else {
                 continue; // V05: unknown channel
             };
             if a == me || b == me {
