@@ -345,32 +345,28 @@ impl<P: PeerKey> State<P> {
         })
     }
 
-    /// ⌊ν·capacity⌋ of `peer`'s merged channel, and whether it is exact (ν·capacity an
-    /// integer). Exact whatever the sizes (256-bit products, `imbalance::mul_div_floor`).
-    pub(crate) fn target(&self, peer: &P) -> Option<(u64, u64, u64, bool)> {
-        let &(l, c) = self.totals.get(peer)?;
+    /// ⌊ν·c⌋ of a merged channel of capacity `c`, and whether it is exact (ν·c an integer).
+    /// Exact whatever the sizes (256-bit products, `imbalance::mul_div_floor`).
+    fn target_of(&self, c: u64) -> (u64, bool) {
         let t = mul_div_floor(self.sum_local, u128::from(c), self.sum_cap).unwrap_or(c);
         let exact =
             cmp_products(u128::from(t), self.sum_cap, self.sum_local, u128::from(c)).is_eq();
-        Some((l, c, t, exact))
+        (t, exact)
     }
 
-    /// How much we may send to `peer` before its merged ζ reaches ν (never past, R-REB-1):
-    /// ⌊local − ν·capacity⌋ = local − ⌈ν·capacity⌉, exactly.
+    /// What we may send to and receive from a peer (merged: Σ local `l`, Σ capacity `c`)
+    /// before its ζ reaches ν (never past, R-REB-1), exactly: the surplus ⌊l − ν·c⌋ =
+    /// l − ⌈ν·c⌉ and the deficit ⌊ν·c − l⌋.
+    pub(crate) fn room_of(&self, l: u64, c: u64) -> (u64, u64) {
+        let (t, exact) = self.target_of(c);
+        (l.saturating_sub(t + u64::from(!exact)), t.saturating_sub(l))
+    }
+
+    /// How much we may send to `peer` before its merged ζ reaches ν ([`State::room_of`]).
     pub(crate) fn surplus(&self, peer: &P) -> u64 {
-        let Some((l, _, t, exact)) = self.target(peer) else {
-            return 0;
-        };
-        l.saturating_sub(t + u64::from(!exact))
-    }
-
-    /// How much we may receive from `peer` before its merged ζ reaches ν:
-    /// ⌊ν·capacity − local⌋, exactly.
-    pub(crate) fn deficit(&self, peer: &P) -> u64 {
-        let Some((l, _, t, _)) = self.target(peer) else {
-            return 0;
-        };
-        t.saturating_sub(l)
+        self.totals
+            .get(peer)
+            .map_or(0, |&(l, c)| self.room_of(l, c).0)
     }
 
     /// Our channel to `peer` with the most local balance (ties: smaller scid), and that balance.
@@ -653,25 +649,33 @@ fn best_step<P: PeerKey>(
     // choose the amount: overshooting a sink buys a larger drop of G now and leaves a peer we
     // cannot refill later); G must drop in every case (R-REB-4).
     let rule = cfg.rule;
-    let balance = |p: &P| st.totals.get(p).map_or(0, |t| t.0);
-    let out_room = |p: &P| match (rule, cfg.out_cap) {
-        (HopRule::GiniOnly, _) => balance(p),
-        (_, OutCap::Surplus) => st.surplus(p),
-        (_, OutCap::Balance) if st.surplus(p) > 0 => balance(p),
-        (_, OutCap::Balance) => 0,
+    // Per peer position in `totals` (GiniEval's and the memo's key): (balance, surplus,
+    // deficit), computed once per step rather than at every use.
+    let rooms: Vec<(u64, u64, u64)> = st
+        .totals
+        .values()
+        .map(|&(l, c)| {
+            let (surplus, deficit) = st.room_of(l, c);
+            (l, surplus, deficit)
+        })
+        .collect();
+    let out_room = |i: usize| match (rule, cfg.out_cap, rooms[i]) {
+        (HopRule::GiniOnly, _, (balance, _, _)) => balance,
+        (_, OutCap::Surplus, (_, surplus, _)) => surplus,
+        (_, OutCap::Balance, (balance, surplus, _)) if surplus > 0 => balance,
+        (_, OutCap::Balance, _) => 0,
     };
-    let in_room = |p: &P| match (rule, st.deficit(p)) {
+    let in_room = |i: usize| match (rule, rooms[i].2) {
         (HopRule::BothSides, d) => d,
         (HopRule::Sender, 0) | (HopRule::GiniOnly, _) => u64::MAX,
         (HopRule::Sender, _) if !cfg.sink_cap => u64::MAX,
         (HopRule::Sender, d) => d,
     };
-    // With their positions in `totals` (GiniEval's and the memo's key).
     let outs: Vec<(usize, &P)> = st
         .totals
         .keys()
         .enumerate()
-        .filter(|(_, p)| out_room(p) > 0)
+        .filter(|&(i, _)| out_room(i) > 0)
         .collect();
     // What each peer can take back, by peer index (ForeignEdge::to_peer): computed once per
     // step, not once per path.
@@ -679,7 +683,8 @@ fn best_step<P: PeerKey>(
     let ins: Vec<Back<'_, P>> = st
         .totals
         .keys()
-        .map(|p| (p, in_room(p), st.best_in_channel(p)))
+        .enumerate()
+        .map(|(i, p)| (p, in_room(i), st.best_in_channel(p)))
         .collect();
     // Candidate: (G after, hop count, scids, rebalance, edges).
     type Cand<P> = (
@@ -696,11 +701,11 @@ fn best_step<P: PeerKey>(
         let Some((out_scid, out_liq)) = st.best_out_channel(out) else {
             continue;
         };
-        let out_cap = out_room(out).min(out_liq);
+        let out_cap = out_room(oi).min(out_liq);
         // Past the out peer's surplus (OutCap::Balance) the amounts the surplus allows are
         // tried too, so that lifting the cap never leaves a step worse off.
         let out_surplus = match (rule, cfg.out_cap) {
-            (HopRule::Sender | HopRule::BothSides, OutCap::Balance) => st.surplus(out),
+            (HopRule::Sender | HopRule::BothSides, OutCap::Balance) => rooms[oi].1,
             _ => u64::MAX,
         };
         // Path shapes are computed once per plan, and only for peers we could send to.
