@@ -231,7 +231,9 @@ impl<P: PeerKey> HopChannels<P> {
         }
         let peer = &c.peer;
         let Ok(i) = self.totals.binary_search_by(|t| t.0.cmp(peer)) else {
-            unreachable!("every usable channel's peer is merged");
+            // Cannot happen (`totals` is merged from `usable`); rebuilding keeps it total.
+            *self = Self::new(&self.usable);
+            return;
         };
         let t = &mut self.totals[i];
         let z_old = t.1 as f64 / t.2 as f64;
