@@ -269,6 +269,14 @@ impl<'g> FoafNetwork<'g> {
         self.now += secs;
     }
 
+    /// The caller hands in balances it may have moved since the last call (an entry point:
+    /// a round, a JIT refill): every node syncs all of its channels, and every prepared hop
+    /// view is dropped. The two caches are invalidated together, here only.
+    fn balances_may_have_moved(&mut self) {
+        self.hop_views.clear();
+        self.stale_all.fill(true);
+    }
+
     /// Bring node `u`'s channels up to date with the simulated balances (only what changed).
     fn sync(&mut self, b: &Balances, u: u32) {
         let g = self.g;
@@ -499,9 +507,7 @@ impl<'g> FoafNetwork<'g> {
             self.seed, 21, self.round,
         )));
         let mut stats = RoundStats::default();
-        // The balances may have changed since the last call.
-        self.hop_views.clear();
-        self.stale_all.fill(true);
+        self.balances_may_have_moved();
         for u in order {
             for _ in 0..self.cfg.plans_per_turn.max(1) {
                 self.sync(b, u);
@@ -538,9 +544,7 @@ impl<'g> FoafNetwork<'g> {
         let g = self.g;
         let (x, y) = (g.tail(arc), g.head(arc));
         let mut stats = RoundStats::default();
-        // The balances may have changed since the last call.
-        self.hop_views.clear();
-        self.stale_all.fill(true);
+        self.balances_may_have_moved();
         self.sync(b, x);
         let balance = b.arc_balance(g, arc);
         let shortfall = amt.saturating_sub(balance);
